@@ -36,10 +36,17 @@ void dcn_err_prefix(struct dcn_ctx *ctx, const char *fmt, ...)
     vsnprintf(pre, sizeof pre, fmt, ap);
     va_end(ap);
     memcpy(old, ctx->err, sizeof old);
-    /* truncation of an over-long message is acceptable; the start names the file */
-    int n = snprintf(ctx->err, sizeof ctx->err, "%s: ", pre);
-    if (n >= 0 && (size_t)n < sizeof ctx->err)
-        snprintf(ctx->err + n, sizeof ctx->err - (size_t)n, "%s", old);
+    /* built piecewise: an over-long message is cut at the end, and the start names the file */
+    size_t n = strlen(pre), o = strlen(old);
+    if (n > sizeof ctx->err - 3)
+        n = sizeof ctx->err - 3;
+    memcpy(ctx->err, pre, n);
+    memcpy(ctx->err + n, ": ", 2);
+    n += 2;
+    if (o > sizeof ctx->err - 1 - n)
+        o = sizeof ctx->err - 1 - n;
+    memcpy(ctx->err + n, old, o);
+    ctx->err[n + o] = 0;
 }
 
 const char *dcn_strstatus(enum dcn_status st)

@@ -1,0 +1,91 @@
+/* dcn io: the HDF5 trial file, the one place that knows its layout (documented in README.md,
+ * "HDF5 layout").
+ *
+ *   /                      attributes: format_version, dcn_version, the trial configuration (graph,
+ *                          dataset, variant, frozen, freeze, seed, order, order_seed, epochs, batch, lr,
+ *                          channels, train_limit, threads), host, start_time, end_time, status
+ *                          ("running", "done", "failed"), reason, results (test_accuracy, test_loss,
+ *                          best_test_accuracy, best_epoch, params_total, params_trainable, wall_seconds)
+ *   /metrics/<name>        1-D extendible datasets, one entry per epoch: epoch, train_loss,
+ *                          train_accuracy, test_loss, test_accuracy, lr, seconds
+ *   /dag/edges             (m, 2) int32 DAG edges as node positions (source < target)
+ *   /dag/vertex            (n) int32 graph vertex at each position;  /dag/inputs, /dag/outputs
+ *   /weights/<tensor>      every parameter, float32, PyTorch-like shapes ("node.12.pw" is (C, C, 1, 1))
+ *   /buffers/<tensor>      BN running statistics
+ *
+ * Ownership: a struct trial_file is created by trial_create/trial_open and released by trial_close,
+ * which also closes the HDF5 file.
+ */
+#ifndef DCN_IO_H
+#define DCN_IO_H
+
+#include <stdint.h>
+
+#include "dcn/core.h"
+#include "dcn/graph.h"
+#include "dcn/model.h"
+
+#define DCN_TRIAL_FORMAT_VERSION 1
+
+struct trial_file;
+
+/* One value of the configuration or results, written as an attribute of the root group. */
+enum trial_attr_type { TRIAL_STR, TRIAL_INT, TRIAL_DOUBLE };
+struct trial_attr {
+    const char *name;
+    enum trial_attr_type type;
+    const char *s;
+    int64_t i;
+    double d;
+};
+
+/* Creates path (truncating), writes the attributes and status "running", creates the metrics
+ * datasets. */
+enum dcn_status trial_create(struct dcn_ctx *ctx, const char *path, const struct trial_attr *attrs, int n_attrs,
+                             struct trial_file **out);
+/* Writes (or overwrites) attributes of the root group. */
+enum dcn_status trial_set_attrs(struct dcn_ctx *ctx, struct trial_file *f, const struct trial_attr *attrs, int n);
+/* Appends one epoch's metrics. */
+struct trial_epoch {
+    int epoch;
+    double train_loss, train_accuracy, test_loss, test_accuracy, lr, seconds;
+};
+enum dcn_status trial_append_epoch(struct dcn_ctx *ctx, struct trial_file *f, const struct trial_epoch *e);
+enum dcn_status trial_write_dag(struct dcn_ctx *ctx, struct trial_file *f, const struct dcn_dag *dag);
+enum dcn_status trial_write_weights(struct dcn_ctx *ctx, struct trial_file *f, const struct model *m);
+/* Flushes to disk, so a crash keeps what was written. */
+enum dcn_status trial_flush(struct dcn_ctx *ctx, struct trial_file *f);
+void trial_close(struct trial_file *f);
+
+/* Reads one string/int/double attribute of a trial file's root group. */
+enum dcn_status trial_read_attr_str(struct dcn_ctx *ctx, const char *path, const char *name, char *buf, size_t len);
+/* Loads every /weights and /buffers tensor of path into m (names and sizes must match). */
+enum dcn_status trial_read_weights(struct dcn_ctx *ctx, const char *path, struct model *m);
+
+/* ---- checkpoints: everything needed to continue a trial bit-identically ----
+ * Written to PATH.tmp and renamed over PATH, so a crash during the write keeps the previous one. */
+struct train_state {
+    char fingerprint[256]; /* the trial's configuration; a checkpoint of another trial is refused */
+    int epoch;             /* epochs completed */
+    int step;              /* steps completed in the current epoch */
+    int64_t gstep;         /* steps completed in all */
+    uint64_t rng[4];       /* data-order generator after the current epoch's shuffle */
+    double loss_sum;       /* of the current epoch so far */
+    int64_t correct;       /* of the current epoch so far */
+    double train_time;     /* seconds spent in training steps */
+    int64_t train_images;
+    double best_acc;
+    int best_epoch;
+    double elapsed;        /* wall seconds of earlier runs of this trial */
+    int n_train;
+    int *perm;             /* (n_train) current epoch's data order; owned by the caller */
+    int n_epochs_logged;   /* metrics rows below */
+    struct trial_epoch *history; /* (n_epochs_logged) owned by the caller */
+};
+enum dcn_status ckpt_write(struct dcn_ctx *ctx, const char *path, const struct train_state *s, const struct model *m);
+/* Reads a checkpoint into s (allocating s->perm and s->history, which the caller frees) and m.
+ * Returns DCN_EIO when path does not exist, DCN_EPARSE when it is damaged or belongs to another
+ * trial (fingerprint mismatch) or model shape. */
+enum dcn_status ckpt_read(struct dcn_ctx *ctx, const char *path, struct train_state *s, struct model *m);
+
+#endif

@@ -1,0 +1,113 @@
+/* dcn model: a Deep Connectomics Network built from a DAG - the node program in topological order,
+ * its named parameter tensors in one arena, the activation memory plan, forward, backward, Adam.
+ *
+ * Ownership: model_create returns a model the caller frees with model_free. The model keeps a
+ * pointer to the DAG it was built from (borrowed: the DAG must outlive the model). All memory the
+ * model will ever use (parameters, gradients, Adam moments, activations, workspaces) is allocated in
+ * model_create; forward, backward and the optimizer step allocate nothing.
+ */
+#ifndef DCN_MODEL_H
+#define DCN_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dcn/core.h"
+#include "dcn/graph.h"
+
+enum model_variant {
+    MODEL_PAPER = 0, /* stem conv s2 + BN + ReLU, DAG at C x 14 x 14, ReLU, flatten, FC (default) */
+    MODEL_BASELINE,  /* the paper's "no graph": stem + flatten FC */
+};
+enum dcn_status model_variant_parse(struct dcn_ctx *ctx, const char *name, enum model_variant *out);
+const char *model_variant_name(enum model_variant v);
+
+/* Parameter groups, for freezing. The paper's --frozen is FREEZE_NODES | FREEZE_AGG. */
+enum {
+    FREEZE_STEM = 1,
+    FREEZE_NODES = 2, /* depthwise, pointwise and BN parameters of DAG nodes */
+    FREEZE_AGG = 4,   /* sigmoid aggregation weights */
+    FREEZE_HEAD = 8,
+};
+/* Parses a comma list "stem,nodes,agg,head" (or "dag" = nodes,agg; "none"). */
+enum dcn_status model_freeze_parse(struct dcn_ctx *ctx, const char *list, int *mask);
+
+struct model_config {
+    enum model_variant variant;
+    int channels;     /* C (78) */
+    int batch;        /* largest batch the arenas are planned for */
+    int classes;      /* 10 */
+    int in_h, in_w;   /* 28, 28 */
+    int freeze;       /* FREEZE_* mask */
+    int agg_init_normal; /* 0: aggregation weights start at 0 (RandWire); 1: N(0,1) (authors' code) */
+    float bn_eps, bn_momentum; /* 1e-5, 0.1 */
+};
+void model_config_default(struct model_config *c);
+
+/* A named tensor inside an arena. */
+struct model_tensor {
+    char name[48];  /* e.g. "stem.conv.w", "node.12.pw.w", "fc.b" (HDF5 dataset names) */
+    size_t offset;  /* floats into the arena */
+    size_t size;    /* floats */
+    int ndim, shape[4];
+    int group;      /* FREEZE_* group it belongs to */
+    int trainable;  /* not frozen */
+};
+
+struct model_node; /* private: per-node program entry */
+
+struct model {
+    struct model_config cfg;
+    const struct dcn_dag *dag; /* borrowed; NULL for the baseline */
+    int H, W;                  /* spatial size inside the DAG (14 x 14) */
+
+    /* parameters, gradients and Adam moments share one layout */
+    int n_params;
+    struct model_tensor *params;
+    size_t param_floats, trainable_floats;
+    float *param_mem, *grad_mem, *adam_m, *adam_v;
+    int adam_t;
+
+    /* BN running statistics, saved with the weights but never trained */
+    int n_buffers;
+    struct model_tensor *buffers;
+    size_t buffer_floats;
+    float *buffer_mem;
+
+    /* activations, planned once */
+    size_t act_floats;
+    float *act_mem;
+    struct model_node *nodes;
+    size_t n_grad_slots; /* node-gradient buffers the backward liveness plan needs */
+    void *priv;          /* layout of the fixed buffers (private) */
+};
+
+enum dcn_status model_create(struct dcn_ctx *ctx, const struct model_config *cfg, const struct dcn_dag *dag,
+                             struct model **out);
+void model_free(struct model *m);
+
+/* Initialises parameters like PyTorch's defaults (uniform +-1/sqrt(fan_in) for conv and linear,
+ * BN gamma 1 beta 0, running mean 0 var 1), aggregation weights 0 or N(0,1), from seed. */
+void model_init(struct model *m, uint64_t seed);
+
+/* Forward on x (B, 1, in_h, in_w), B <= cfg.batch. train=1 uses batch statistics and updates the
+ * running statistics, and keeps what backward needs. Writes the logits (B, classes) to an internal
+ * buffer; returns the mean cross-entropy loss against y and counts correct predictions. */
+float model_forward(struct model *m, const float *x, const int *y, int B, int train, int *correct);
+/* Logits of the last forward (B, classes). */
+const float *model_logits(const struct model *m);
+/* Zeroes the gradients and back-propagates the last training forward's loss. */
+void model_backward(struct model *m, const float *x, const int *y, int B);
+/* One Adam step on the trainable tensors with learning rate lr. */
+void model_adam_step(struct model *m, float lr, float beta1, float beta2, float eps);
+
+/* Parameter counts. */
+size_t model_param_count(const struct model *m);
+size_t model_trainable_count(const struct model *m);
+/* Tensor lookup by name in params then buffers; NULL when absent. *is_buffer tells which. */
+struct model_tensor *model_find(struct model *m, const char *name, float **data, float **grad);
+
+/* Analytic training FLOPs per image (forward + backward), for GFLOP/s figures. */
+double model_flops_per_image(const struct model *m);
+
+#endif

@@ -1,0 +1,142 @@
+/* dcn train / dcn eval */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "dcn/train.h"
+#include "opts.h"
+
+static void print_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            fprintf(f, "\\u%04x", *s);
+        else
+            fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+int cmd_train(int argc, char **argv)
+{
+    struct train_config c;
+    train_config_default(&c);
+    const char *variant = "paper", *order = "random", *freeze = NULL, *agg_init = "zero";
+    int frozen = 0, json = 0, quiet = 0;
+    const struct opt tab[] = {
+        {"graph", OPT_STR, &c.graph, "SPEC", "graph: file, celegans, mouse, ws:n=32,k=4,p=0.75,seed=0, er:..., ba:..."},
+        {"dataset", OPT_STR, &c.dataset, "NAME|DIR", "mnist, fashion, kmnist or a folder of IDX files (default mnist)"},
+        {"data-dir", OPT_STR, &c.data_dir, "DIR", "data folder (default $DCN_DATA_DIR or data/cache)"},
+        {"variant", OPT_STR, &variant, "V", "paper (default) or baseline (no graph)"},
+        {"frozen", OPT_FLAG, &frozen, NULL, "freeze the DAG module (the paper's frozen model)"},
+        {"freeze", OPT_STR, &freeze, "LIST", "freeze groups: stem,nodes,agg,head (dag = nodes,agg)"},
+        {"seed", OPT_U64, &c.seed, "S", "seed of weights and data order (default 0)"},
+        {"order", OPT_STR, &order, "ORDER", "vertex ordering: random (default), identity, degree, bfs, coord"},
+        {"order-seed", OPT_U64, &c.order_seed, "S", "seed of the random vertex ordering (default 0)"},
+        {"epochs", OPT_INT, &c.epochs, "E", "epochs (default 50)"},
+        {"batch", OPT_INT, &c.batch, "B", "batch size (default 32)"},
+        {"lr", OPT_DOUBLE, &c.lr, "LR", "peak learning rate, cosine-decayed to 0 (default 0.001)"},
+        {"channels", OPT_INT, &c.channels, "C", "channels (default 78)"},
+        {"agg-init", OPT_STR, &agg_init, "zero|normal", "aggregation weight init (default zero)"},
+        {"train-limit", OPT_INT, &c.train_limit, "N", "use the first N training images (default all)"},
+        {"test-limit", OPT_INT, &c.test_limit, "N", "use the first N test images (default all)"},
+        {"threads", OPT_INT, &c.threads, "T", "OpenBLAS threads (default 1)"},
+        {"out", OPT_STR, &c.out, "FILE.h5", "write the trial (config, metrics, DAG, weights) to this HDF5 file"},
+        {"json", OPT_FLAG, &json, NULL, "print the result as one JSON line"},
+        {"quiet", OPT_FLAG, &quiet, NULL, "no progress lines"},
+        {NULL, 0, NULL, NULL, NULL},
+    };
+    const char *pos[1];
+    int npos;
+    int rc = opts_parse("train", "[options]", tab, argc, argv, 1, pos, 0, &npos);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    struct dcn_ctx ctx;
+    dcn_ctx_init(&ctx);
+    if (model_variant_parse(&ctx, variant, &c.variant) || dag_order_parse(&ctx, order, &c.order) ||
+        (freeze && model_freeze_parse(&ctx, freeze, &c.freeze))) {
+        fprintf(stderr, "dcn train: %s\n", ctx.err);
+        return DCN_EXIT_USAGE;
+    }
+    if (frozen)
+        c.freeze |= FREEZE_NODES | FREEZE_AGG;
+    if (!strcmp(agg_init, "normal"))
+        c.agg_init_normal = 1;
+    else if (strcmp(agg_init, "zero")) {
+        fprintf(stderr, "dcn train: option --agg-init: expected zero or normal, got '%s'\n", agg_init);
+        return DCN_EXIT_USAGE;
+    }
+    if (c.epochs < 1 || c.batch < 1 || c.channels < 1 || c.lr <= 0 || c.threads < 1 || c.train_limit < 0 ||
+        c.test_limit < 0) {
+        fprintf(stderr, "dcn train: --epochs, --batch, --channels, --lr and --threads must be positive, limits >= 0\n");
+        return DCN_EXIT_USAGE;
+    }
+    c.progress = !quiet;
+    struct train_result r;
+    enum dcn_status st = train_run(&ctx, &c, &r);
+    if (json) {
+        printf("{\"status\": \"%s\", \"graph\": ", st ? "failed" : "done");
+        print_json_string(stdout, c.variant == MODEL_PAPER ? c.graph : "none");
+        printf(", \"dataset\": ");
+        print_json_string(stdout, c.dataset);
+        printf(", \"variant\": \"%s\", \"freeze\": %d, \"seed\": %llu, \"order\": \"%s\", \"order_seed\": %llu, "
+               "\"epochs\": %d, \"epochs_done\": %d, \"batch\": %d, \"channels\": %d, \"test_accuracy\": %.6f, "
+               "\"test_loss\": %.6f, \"best_test_accuracy\": %.6f, \"best_epoch\": %d, \"params_total\": %zu, "
+               "\"params_trainable\": %zu, \"dag_nodes\": %d, \"dag_edges\": %lld, \"dag_inputs\": %d, "
+               "\"dag_outputs\": %d, \"train_images_per_s\": %.2f, \"wall_seconds\": %.3f, \"peak_rss_mib\": %.1f",
+               model_variant_name(c.variant), c.freeze, (unsigned long long)c.seed, dag_order_name(c.order),
+               (unsigned long long)c.order_seed, c.epochs, r.epochs_done, c.batch, c.channels, r.test_accuracy,
+               r.test_loss, r.best_test_accuracy, r.best_epoch, r.params_total, r.params_trainable, r.dag_nodes,
+               (long long)r.dag_edges, r.dag_inputs, r.dag_outputs, r.train_images_per_s, r.wall_seconds,
+               dcn_peak_rss_mib());
+        if (st) {
+            printf(", \"error\": ");
+            print_json_string(stdout, ctx.err);
+        }
+        printf("}\n");
+    } else if (!st) {
+        printf("test_accuracy %.4f test_loss %.4f best %.4f (epoch %d) params %zu trainable %zu wall %.1fs "
+               "%.1f img/s\n",
+               r.test_accuracy, r.test_loss, r.best_test_accuracy, r.best_epoch, r.params_total, r.params_trainable,
+               r.wall_seconds, r.train_images_per_s);
+    }
+    if (st)
+        return cli_report_error("train", &ctx);
+    return 0;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    const char *dataset = NULL, *data_dir = NULL;
+    int json = 0, test_limit = 0;
+    const struct opt tab[] = {
+        {"dataset", OPT_STR, &dataset, "NAME|DIR", "dataset to evaluate on (required)"},
+        {"data-dir", OPT_STR, &data_dir, "DIR", "data folder (default $DCN_DATA_DIR or data/cache)"},
+        {"test-limit", OPT_INT, &test_limit, "N", "use the first N test images"},
+        {"json", OPT_FLAG, &json, NULL, "print the result as JSON"},
+        {NULL, 0, NULL, NULL, NULL},
+    };
+    const char *pos[1];
+    int npos;
+    int rc = opts_parse("eval", "TRIAL.h5 --dataset NAME [options]", tab, argc, argv, 1, pos, 1, &npos);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    if (npos != 1 || !dataset) {
+        fprintf(stderr, "dcn eval: need a trial file and --dataset (see dcn eval --help)\n");
+        return DCN_EXIT_USAGE;
+    }
+    struct dcn_ctx ctx;
+    dcn_ctx_init(&ctx);
+    double acc = 0, loss = 0;
+    if (train_eval_file(&ctx, pos[0], dataset, data_dir, test_limit, &acc, &loss))
+        return cli_report_error("eval", &ctx);
+    if (json)
+        printf("{\"trial\": \"%s\", \"dataset\": \"%s\", \"test_accuracy\": %.6f, \"test_loss\": %.6f}\n", pos[0],
+               dataset, acc, loss);
+    else
+        printf("test_accuracy %.4f test_loss %.4f\n", acc, loss);
+    return 0;
+}

@@ -1,0 +1,339 @@
+#include <hdf5.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dcn/io.h"
+
+struct trial_file {
+    hid_t file;
+    hid_t metrics;
+    char path[1024];
+};
+
+static const char *metric_names[] = {"epoch", "train_loss", "train_accuracy", "test_loss",
+                                     "test_accuracy", "lr", "seconds"};
+#define N_METRICS 7
+
+/* HDF5 prints its own error stack to stderr by default; dcn reports errors itself, naming the file,
+ * so the automatic printing is turned off for the calls made here. */
+static void quiet_hdf5(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+static enum dcn_status write_attr(struct dcn_ctx *ctx, hid_t obj, const char *path, const struct trial_attr *a)
+{
+    hid_t type = -1, space = H5Screate(H5S_SCALAR);
+    const void *buf = NULL;
+    const char *s = a->s ? a->s : "";
+    if (a->type == TRIAL_STR) {
+        /* variable-length UTF-8: h5py returns these as Python str */
+        type = H5Tcopy(H5T_C_S1);
+        H5Tset_size(type, H5T_VARIABLE);
+        H5Tset_cset(type, H5T_CSET_UTF8);
+        buf = &s;
+    } else if (a->type == TRIAL_INT) {
+        type = H5Tcopy(H5T_NATIVE_INT64);
+        buf = &a->i;
+    } else {
+        type = H5Tcopy(H5T_NATIVE_DOUBLE);
+        buf = &a->d;
+    }
+    if (H5Aexists(obj, a->name) > 0)
+        H5Adelete(obj, a->name);
+    hid_t at = H5Acreate2(obj, a->name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = at < 0 ? -1 : H5Awrite(at, type, buf);
+    if (at >= 0)
+        H5Aclose(at);
+    H5Tclose(type);
+    H5Sclose(space);
+    if (rc < 0)
+        return dcn_fail(ctx, DCN_EHDF5, "%s: cannot write attribute '%s'", path, a->name);
+    return DCN_OK;
+}
+
+enum dcn_status trial_set_attrs(struct dcn_ctx *ctx, struct trial_file *f, const struct trial_attr *attrs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        enum dcn_status st = write_attr(ctx, f->file, f->path, &attrs[i]);
+        if (st)
+            return st;
+    }
+    return DCN_OK;
+}
+
+enum dcn_status trial_create(struct dcn_ctx *ctx, const char *path, const struct trial_attr *attrs, int n_attrs,
+                             struct trial_file **out)
+{
+    quiet_hdf5();
+    *out = NULL;
+    struct trial_file *f = calloc(1, sizeof *f);
+    if (!f)
+        return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", path);
+    snprintf(f->path, sizeof f->path, "%s", path);
+    /* the 1.8 file format keeps the file readable by every h5py/HDF5 a user may have */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+    f->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (f->file < 0) {
+        free(f);
+        return dcn_fail(ctx, DCN_EIO, "%s: cannot create the trial file (is the folder writable?)", path);
+    }
+    enum dcn_status st = DCN_OK;
+    struct trial_attr fmt[] = {{"format_version", TRIAL_INT, NULL, DCN_TRIAL_FORMAT_VERSION, 0},
+                               {"dcn_version", TRIAL_STR, DCN_VERSION, 0, 0},
+                               {"status", TRIAL_STR, "running", 0, 0}};
+    st = trial_set_attrs(ctx, f, fmt, 3);
+    if (!st)
+        st = trial_set_attrs(ctx, f, attrs, n_attrs);
+    f->metrics = H5Gcreate2(f->file, "metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (!st && f->metrics < 0)
+        st = dcn_fail(ctx, DCN_EHDF5, "%s: cannot create group /metrics", path);
+    for (int i = 0; !st && i < N_METRICS; i++) {
+        hsize_t dim = 0, maxdim = H5S_UNLIMITED, chunk = 64;
+        hid_t space = H5Screate_simple(1, &dim, &maxdim);
+        hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+        H5Pset_chunk(dcpl, 1, &chunk);
+        hid_t type = i == 0 ? H5T_NATIVE_INT32 : H5T_NATIVE_DOUBLE;
+        hid_t ds = H5Dcreate2(f->metrics, metric_names[i], type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        if (ds < 0)
+            st = dcn_fail(ctx, DCN_EHDF5, "%s: cannot create /metrics/%s", path, metric_names[i]);
+        else
+            H5Dclose(ds);
+        H5Pclose(dcpl);
+        H5Sclose(space);
+    }
+    if (st) {
+        trial_close(f);
+        return st;
+    }
+    *out = f;
+    return DCN_OK;
+}
+
+enum dcn_status trial_append_epoch(struct dcn_ctx *ctx, struct trial_file *f, const struct trial_epoch *e)
+{
+    double vals[N_METRICS] = {0, e->train_loss, e->train_accuracy, e->test_loss, e->test_accuracy, e->lr, e->seconds};
+    int32_t ep = e->epoch;
+    for (int i = 0; i < N_METRICS; i++) {
+        hid_t ds = H5Dopen2(f->metrics, metric_names[i], H5P_DEFAULT);
+        if (ds < 0)
+            return dcn_fail(ctx, DCN_EHDF5, "%s: missing /metrics/%s", f->path, metric_names[i]);
+        hid_t space = H5Dget_space(ds);
+        hsize_t n = 0, one = 1;
+        H5Sget_simple_extent_dims(space, &n, NULL);
+        H5Sclose(space);
+        hsize_t newn = n + 1;
+        herr_t rc = H5Dset_extent(ds, &newn);
+        space = H5Dget_space(ds);
+        H5Sselect_hyperslab(space, H5S_SELECT_SET, &n, NULL, &one, NULL);
+        hid_t mem = H5Screate_simple(1, &one, NULL);
+        if (rc >= 0)
+            rc = i == 0 ? H5Dwrite(ds, H5T_NATIVE_INT32, mem, space, H5P_DEFAULT, &ep)
+                        : H5Dwrite(ds, H5T_NATIVE_DOUBLE, mem, space, H5P_DEFAULT, &vals[i]);
+        H5Sclose(mem);
+        H5Sclose(space);
+        H5Dclose(ds);
+        if (rc < 0)
+            return dcn_fail(ctx, DCN_EHDF5, "%s: cannot append to /metrics/%s", f->path, metric_names[i]);
+    }
+    return trial_flush(ctx, f);
+}
+
+static enum dcn_status write_array(struct dcn_ctx *ctx, hid_t loc, const char *path, const char *name, hid_t type,
+                                   int ndim, const hsize_t *dims, const void *data)
+{
+    if (H5Lexists(loc, name, H5P_DEFAULT) > 0)
+        H5Ldelete(loc, name, H5P_DEFAULT);
+    hid_t space = H5Screate_simple(ndim, dims, NULL);
+    hid_t ds = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = ds < 0 ? -1 : H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    if (ds >= 0)
+        H5Dclose(ds);
+    H5Sclose(space);
+    if (rc < 0)
+        return dcn_fail(ctx, DCN_EHDF5, "%s: cannot write dataset %s", path, name);
+    return DCN_OK;
+}
+
+static hid_t open_or_create_group(hid_t file, const char *name)
+{
+    if (H5Lexists(file, name, H5P_DEFAULT) > 0)
+        return H5Gopen2(file, name, H5P_DEFAULT);
+    return H5Gcreate2(file, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+}
+
+enum dcn_status trial_write_dag(struct dcn_ctx *ctx, struct trial_file *f, const struct dcn_dag *dag)
+{
+    hid_t g = open_or_create_group(f->file, "dag");
+    if (g < 0)
+        return dcn_fail(ctx, DCN_EHDF5, "%s: cannot create group /dag", f->path);
+    int32_t *edges = malloc((size_t)(dag->m ? dag->m : 1) * 2 * sizeof *edges);
+    if (!edges) {
+        H5Gclose(g);
+        return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory writing the DAG", f->path);
+    }
+    int64_t k = 0;
+    for (int i = 0; i < dag->n; i++)
+        for (int64_t e = dag->pred_off[i]; e < dag->pred_off[i + 1]; e++) {
+            edges[2 * k] = dag->pred[e];
+            edges[2 * k + 1] = i;
+            k++;
+        }
+    hsize_t de[2] = {(hsize_t)dag->m, 2}, dn = (hsize_t)dag->n, di = (hsize_t)dag->n_inputs,
+            dout = (hsize_t)dag->n_outputs;
+    enum dcn_status st = write_array(ctx, g, f->path, "edges", H5T_NATIVE_INT32, 2, de, edges);
+    if (!st)
+        st = write_array(ctx, g, f->path, "vertex", H5T_NATIVE_INT32, 1, &dn, dag->vertex);
+    if (!st)
+        st = write_array(ctx, g, f->path, "inputs", H5T_NATIVE_INT32, 1, &di, dag->inputs);
+    if (!st)
+        st = write_array(ctx, g, f->path, "outputs", H5T_NATIVE_INT32, 1, &dout, dag->outputs);
+    struct trial_attr at[] = {{"nodes", TRIAL_INT, NULL, dag->n, 0},
+                              {"edges", TRIAL_INT, NULL, dag->m, 0},
+                              {"longest_path", TRIAL_INT, NULL, dag->longest_path, 0},
+                              {"order", TRIAL_STR, dag_order_name(dag->order), 0, 0},
+                              {"order_seed", TRIAL_INT, NULL, (int64_t)dag->order_seed, 0}};
+    for (int i = 0; !st && i < 5; i++)
+        st = write_attr(ctx, g, f->path, &at[i]);
+    free(edges);
+    H5Gclose(g);
+    return st;
+}
+
+static enum dcn_status write_tensors(struct dcn_ctx *ctx, struct trial_file *f, const char *group,
+                                     const struct model_tensor *t, int n, const float *mem)
+{
+    hid_t g = open_or_create_group(f->file, group);
+    if (g < 0)
+        return dcn_fail(ctx, DCN_EHDF5, "%s: cannot create group /%s", f->path, group);
+    enum dcn_status st = DCN_OK;
+    for (int i = 0; !st && i < n; i++) {
+        hsize_t dims[4];
+        for (int k = 0; k < t[i].ndim; k++)
+            dims[k] = (hsize_t)t[i].shape[k];
+        st = write_array(ctx, g, f->path, t[i].name, H5T_NATIVE_FLOAT, t[i].ndim, dims, mem + t[i].offset);
+    }
+    H5Gclose(g);
+    return st;
+}
+
+enum dcn_status trial_write_weights(struct dcn_ctx *ctx, struct trial_file *f, const struct model *m)
+{
+    enum dcn_status st = write_tensors(ctx, f, "weights", m->params, m->n_params, m->param_mem);
+    if (!st)
+        st = write_tensors(ctx, f, "buffers", m->buffers, m->n_buffers, m->buffer_mem);
+    return st ? st : trial_flush(ctx, f);
+}
+
+enum dcn_status trial_flush(struct dcn_ctx *ctx, struct trial_file *f)
+{
+    if (H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0)
+        return dcn_fail(ctx, DCN_EIO, "%s: cannot flush the trial file (disk full?)", f->path);
+    return DCN_OK;
+}
+
+void trial_close(struct trial_file *f)
+{
+    if (!f)
+        return;
+    if (f->metrics > 0)
+        H5Gclose(f->metrics);
+    if (f->file > 0)
+        H5Fclose(f->file);
+    free(f);
+}
+
+enum dcn_status trial_read_attr_str(struct dcn_ctx *ctx, const char *path, const char *name, char *buf, size_t len)
+{
+    quiet_hdf5();
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0)
+        return dcn_fail(ctx, DCN_EIO, "%s: cannot open as an HDF5 trial file", path);
+    enum dcn_status st = DCN_OK;
+    hid_t at = H5Aexists(file, name) > 0 ? H5Aopen(file, name, H5P_DEFAULT) : -1;
+    if (at < 0) {
+        st = dcn_fail(ctx, DCN_EPARSE, "%s: attribute '%s' is missing", path, name);
+    } else {
+        hid_t ft = H5Aget_type(at);
+        H5T_class_t cls = H5Tget_class(ft);
+        if (cls == H5T_STRING) {
+            hid_t mt = H5Tcopy(H5T_C_S1);
+            if (H5Tis_variable_str(ft) > 0) {
+                H5Tset_size(mt, H5T_VARIABLE);
+                char *s = NULL;
+                if (H5Aread(at, mt, &s) < 0 || !s)
+                    st = dcn_fail(ctx, DCN_EHDF5, "%s: cannot read attribute '%s'", path, name);
+                else {
+                    snprintf(buf, len, "%s", s);
+                    H5free_memory(s);
+                }
+            } else {
+                size_t sz = H5Tget_size(ft);
+                char *s = calloc(sz + 1, 1);
+                H5Tset_size(mt, sz + 1);
+                if (!s || H5Aread(at, mt, s) < 0)
+                    st = dcn_fail(ctx, DCN_EHDF5, "%s: cannot read attribute '%s'", path, name);
+                else
+                    snprintf(buf, len, "%s", s);
+                free(s);
+            }
+            H5Tclose(mt);
+        } else if (cls == H5T_INTEGER) {
+            long long v = 0;
+            if (H5Aread(at, H5T_NATIVE_LLONG, &v) < 0)
+                st = dcn_fail(ctx, DCN_EHDF5, "%s: cannot read attribute '%s'", path, name);
+            snprintf(buf, len, "%lld", v);
+        } else if (cls == H5T_FLOAT) {
+            double v = 0;
+            if (H5Aread(at, H5T_NATIVE_DOUBLE, &v) < 0)
+                st = dcn_fail(ctx, DCN_EHDF5, "%s: cannot read attribute '%s'", path, name);
+            snprintf(buf, len, "%.17g", v);
+        } else {
+            st = dcn_fail(ctx, DCN_EPARSE, "%s: attribute '%s' has an unexpected type", path, name);
+        }
+        H5Tclose(ft);
+        H5Aclose(at);
+    }
+    H5Fclose(file);
+    return st;
+}
+
+static enum dcn_status read_tensors(struct dcn_ctx *ctx, hid_t file, const char *path, const char *group,
+                                    const struct model_tensor *t, int n, float *mem)
+{
+    hid_t g = H5Lexists(file, group, H5P_DEFAULT) > 0 ? H5Gopen2(file, group, H5P_DEFAULT) : -1;
+    if (g < 0)
+        return dcn_fail(ctx, DCN_EPARSE, "%s: group /%s is missing (was the trial finished?)", path, group);
+    enum dcn_status st = DCN_OK;
+    for (int i = 0; !st && i < n; i++) {
+        hid_t ds = H5Lexists(g, t[i].name, H5P_DEFAULT) > 0 ? H5Dopen2(g, t[i].name, H5P_DEFAULT) : -1;
+        if (ds < 0) {
+            st = dcn_fail(ctx, DCN_EPARSE, "%s: /%s/%s is missing (does the model configuration match?)", path,
+                          group, t[i].name);
+            break;
+        }
+        hid_t space = H5Dget_space(ds);
+        hssize_t npts = H5Sget_simple_extent_npoints(space);
+        H5Sclose(space);
+        if (npts != (hssize_t)t[i].size)
+            st = dcn_fail(ctx, DCN_EPARSE, "%s: /%s/%s has %lld values, the model expects %zu", path, group,
+                          t[i].name, (long long)npts, t[i].size);
+        else if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, mem + t[i].offset) < 0)
+            st = dcn_fail(ctx, DCN_EHDF5, "%s: cannot read /%s/%s", path, group, t[i].name);
+        H5Dclose(ds);
+    }
+    H5Gclose(g);
+    return st;
+}
+
+enum dcn_status trial_read_weights(struct dcn_ctx *ctx, const char *path, struct model *m)
+{
+    quiet_hdf5();
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0)
+        return dcn_fail(ctx, DCN_EIO, "%s: cannot open as an HDF5 trial file", path);
+    enum dcn_status st = read_tensors(ctx, file, path, "weights", m->params, m->n_params, m->param_mem);
+    if (!st)
+        st = read_tensors(ctx, file, path, "buffers", m->buffers, m->n_buffers, m->buffer_mem);
+    H5Fclose(file);
+    return st;
+}

@@ -1,0 +1,102 @@
+/* Batch normalisation over (B, HW) per channel, with torch.nn.BatchNorm2d's conventions.
+ *
+ * Statistics take one pass over the input: the sums of (x - k) and (x - k)^2 with k the channel's
+ * first element. Without the shift, E[x^2] - E[x]^2 loses all its digits when |mean| >> std; with
+ * any k near the data the cancellation is mild, and the float lanes are flushed to double (see
+ * lanes.h). The normalisation and the backward pass are then elementwise loops of the form
+ * a*x + b that GCC vectorises.
+ *
+ * The mean is kept to double precision as a float pair hi + lo: x - hi is exact for x near hi
+ * (Sterbenz), so ((x - hi) - lo) centres the data without the ulp(mean) error that a float mean
+ * would add, which matters when |mean| >> std (an error of ulp(300) = 3e-5 against std 0.05 is
+ * 6e-4 in the output). The contract saves the mean as one float, so the backward pass recovers
+ * the lost low part from the data, in the same sweep that forms its other sums.
+ */
+#include "dcn/nn.h"
+
+#include <math.h>
+
+#include "lanes.h"
+
+void batchnorm_forward_train(float *out, float *mean, float *rstd, float *running_mean,
+                             float *running_var, const float *in, const float *gamma,
+                             const float *beta, int B, int C, int HW, float eps, float momentum)
+{
+    double n = (double)B * HW;
+    for (int c = 0; c < C; c++) {
+        float k = in[(size_t)c * HW];
+        double s1 = 0, s2 = 0;
+        for (int b = 0; b < B; b++) lanes_shifted_sums(in + ((size_t)b * C + c) * HW, (size_t)HW, k, &s1, &s2);
+        double dm = s1 / n;
+        double var = s2 / n - dm * dm; /* biased: what the normalisation uses */
+        if (var < 0) var = 0;
+        double mu = k + dm;
+        float rs = (float)(1.0 / sqrt(var + eps));
+        mean[c] = (float)mu;
+        rstd[c] = rs;
+        /* the running variance is the unbiased estimate, as in PyTorch (n = 1 would divide by 0
+         * there too; we keep the biased value instead of producing inf) */
+        if (running_mean) running_mean[c] = (1.0f - momentum) * running_mean[c] + momentum * (float)mu;
+        if (running_var) {
+            double unbiased = n > 1 ? var * n / (n - 1) : var;
+            running_var[c] = (1.0f - momentum) * running_var[c] + momentum * (float)unbiased;
+        }
+        const float hi = (float)mu, lo = (float)(mu - hi), scale = gamma[c] * rs, shift = beta[c];
+        for (int b = 0; b < B; b++) {
+            const float *restrict x = in + ((size_t)b * C + c) * HW;
+            float *restrict y = out + ((size_t)b * C + c) * HW;
+            for (int i = 0; i < HW; i++) y[i] = ((x[i] - hi) - lo) * scale + shift;
+        }
+    }
+}
+
+void batchnorm_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
+                            const float *running_mean, const float *running_var, int B, int C,
+                            int HW, float eps)
+{
+    for (int c = 0; c < C; c++) {
+        const float m = running_mean[c];
+        const float scale = gamma[c] / sqrtf(running_var[c] + eps), shift = beta[c];
+        for (int b = 0; b < B; b++) {
+            const float *restrict x = in + ((size_t)b * C + c) * HW;
+            float *restrict y = out + ((size_t)b * C + c) * HW;
+            for (int i = 0; i < HW; i++) y[i] = (x[i] - m) * scale + shift;
+        }
+    }
+}
+
+/* With xhat = (x - mu) rstd and y = gamma xhat + beta, over the n = B*HW values of a channel:
+ *   dbeta = sum dy,  dgamma = sum dy xhat,
+ *   dx = gamma rstd (dy - sum(dy)/n - xhat sum(dy xhat)/n)
+ * (the batch mean and variance depend on every x, hence the two sums). */
+void batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *in,
+                        const float *mean, const float *rstd, const float *gamma, int B, int C,
+                        int HW)
+{
+    double n = (double)B * HW;
+    for (int c = 0; c < C; c++) {
+        const float m = mean[c], rs = rstd[c];
+        double sd = 0, sdm = 0, sxm = 0; /* sum dy, sum dy (x - m), sum (x - m) */
+        for (int b = 0; b < B; b++) {
+            size_t o = ((size_t)b * C + c) * HW;
+            lanes_bn_backward_sums(dout + o, in + o, (size_t)HW, m, &sd, &sdm, &sxm);
+        }
+        /* the exact batch mean is m + delta; sum dy (x - mean) = sum dy (x - m) - delta sum dy */
+        double delta = sxm / n;
+        double sdx = sdm - delta * sd;
+        if (dbeta) dbeta[c] += (float)sd;
+        if (dgamma) dgamma[c] += (float)(sdx * rs);
+        if (!din) continue;
+        /* dx = k dy + a (x - mean) + b0 = k dy + a (x - m) + (b0 - a delta) */
+        double kd = (double)gamma[c] * rs;
+        double ad = -kd * rs * rs * sdx / n;
+        const float k = (float)kd, a = (float)ad;
+        const float b0 = (float)(-kd * sd / n - ad * delta);
+        for (int b = 0; b < B; b++) {
+            size_t o = ((size_t)b * C + c) * HW;
+            const float *restrict dy = dout + o, *restrict x = in + o;
+            float *restrict dx = din + o;
+            for (int i = 0; i < HW; i++) dx[i] += k * dy[i] + a * (x[i] - m) + b0;
+        }
+    }
+}

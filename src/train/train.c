@@ -1,0 +1,476 @@
+#include "dcn/train.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dcn/data.h"
+#include "dcn/io.h"
+
+void train_config_default(struct train_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->graph = "ws:n=32,k=4,p=0.75,seed=0";
+    c->dataset = "mnist";
+    c->variant = MODEL_PAPER;
+    c->order = DAG_ORDER_RANDOM;
+    c->epochs = 50;
+    c->batch = 32;
+    c->channels = 78;
+    c->lr = 1e-3;
+    c->beta1 = 0.9;
+    c->beta2 = 0.999;
+    c->eps = 1e-8;
+    c->threads = 1;
+    c->progress = 1;
+}
+
+static void iso_time(char *buf, size_t len)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Mean loss and accuracy over the first n_test images of the test split, in batches the model's
+ * arena was planned for. */
+static void evaluate(struct model *m, const struct dcn_dataset *ds, float *x, int *y, int *idx, double *loss,
+                     double *acc)
+{
+    const int Bmax = m->cfg.batch;
+    double sum = 0;
+    long correct = 0;
+    for (int i = 0; i < ds->n_test; i += Bmax) {
+        int B = ds->n_test - i < Bmax ? ds->n_test - i : Bmax;
+        for (int k = 0; k < B; k++)
+            idx[k] = i + k;
+        dataset_batch(ds, 1, idx, B, x, y);
+        int c = 0;
+        sum += (double)model_forward(m, x, y, B, 0, &c) * B;
+        correct += c;
+    }
+    *loss = sum / ds->n_test;
+    *acc = (double)correct / ds->n_test;
+}
+
+static const char *freeze_string(int mask, char *buf, size_t len)
+{
+    buf[0] = 0;
+    const char *names[] = {"stem", "nodes", "agg", "head"};
+    for (int i = 0; i < 4; i++)
+        if (mask & (1 << i)) {
+            size_t l = strlen(buf);
+            snprintf(buf + l, len - l, "%s%s", l ? "," : "", names[i]);
+        }
+    if (!buf[0])
+        snprintf(buf, len, "none");
+    return buf;
+}
+
+enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, struct train_result *res)
+{
+    memset(res, 0, sizeof *res);
+    snprintf(res->status, sizeof res->status, "failed");
+    if (cfg->epochs < 1 || cfg->batch < 1 || cfg->channels < 1 || !(cfg->lr > 0))
+        return dcn_fail(ctx, DCN_EINVAL, "epochs, batch, channels and lr must be positive");
+    openblas_set_num_threads(cfg->threads > 0 ? cfg->threads : 1);
+    double t0 = dcn_now();
+
+    struct dcn_dataset *ds = NULL;
+    struct dcn_graph *g = NULL;
+    struct dcn_dag *dag = NULL;
+    struct model *m = NULL;
+    struct trial_file *tf = NULL;
+    float *x = NULL;
+    int *y = NULL, *perm = NULL, *idx = NULL;
+    char tmp_path[1100] = "";
+    struct trial_epoch *history = NULL;
+    double wall_before = 0;
+    enum dcn_status st = dataset_load(ctx, cfg->dataset, cfg->data_dir, cfg->train_limit, cfg->test_limit, &ds);
+    if (st)
+        goto done;
+    if (ds->n_train < cfg->batch) {
+        st = dcn_fail(ctx, DCN_EINVAL, "dataset %s has %d training images, fewer than one batch of %d", ds->name,
+                      ds->n_train, cfg->batch);
+        goto done;
+    }
+    if (cfg->variant == MODEL_PAPER) {
+        st = graph_load(ctx, cfg->graph, cfg->data_dir, &g);
+        if (!st)
+            st = dag_build(ctx, g, cfg->order, cfg->order_seed, &dag);
+        if (st)
+            goto done;
+        res->dag_nodes = dag->n;
+        res->dag_edges = dag->m;
+        res->dag_inputs = dag->n_inputs;
+        res->dag_outputs = dag->n_outputs;
+    }
+    struct model_config mc;
+    model_config_default(&mc);
+    mc.variant = cfg->variant;
+    mc.channels = cfg->channels;
+    mc.batch = cfg->batch;
+    mc.classes = ds->classes;
+    mc.in_h = ds->rows;
+    mc.in_w = ds->cols;
+    mc.freeze = cfg->freeze;
+    mc.agg_init_normal = cfg->agg_init_normal;
+    st = model_create(ctx, &mc, dag, &m);
+    if (st)
+        goto done;
+    model_init(m, cfg->seed);
+    res->params_total = model_param_count(m);
+    res->params_trainable = model_trainable_count(m);
+
+    const size_t img = (size_t)ds->rows * (size_t)ds->cols;
+    x = malloc((size_t)cfg->batch * img * sizeof *x);
+    y = malloc((size_t)cfg->batch * sizeof *y);
+    perm = malloc((size_t)ds->n_train * sizeof *perm);
+    idx = malloc((size_t)cfg->batch * sizeof *idx);
+    if (!x || !y || !perm || !idx) {
+        st = dcn_fail(ctx, DCN_ENOMEM, "out of memory for batches");
+        goto done;
+    }
+
+    char freeze_buf[64], host[256] = "", start[32];
+    gethostname(host, sizeof host - 1);
+    iso_time(start, sizeof start);
+    if (cfg->out) {
+        /* written under a temporary name and renamed at the end, so a crash never leaves a file
+         * that looks finished */
+        snprintf(tmp_path, sizeof tmp_path, "%s.tmp", cfg->out);
+        struct trial_attr at[] = {
+            {"graph", TRIAL_STR, cfg->variant == MODEL_PAPER ? cfg->graph : "none", 0, 0},
+            {"dataset", TRIAL_STR, cfg->dataset, 0, 0},
+            {"variant", TRIAL_STR, model_variant_name(cfg->variant), 0, 0},
+            {"frozen", TRIAL_INT, NULL, (cfg->freeze & (FREEZE_NODES | FREEZE_AGG)) == (FREEZE_NODES | FREEZE_AGG), 0},
+            {"freeze", TRIAL_STR, freeze_string(cfg->freeze, freeze_buf, sizeof freeze_buf), 0, 0},
+            {"seed", TRIAL_INT, NULL, (int64_t)cfg->seed, 0},
+            {"order", TRIAL_STR, dag_order_name(cfg->order), 0, 0},
+            {"order_seed", TRIAL_INT, NULL, (int64_t)cfg->order_seed, 0},
+            {"epochs", TRIAL_INT, NULL, cfg->epochs, 0},
+            {"batch", TRIAL_INT, NULL, cfg->batch, 0},
+            {"lr", TRIAL_DOUBLE, NULL, 0, cfg->lr},
+            {"channels", TRIAL_INT, NULL, cfg->channels, 0},
+            {"train_limit", TRIAL_INT, NULL, cfg->train_limit, 0},
+            {"agg_init", TRIAL_STR, cfg->agg_init_normal ? "normal" : "zero", 0, 0},
+            {"threads", TRIAL_INT, NULL, cfg->threads, 0},
+            {"host", TRIAL_STR, host, 0, 0},
+            {"start_time", TRIAL_STR, start, 0, 0},
+            {"params_total", TRIAL_INT, NULL, (int64_t)res->params_total, 0},
+            {"params_trainable", TRIAL_INT, NULL, (int64_t)res->params_trainable, 0},
+            /* eval must normalise with the statistics the weights were trained with */
+            {"data_mean", TRIAL_DOUBLE, NULL, 0, ds->mean},
+            {"data_std", TRIAL_DOUBLE, NULL, 0, ds->std},
+            {"trial_id", TRIAL_STR, cfg->trial_id ? cfg->trial_id : "", 0, 0},
+            {"rank", TRIAL_INT, NULL, cfg->rank, 0},
+        };
+        st = trial_create(ctx, tmp_path, at, (int)(sizeof at / sizeof at[0]), &tf);
+        if (!st && dag)
+            st = trial_write_dag(ctx, tf, dag);
+        if (st)
+            goto done;
+    }
+
+    const int steps_per_epoch = ds->n_train / cfg->batch; /* the last partial batch is dropped, as the peer does */
+    const long total = (long)steps_per_epoch * cfg->epochs;
+    struct dcn_rng order_rng;
+    dcn_rng_seed2(&order_rng, cfg->seed, 1); /* stream 1: data order (stream 0 made the weights) */
+    for (int i = 0; i < ds->n_train; i++)
+        perm[i] = i;
+    history = calloc((size_t)cfg->epochs, sizeof *history);
+    if (!history) {
+        st = dcn_fail(ctx, DCN_ENOMEM, "out of memory");
+        goto done;
+    }
+    struct train_state ts = {0};
+    snprintf(ts.fingerprint, sizeof ts.fingerprint, "%s", cfg->fingerprint ? cfg->fingerprint : "");
+    ts.n_train = ds->n_train;
+    ts.perm = perm;
+    res->resumed_epoch = res->resumed_step = -1;
+    int first_epoch = 1, first_step = 0;
+    if (cfg->checkpoint) {
+        enum dcn_status cs = ckpt_read(ctx, cfg->checkpoint, &ts, m);
+        if (cs == DCN_OK) {
+            memcpy(order_rng.s, ts.rng, sizeof ts.rng);
+            first_epoch = ts.epoch + 1;
+            first_step = ts.step;
+            int nh = ts.n_epochs_logged < cfg->epochs ? ts.n_epochs_logged : cfg->epochs;
+            memcpy(history, ts.history, (size_t)nh * sizeof *history);
+            free(ts.history);
+            ts.history = history;
+            res->resumed_epoch = ts.epoch;
+            res->resumed_step = ts.step;
+            res->best_test_accuracy = ts.best_acc;
+            res->best_epoch = ts.best_epoch;
+            res->epochs_done = ts.epoch;
+            if (nh) {
+                res->test_accuracy = history[nh - 1].test_accuracy;
+                res->test_loss = history[nh - 1].test_loss;
+            }
+            for (int i = 0; tf && i < nh; i++)
+                if ((st = trial_append_epoch(ctx, tf, &history[i])))
+                    goto done;
+            if (cfg->progress)
+                dcn_log(ctx, 1, "train: resumed from %s at epoch %d, step %d\n", cfg->checkpoint, ts.epoch + 1,
+                        ts.step);
+        } else if (cs != DCN_EIO) {
+            st = cs; /* damaged or foreign checkpoint: refuse rather than silently restart */
+            goto done;
+        }
+    }
+    ts.history = history;
+    long gstep = (long)(first_epoch - 1) * steps_per_epoch + first_step;
+    double train_time = ts.train_time, last_print = dcn_now(), last_ckpt = dcn_now(), elapsed0 = ts.elapsed;
+    long train_images = ts.train_images;
+    if (cfg->progress)
+        dcn_log(ctx, 1, "train: %s on %s, %s%s, %zu parameters (%zu trainable), %d steps/epoch x %d epochs\n",
+                cfg->variant == MODEL_PAPER ? cfg->graph : "no graph", ds->name, model_variant_name(cfg->variant),
+                cfg->freeze ? " (frozen parts)" : "", res->params_total, res->params_trainable, steps_per_epoch,
+                cfg->epochs);
+    for (int ep = first_epoch; ep <= cfg->epochs; ep++) {
+        double te0 = dcn_now();
+        double loss_sum = 0, lr = cfg->lr;
+        long correct = 0;
+        int s0 = 0;
+        if (ep == first_epoch && first_step > 0) {
+            s0 = first_step; /* mid-epoch resume: the checkpoint holds this epoch's order */
+            loss_sum = ts.loss_sum;
+            correct = (long)ts.correct;
+        } else {
+            dcn_rng_shuffle_int(&order_rng, perm, (size_t)ds->n_train);
+        }
+        for (int s = s0; s < steps_per_epoch; s++, gstep++) {
+            /* half-period cosine decay to 0 over all steps (PyTorch LambdaLR: step s uses lambda(s)) */
+            lr = cfg->lr * 0.5 * (1.0 + cos(M_PI * (double)gstep / (double)total));
+            dataset_batch(ds, 0, perm + (size_t)s * cfg->batch, cfg->batch, x, y);
+            int c = 0;
+            double tstep = dcn_now();
+            float loss = model_forward(m, x, y, cfg->batch, 1, &c);
+            if (!isfinite(loss)) {
+                st = dcn_fail(ctx, DCN_ENUMERIC, "loss became %s at epoch %d step %d (lr %.3g)",
+                              isnan(loss) ? "NaN" : "infinite", ep, s + 1, lr);
+                goto done;
+            }
+            model_backward(m, x, y, cfg->batch);
+            model_adam_step(m, (float)lr, (float)cfg->beta1, (float)cfg->beta2, (float)cfg->eps);
+            double now = dcn_now();
+            train_time += now - tstep;
+            train_images += cfg->batch;
+            loss_sum += loss;
+            correct += c;
+            if (cfg->poll)
+                cfg->poll(cfg->poll_arg);
+            int stopping = cfg->stop && *cfg->stop;
+            if (cfg->checkpoint && (stopping || now - last_ckpt > cfg->checkpoint_every)) {
+                ts.epoch = ep - 1;
+                ts.step = s + 1;
+                ts.gstep = gstep + 1;
+                memcpy(ts.rng, order_rng.s, sizeof ts.rng);
+                ts.loss_sum = loss_sum;
+                ts.correct = correct;
+                ts.train_time = train_time;
+                ts.train_images = train_images;
+                ts.best_acc = res->best_test_accuracy;
+                ts.best_epoch = res->best_epoch;
+                ts.elapsed = elapsed0 + (now - t0);
+                ts.n_epochs_logged = ep - 1;
+                if ((st = ckpt_write(ctx, cfg->checkpoint, &ts, m)))
+                    goto done;
+                last_ckpt = now;
+            }
+            if (stopping) {
+                st = dcn_fail(ctx, DCN_EINTR, "stopped by a signal at epoch %d step %d%s", ep, s + 1,
+                              cfg->checkpoint ? " (checkpoint written)" : "");
+                goto done;
+            }
+            if (cfg->progress && now - last_print > 5.0) {
+                last_print = now;
+                double ips = train_images / train_time;
+                double eta = (double)(total - gstep - 1) * cfg->batch / ips;
+                dcn_log(ctx, 1, "  epoch %d/%d step %d/%d loss %.4f acc %.4f | %.1f img/s | ETA %.0fs (train only)\n",
+                        ep, cfg->epochs, s + 1, steps_per_epoch, loss_sum / (s + 1),
+                        (double)correct / ((double)(s + 1) * cfg->batch), ips, eta);
+            }
+        }
+        struct trial_epoch e = {.epoch = ep,
+                                .train_loss = loss_sum / steps_per_epoch,
+                                .train_accuracy = (double)correct / ((double)steps_per_epoch * cfg->batch),
+                                .lr = lr};
+        evaluate(m, ds, x, y, idx, &e.test_loss, &e.test_accuracy);
+        e.seconds = dcn_now() - te0;
+        if (!isfinite(e.test_loss)) {
+            st = dcn_fail(ctx, DCN_ENUMERIC, "test loss became %s after epoch %d", isnan(e.test_loss) ? "NaN" : "infinite", ep);
+            goto done;
+        }
+        history[ep - 1] = e;
+        res->epochs_done = ep;
+        res->test_accuracy = e.test_accuracy;
+        res->test_loss = e.test_loss;
+        if (e.test_accuracy > res->best_test_accuracy) {
+            res->best_test_accuracy = e.test_accuracy;
+            res->best_epoch = ep;
+        }
+        if (cfg->progress)
+            dcn_log(ctx, 1, "epoch %d/%d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.1fs\n", ep,
+                    cfg->epochs, e.train_loss, e.train_accuracy, e.test_loss, e.test_accuracy, e.seconds);
+        if (tf && (st = trial_append_epoch(ctx, tf, &e)))
+            goto done;
+        if (cfg->checkpoint && ep < cfg->epochs) {
+            ts.epoch = ep;
+            ts.step = 0;
+            ts.gstep = gstep;
+            memcpy(ts.rng, order_rng.s, sizeof ts.rng);
+            ts.loss_sum = 0;
+            ts.correct = 0;
+            ts.train_time = train_time;
+            ts.train_images = train_images;
+            ts.best_acc = res->best_test_accuracy;
+            ts.best_epoch = res->best_epoch;
+            ts.elapsed = elapsed0 + (dcn_now() - t0);
+            ts.n_epochs_logged = ep;
+            if ((st = ckpt_write(ctx, cfg->checkpoint, &ts, m)))
+                goto done;
+            last_ckpt = dcn_now();
+        }
+    }
+    res->train_images_per_s = train_time > 0 ? train_images / train_time : 0;
+    wall_before = elapsed0;
+    snprintf(res->status, sizeof res->status, "done");
+
+done:
+    res->wall_seconds = wall_before + dcn_now() - t0;
+    if (st == DCN_EINTR) {
+        /* an interrupted trial is neither done nor failed: its tmp file stays "running" and the
+         * checkpoint carries it on */
+        snprintf(res->status, sizeof res->status, "interrupted");
+        if (tf) {
+            trial_flush(ctx, tf);
+            trial_close(tf);
+            tf = NULL;
+        }
+    }
+    if (tf) {
+        char end[32];
+        iso_time(end, sizeof end);
+        struct trial_attr fin[] = {
+            {"status", TRIAL_STR, st ? "failed" : "done", 0, 0},
+            {"reason", TRIAL_STR, st ? ctx->err : "", 0, 0},
+            {"end_time", TRIAL_STR, end, 0, 0},
+            {"test_accuracy", TRIAL_DOUBLE, NULL, 0, res->test_accuracy},
+            {"test_loss", TRIAL_DOUBLE, NULL, 0, res->test_loss},
+            {"best_test_accuracy", TRIAL_DOUBLE, NULL, 0, res->best_test_accuracy},
+            {"best_epoch", TRIAL_INT, NULL, res->best_epoch, 0},
+            {"epochs_done", TRIAL_INT, NULL, res->epochs_done, 0},
+            {"wall_seconds", TRIAL_DOUBLE, NULL, 0, res->wall_seconds},
+            {"train_images_per_s", TRIAL_DOUBLE, NULL, 0, res->train_images_per_s},
+        };
+        struct dcn_ctx c2 = *ctx; /* keep the training error as the reported one */
+        enum dcn_status st2 = DCN_OK;
+        if (m)
+            st2 = trial_write_weights(&c2, tf, m);
+        if (!st2)
+            st2 = trial_set_attrs(&c2, tf, fin, (int)(sizeof fin / sizeof fin[0]));
+        if (!st2)
+            st2 = trial_flush(&c2, tf);
+        trial_close(tf);
+        if (!st2 && rename(tmp_path, cfg->out) != 0)
+            st2 = dcn_fail(&c2, DCN_EIO, "%s: cannot rename the finished trial file into place", cfg->out);
+        if (st2 && !st) {
+            *ctx = c2;
+            st = st2;
+        }
+        /* the finished trial file now holds everything the checkpoint had */
+        if (!st2 && cfg->checkpoint)
+            remove(cfg->checkpoint);
+    }
+    free(history);
+    free(x);
+    free(y);
+    free(perm);
+    free(idx);
+    model_free(m);
+    dag_free(dag);
+    graph_free(g);
+    dataset_free(ds);
+    return st;
+}
+
+enum dcn_status train_eval_file(struct dcn_ctx *ctx, const char *trial_path, const char *dataset,
+                                const char *data_dir, int test_limit, double *accuracy, double *loss)
+{
+    char graph[1024], variant[32], order[32], buf[64];
+    enum dcn_status st;
+    if ((st = trial_read_attr_str(ctx, trial_path, "graph", graph, sizeof graph)) ||
+        (st = trial_read_attr_str(ctx, trial_path, "variant", variant, sizeof variant)) ||
+        (st = trial_read_attr_str(ctx, trial_path, "order", order, sizeof order)))
+        return st;
+    struct model_config mc;
+    model_config_default(&mc);
+    if ((st = model_variant_parse(ctx, variant, &mc.variant)))
+        return st;
+    enum dag_order ord;
+    if ((st = dag_order_parse(ctx, order, &ord)))
+        return st;
+    if ((st = trial_read_attr_str(ctx, trial_path, "channels", buf, sizeof buf)))
+        return st;
+    mc.channels = atoi(buf);
+    if ((st = trial_read_attr_str(ctx, trial_path, "order_seed", buf, sizeof buf)))
+        return st;
+    uint64_t order_seed = strtoull(buf, NULL, 10);
+    if ((st = trial_read_attr_str(ctx, trial_path, "batch", buf, sizeof buf)))
+        return st;
+    mc.batch = atoi(buf) > 0 ? atoi(buf) : 32;
+
+    struct dcn_dataset *ds = NULL;
+    struct dcn_graph *g = NULL;
+    struct dcn_dag *dag = NULL;
+    struct model *m = NULL;
+    float *x = NULL;
+    int *y = NULL, *idx = NULL;
+    double mean = 0, std = 1;
+    if (!(st = trial_read_attr_str(ctx, trial_path, "data_mean", buf, sizeof buf)))
+        mean = strtod(buf, NULL);
+    if (!st && !(st = trial_read_attr_str(ctx, trial_path, "data_std", buf, sizeof buf)))
+        std = strtod(buf, NULL);
+    if (!st)
+        st = dataset_load(ctx, dataset, data_dir, 0, test_limit, &ds);
+    if (!st) {
+        ds->mean = (float)mean;
+        ds->std = (float)std;
+    }
+    if (!st && mc.variant == MODEL_PAPER) {
+        st = graph_load(ctx, graph, data_dir, &g);
+        if (!st)
+            st = dag_build(ctx, g, ord, order_seed, &dag);
+    }
+    if (!st) {
+        mc.classes = ds->classes;
+        mc.in_h = ds->rows;
+        mc.in_w = ds->cols;
+        st = model_create(ctx, &mc, dag, &m);
+    }
+    if (!st)
+        st = trial_read_weights(ctx, trial_path, m);
+    if (!st) {
+        x = malloc((size_t)mc.batch * (size_t)ds->rows * (size_t)ds->cols * sizeof *x);
+        y = malloc((size_t)mc.batch * sizeof *y);
+        idx = malloc((size_t)mc.batch * sizeof *idx);
+        if (!x || !y || !idx)
+            st = dcn_fail(ctx, DCN_ENOMEM, "out of memory for batches");
+        else
+            evaluate(m, ds, x, y, idx, loss, accuracy);
+    }
+    free(x);
+    free(y);
+    free(idx);
+    model_free(m);
+    dag_free(dag);
+    graph_free(g);
+    dataset_free(ds);
+    return st;
+}

@@ -1,0 +1,255 @@
+/* The whole model against PyTorch: tests/reference/model_reference.h5 (written by
+ * tests/reference/gen_model_reference.py) holds an 8-node DCN's initial weights, three batches, and
+ * PyTorch's loss and every gradient at each of three Adam steps plus the final weights and BN
+ * running statistics. Also: freezing keeps the DAG bit-identical, parameter counts, the gradient
+ * slot plan on a real connectome. */
+#include <hdf5.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cunit_main.h"
+#include "dcn/graph.h"
+#include "dcn/model.h"
+
+static char ref_path[1024];
+
+static hid_t ref_open(void)
+{
+    const char *src = getenv("DCN_SOURCE_DIR");
+    snprintf(ref_path, sizeof ref_path, "%s/tests/reference/model_reference.h5", src ? src : "..");
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    return H5Fopen(ref_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+}
+
+/* Reads a dataset into a malloc'd float (or int) array; returns the element count, -1 if absent. */
+static long ref_read(hid_t f, const char *name, hid_t type, void **out)
+{
+    *out = NULL;
+    if (H5Lexists(f, name, H5P_DEFAULT) <= 0)
+        return -1;
+    hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
+    hid_t sp = H5Dget_space(ds);
+    long n = (long)H5Sget_simple_extent_npoints(sp);
+    H5Sclose(sp);
+    *out = malloc((size_t)n * 8);
+    H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out);
+    H5Dclose(ds);
+    return n;
+}
+
+/* Builds the reference DAG: the edges as a RandWire text file, loaded and ordered by identity. */
+static struct dcn_dag *ref_dag(hid_t f, struct dcn_graph **g)
+{
+    int *e;
+    long n = ref_read(f, "edges", H5T_NATIVE_INT, (void **)&e);
+    char path[512];
+    snprintf(path, sizeof path, "%s/model_ref.txt", dcn_test_tmpdir());
+    FILE *fp = fopen(path, "w");
+    fprintf(fp, "8\n%ld\n", n / 2);
+    for (long i = 0; i < n / 2; i++)
+        fprintf(fp, "%d %d\n", e[2 * i], e[2 * i + 1]);
+    fclose(fp);
+    free(e);
+    struct dcn_ctx ctx;
+    dcn_ctx_init(&ctx);
+    struct dcn_dag *d = NULL;
+    if (graph_load(&ctx, path, NULL, g) || dag_build(&ctx, *g, DAG_ORDER_IDENTITY, 0, &d)) {
+        fprintf(stderr, "ref_dag: %s\n", ctx.err);
+        return NULL;
+    }
+    return d;
+}
+
+static double max_rel_diff(const float *a, const float *b, size_t n, double floor_abs)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / (fabs((double)b[i]) + floor_abs);
+        if (d > worst)
+            worst = d;
+    }
+    return worst;
+}
+
+static void test_matches_pytorch(void)
+{
+    hid_t f = ref_open();
+    CU_ASSERT_FATAL(f >= 0);
+    struct dcn_graph *g = NULL;
+    struct dcn_dag *d = ref_dag(f, &g);
+    CU_ASSERT_FATAL(d != NULL);
+    struct model_config mc;
+    model_config_default(&mc);
+    mc.channels = 4;
+    mc.batch = 4;
+    struct model *m = NULL;
+    struct dcn_ctx ctx;
+    dcn_ctx_init(&ctx);
+    CU_ASSERT_FATAL(model_create(&ctx, &mc, d, &m) == DCN_OK);
+    model_init(m, 0);
+    /* load PyTorch's initial weights by name: every parameter must exist on both sides */
+    int loaded = 0;
+    for (int i = 0; i < m->n_params; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "initial/%s", m->params[i].name);
+        float *v;
+        long n = ref_read(f, name, H5T_NATIVE_FLOAT, (void **)&v);
+        CU_ASSERT_EQUAL(n, (long)m->params[i].size);
+        if (n == (long)m->params[i].size) {
+            memcpy(m->param_mem + m->params[i].offset, v, (size_t)n * sizeof(float));
+            loaded++;
+        }
+        free(v);
+    }
+    CU_ASSERT_EQUAL(loaded, m->n_params);
+    float *x;
+    int *y;
+    double *loss;
+    ref_read(f, "x", H5T_NATIVE_FLOAT, (void **)&x);
+    ref_read(f, "y", H5T_NATIVE_INT, (void **)&y);
+    ref_read(f, "loss", H5T_NATIVE_DOUBLE, (void **)&loss);
+    double worst_grad = 0;
+    for (int s = 0; s < 3; s++) {
+        float l = model_forward(m, x + (size_t)s * 4 * 784, y + s * 4, 4, 1, NULL);
+        CU_ASSERT_DOUBLE_EQUAL(l, loss[s], 1e-4);
+        model_backward(m, x + (size_t)s * 4 * 784, y + s * 4, 4);
+        for (int i = 0; i < m->n_params; i++) {
+            char name[128];
+            snprintf(name, sizeof name, "grad%d/%s", s, m->params[i].name);
+            float *gr;
+            long n = ref_read(f, name, H5T_NATIVE_FLOAT, (void **)&gr);
+            if (n != (long)m->params[i].size) {
+                CU_FAIL("gradient missing in reference");
+                free(gr);
+                continue;
+            }
+            double scale = 0;
+            for (long k = 0; k < n; k++)
+                scale = fmax(scale, fabs(gr[k]));
+            double dd = max_rel_diff(m->grad_mem + m->params[i].offset, gr, (size_t)n, 1e-3 * scale + 1e-6);
+            if (dd > 1e-3)
+                fprintf(stderr, "step %d %s: max relative gradient difference %.3g\n", s, m->params[i].name, dd);
+            CU_ASSERT(dd < 1e-3);
+            worst_grad = fmax(worst_grad, dd);
+            free(gr);
+        }
+        model_adam_step(m, 0.01f, 0.9f, 0.999f, 1e-8f);
+    }
+    double worst_p = 0, worst_b = 0;
+    for (int i = 0; i < m->n_params; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "final/%s", m->params[i].name);
+        float *v;
+        long n = ref_read(f, name, H5T_NATIVE_FLOAT, (void **)&v);
+        double dd = max_rel_diff(m->param_mem + m->params[i].offset, v, (size_t)n, 1e-2);
+        worst_p = fmax(worst_p, dd);
+        free(v);
+    }
+    for (int i = 0; i < m->n_buffers; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "final_buffers/%s", m->buffers[i].name);
+        float *v;
+        long n = ref_read(f, name, H5T_NATIVE_FLOAT, (void **)&v);
+        CU_ASSERT_EQUAL(n, (long)m->buffers[i].size);
+        double dd = max_rel_diff(m->buffer_mem + m->buffers[i].offset, v, (size_t)n, 1e-2);
+        worst_b = fmax(worst_b, dd);
+        free(v);
+    }
+    printf("\n  model vs PyTorch: losses %.6f %.6f %.6f, worst gradient rel. diff %.2e, params %.2e, BN stats %.2e\n",
+           loss[0], loss[1], loss[2], worst_grad, worst_p, worst_b);
+    CU_ASSERT(worst_p < 1e-4);
+    CU_ASSERT(worst_b < 1e-4);
+    free(x);
+    free(y);
+    free(loss);
+    model_free(m);
+    dag_free(d);
+    graph_free(g);
+    H5Fclose(f);
+}
+
+static void test_frozen_keeps_dag(void)
+{
+    hid_t f = ref_open();
+    CU_ASSERT_FATAL(f >= 0);
+    struct dcn_graph *g = NULL;
+    struct dcn_dag *d = ref_dag(f, &g);
+    CU_ASSERT_FATAL(d != NULL);
+    float *x;
+    int *y;
+    ref_read(f, "x", H5T_NATIVE_FLOAT, (void **)&x);
+    ref_read(f, "y", H5T_NATIVE_INT, (void **)&y);
+    struct model_config mc;
+    model_config_default(&mc);
+    mc.channels = 4;
+    mc.batch = 4;
+    mc.freeze = FREEZE_NODES | FREEZE_AGG;
+    mc.agg_init_normal = 1;
+    struct dcn_ctx ctx;
+    dcn_ctx_init(&ctx);
+    struct model *m = NULL, *base = NULL;
+    CU_ASSERT_FATAL(model_create(&ctx, &mc, d, &m) == DCN_OK);
+    model_init(m, 7);
+    float *before = malloc(m->param_floats * sizeof(float));
+    memcpy(before, m->param_mem, m->param_floats * sizeof(float));
+    for (int s = 0; s < 3; s++) {
+        model_forward(m, x + (size_t)s * 4 * 784, y + s * 4, 4, 1, NULL);
+        model_backward(m, x + (size_t)s * 4 * 784, y + s * 4, 4);
+        model_adam_step(m, 0.01f, 0.9f, 0.999f, 1e-8f);
+    }
+    int dag_same = 1, stem_changed = 0, head_changed = 0;
+    for (int i = 0; i < m->n_params; i++) {
+        const struct model_tensor *t = &m->params[i];
+        int same = !memcmp(before + t->offset, m->param_mem + t->offset, t->size * sizeof(float));
+        if (t->group & (FREEZE_NODES | FREEZE_AGG))
+            dag_same &= same;
+        else if (t->group == FREEZE_STEM)
+            stem_changed |= !same;
+        else
+            head_changed |= !same;
+    }
+    CU_ASSERT(dag_same);
+    CU_ASSERT(stem_changed);
+    CU_ASSERT(head_changed);
+    /* the frozen model trains exactly the baseline's parameters */
+    mc.variant = MODEL_BASELINE;
+    mc.freeze = 0;
+    CU_ASSERT_FATAL(model_create(&ctx, &mc, NULL, &base) == DCN_OK);
+    CU_ASSERT_EQUAL(model_trainable_count(m), model_param_count(base));
+    CU_ASSERT_EQUAL(model_trainable_count(base), model_param_count(base));
+    CU_ASSERT(model_param_count(m) > model_param_count(base));
+    free(before);
+    free(x);
+    free(y);
+    model_free(m);
+    model_free(base);
+    dag_free(d);
+    graph_free(g);
+    H5Fclose(f);
+}
+
+/* Bad configurations are refused with a message, not a crash. */
+static void test_bad_config(void)
+{
+    struct model_config mc;
+    model_config_default(&mc);
+    struct dcn_ctx ctx;
+    dcn_ctx_init(&ctx);
+    struct model *m = NULL;
+    CU_ASSERT_EQUAL(model_create(&ctx, &mc, NULL, &m), DCN_EINVAL); /* paper variant without a DAG */
+    CU_ASSERT_PTR_NULL(m);
+    mc.channels = 0;
+    mc.variant = MODEL_BASELINE;
+    CU_ASSERT_EQUAL(model_create(&ctx, &mc, NULL, &m), DCN_EINVAL);
+    int mask = 0;
+    CU_ASSERT_EQUAL(model_freeze_parse(&ctx, "stem,bogus", &mask), DCN_EINVAL);
+    CU_ASSERT(strstr(ctx.err, "bogus") != NULL);
+    CU_ASSERT_EQUAL(model_freeze_parse(&ctx, "dag", &mask), DCN_OK);
+    CU_ASSERT_EQUAL(mask, FREEZE_NODES | FREEZE_AGG);
+}
+
+void dcn_register_tests(void)
+{
+    DCN_SUITE("model", DCN_TEST(test_matches_pytorch), DCN_TEST(test_frozen_keeps_dag), DCN_TEST(test_bad_config));
+}
