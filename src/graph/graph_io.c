@@ -543,6 +543,26 @@ static void chomp(char *s)
         s[--l] = '\0';
 }
 
+/* The parser keeps going after the first fatal error, and its last error ("premature end of data")
+ * hides the useful one; this keeps the first. data is the parser context, whose _private points to
+ * the record. */
+struct xml_first_error {
+    int set, line;
+    char msg[400];
+};
+
+static void xml_keep_first(void *data, xmlErrorPtr e)
+{
+    xmlParserCtxtPtr pc = data;
+    struct xml_first_error *fe = pc ? pc->_private : NULL;
+    if (!fe || fe->set || !e || e->level < XML_ERR_ERROR)
+        return;
+    fe->set = 1;
+    fe->line = e->line;
+    snprintf(fe->msg, sizeof fe->msg, "%s", e->message ? e->message : "unknown error");
+    chomp(fe->msg);
+}
+
 enum dcn_status graph_load_graphml(struct dcn_ctx *ctx, const char *path, struct dcn_graph **out)
 {
     *out = NULL;
@@ -571,6 +591,10 @@ enum dcn_status graph_load_graphml(struct dcn_ctx *ctx, const char *path, struct
         free(buf);
         return dcn_fail(ctx, DCN_ENOMEM, "%s: cannot create an XML parser", path);
     }
+    struct xml_first_error fe = {0};
+    pc->_private = &fe;
+    if (pc->sax)
+        pc->sax->serror = xml_keep_first;
     /* no XML_PARSE_NOENT (entity substitution) and no DTD loading; NONET forbids network access */
     xmlDocPtr doc = xmlCtxtReadMemory(pc, buf, (int)len, path, NULL,
                                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
@@ -580,11 +604,13 @@ enum dcn_status graph_load_graphml(struct dcn_ctx *ctx, const char *path, struct
     double *xyz = NULL;
     int nn = 0, ncap = 0, has_coords = 0;
     if (!doc) {
-        const xmlError *e = xmlCtxtGetLastError(pc);
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", e && e->message ? e->message : "unknown error");
-        chomp(msg);
-        st = dcn_fail(ctx, DCN_EPARSE, "%s:%d: malformed XML: %s", path, e ? e->line : 0, msg);
+        if (!fe.set) {
+            const xmlError *e = xmlCtxtGetLastError(pc);
+            fe.line = e ? e->line : 0;
+            snprintf(fe.msg, sizeof fe.msg, "%s", e && e->message ? e->message : "unknown error");
+            chomp(fe.msg);
+        }
+        st = dcn_fail(ctx, DCN_EPARSE, "%s:%d: malformed XML: %s", path, fe.line, fe.msg);
         goto done;
     }
     if (doc->intSubset && doc->intSubset->entities) {

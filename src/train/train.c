@@ -368,6 +368,8 @@ done:
             {"epochs_done", TRIAL_INT, NULL, res->epochs_done, 0},
             {"wall_seconds", TRIAL_DOUBLE, NULL, 0, res->wall_seconds},
             {"train_images_per_s", TRIAL_DOUBLE, NULL, 0, res->train_images_per_s},
+            {"resumed_epoch", TRIAL_INT, NULL, res->resumed_epoch, 0},
+            {"resumed_step", TRIAL_INT, NULL, res->resumed_step, 0},
         };
         struct dcn_ctx c2 = *ctx; /* keep the training error as the reported one */
         enum dcn_status st2 = DCN_OK;

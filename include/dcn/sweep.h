@@ -1,0 +1,72 @@
+/* dcn sweep: a YAML sweep file expanded into a trial list (the Cartesian product of its axes),
+ * deterministic trial ids, dynamic scheduling of trials over MPI ranks (or shards of a job array),
+ * resume, and the aggregate results file.
+ *
+ * Ownership: sweep_load returns a spec the caller frees with sweep_free; the trials inside it are
+ * owned by the spec.
+ */
+#ifndef DCN_SWEEP_H
+#define DCN_SWEEP_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "dcn/core.h"
+#include "dcn/graph.h"
+#include "dcn/model.h"
+
+struct sweep_trial {
+    int index;           /* position in the expanded product (after removing duplicates) */
+    char id[24];         /* "t" + 16 hex digits of a hash of the fingerprint */
+    char fingerprint[256];
+    const char *graph;   /* "none" for the baseline */
+    const char *dataset;
+    enum model_variant variant;
+    int frozen;
+    uint64_t seed, order_seed;
+    enum dag_order order;
+    int epochs, batch, channels, train_limit, test_limit;
+    double lr;
+};
+
+struct sweep_spec {
+    char path[1024];         /* the sweep file */
+    char *text;              /* its contents (stored in the results file) */
+    char output[1024];       /* aggregate results file */
+    char trials_dir[1024];   /* per-trial files and checkpoints: <dir of output>/trials unless given */
+    char data_dir[1024];     /* "" = default */
+    double checkpoint_every; /* seconds (default 300) */
+    int n_trials;
+    struct sweep_trial *trials;
+    char **strings;          /* owned storage for graph/dataset names */
+    int n_strings;
+};
+
+/* Parses and expands a sweep file. Unknown keys, bad values and empty axes are errors naming the file
+ * and line. */
+enum dcn_status sweep_load(struct dcn_ctx *ctx, const char *path, struct sweep_spec **out);
+void sweep_free(struct sweep_spec *s);
+
+/* Status of a trial from the files on disk: its trial file (done/failed), its temporary file or
+ * checkpoint (running/interrupted), or nothing (pending). */
+enum trial_state { TRIAL_PENDING, TRIAL_RUNNING, TRIAL_DONE, TRIAL_FAILED };
+enum trial_state sweep_trial_state(const struct sweep_spec *s, const struct sweep_trial *t);
+const char *trial_state_name(enum trial_state st);
+
+struct sweep_options {
+    int shard_index, shard_count;  /* run only trials with index % count == index (job arrays) */
+    int progress;                  /* progress lines on rank 0 */
+    volatile sig_atomic_t *stop;   /* set by SIGTERM/SIGUSR2 */
+    int threads;                   /* OpenBLAS threads per rank */
+};
+
+/* Runs the sweep's unfinished trials over the ranks of ctx->comm (or alone without MPI) and writes
+ * the aggregate results file. Returns DCN_EINTR when stopped by a signal (after checkpointing),
+ * DCN_OK when every trial of this shard ended (some may have failed: *n_failed tells). */
+enum dcn_status sweep_run(struct dcn_ctx *ctx, const struct sweep_spec *s, const struct sweep_options *o,
+                          int *n_failed);
+
+/* (Re)writes the aggregate results file from the per-trial files. */
+enum dcn_status sweep_merge(struct dcn_ctx *ctx, const struct sweep_spec *s);
+
+#endif

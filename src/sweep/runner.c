@@ -1,0 +1,390 @@
+/* Running a sweep over MPI ranks.
+ *
+ * Scheduling is dynamic and needs no dedicated master: rank 0 trains like every other rank and, between
+ * its training steps (train_config.poll), answers work requests. A rank that finishes early asks for
+ * the next trial, so big and small graphs mix. Rank 0 forwards a stop signal to busy ranks, so every
+ * rank checkpoints within a step even if only rank 0 got SIGTERM.
+ *
+ * Resume needs no journal: the files are the state. <trials_dir>/<id>.h5 with status "done" is
+ * finished and skipped; anything else (failed, a leftover .tmp, a checkpoint) is run again, from its
+ * checkpoint when one exists.
+ */
+#include <errno.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dcn/io.h"
+#include "dcn/sweep.h"
+#include "dcn/train.h"
+
+enum { TAG_REQ = 11, TAG_ASSIGN = 12, TAG_STOP = 13 };
+enum { RES_NONE = -1, RES_DONE = 0, RES_FAILED = 1, RES_INTERRUPTED = 2 };
+
+const char *trial_state_name(enum trial_state st)
+{
+    switch (st) {
+    case TRIAL_PENDING: return "pending";
+    case TRIAL_RUNNING: return "running";
+    case TRIAL_DONE: return "done";
+    case TRIAL_FAILED: return "failed";
+    }
+    return "?";
+}
+
+static void trial_paths(const struct sweep_spec *s, const struct sweep_trial *t, char *file, char *ckpt, size_t len)
+{
+    snprintf(file, len, "%s/%s.h5", s->trials_dir, t->id);
+    if (ckpt)
+        snprintf(ckpt, len, "%s/%s.ckpt.h5", s->trials_dir, t->id);
+}
+
+static int exists(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0;
+}
+
+enum trial_state sweep_trial_state(const struct sweep_spec *s, const struct sweep_trial *t)
+{
+    char file[1100], ckpt[1100], tmp[1200];
+    trial_paths(s, t, file, ckpt, sizeof file);
+    if (exists(file)) {
+        struct dcn_ctx c;
+        dcn_ctx_init(&c);
+        char st[32];
+        if (trial_read_attr_str(&c, file, "status", st, sizeof st))
+            return TRIAL_FAILED; /* unreadable: run it again */
+        if (!strcmp(st, "done"))
+            return TRIAL_DONE;
+        if (!strcmp(st, "failed"))
+            return TRIAL_FAILED;
+        return TRIAL_RUNNING;
+    }
+    snprintf(tmp, sizeof tmp, "%s.tmp", file);
+    return exists(ckpt) || exists(tmp) ? TRIAL_RUNNING : TRIAL_PENDING;
+}
+
+static enum dcn_status mkdirs(struct dcn_ctx *ctx, const char *path)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || !*p) {
+            char c = *p;
+            *p = 0;
+            if (mkdir(buf, 0775) != 0 && errno != EEXIST)
+                return dcn_fail(ctx, DCN_EIO, "%s: cannot create the folder: %s", buf, strerror(errno));
+            *p = c;
+            if (!c)
+                break;
+        }
+    }
+    if (access(path, W_OK) != 0)
+        return dcn_fail(ctx, DCN_EIO, "%s: the folder is not writable", path);
+    return DCN_OK;
+}
+
+struct sched {
+    struct dcn_ctx *ctx;
+    const struct sweep_spec *s;
+    const struct sweep_options *o;
+    int *pending, n_pending, next;
+    int *busy;           /* rank 0: trial index per rank, -1 idle */
+    int finished;        /* rank 0: workers told there is nothing left */
+    int done, failed, interrupted, total;
+    double t0, last_print, last_merge, trial_seconds;
+    int timed;
+    int stop_sent;
+    volatile sig_atomic_t local_stop; /* workers: rank 0 asked to stop */
+};
+
+static int stopping(struct sched *sc)
+{
+    return (sc->o->stop && *sc->o->stop) || sc->local_stop;
+}
+
+static void print_progress(struct sched *sc, int force)
+{
+    double now = dcn_now();
+    if (!sc->o->progress || (!force && now - sc->last_print < 10.0))
+        return;
+    sc->last_print = now;
+    int running = 0;
+    for (int r = 0; sc->busy && r < sc->ctx->size; r++)
+        running += sc->busy[r] >= 0;
+    int left = sc->total - sc->done - sc->failed;
+    double avg = sc->timed ? sc->trial_seconds / sc->timed : NAN;
+    double eta = sc->timed ? avg * left / (sc->ctx->size > 0 ? sc->ctx->size : 1) : NAN;
+    dcn_log(sc->ctx, 1, "[sweep] %d/%d done, %d failed, %d running | %.0fs elapsed", sc->done, sc->total, sc->failed,
+            running, now - sc->t0);
+    if (isfinite(eta))
+        dcn_log(sc->ctx, 1, " | ETA %.0fs (%.0fs per trial)\n", eta, avg);
+    else
+        dcn_log(sc->ctx, 1, "\n");
+}
+
+static void record(struct sched *sc, int trial, int result, double seconds)
+{
+    if (trial < 0)
+        return;
+    if (result == RES_DONE)
+        sc->done++;
+    else if (result == RES_FAILED)
+        sc->failed++;
+    else if (result == RES_INTERRUPTED)
+        sc->interrupted++;
+    if (result == RES_DONE || result == RES_FAILED) {
+        sc->trial_seconds += seconds;
+        sc->timed++;
+    }
+}
+
+/* Rank 0 between its own training steps: answer every waiting request, forward a stop. */
+static void coord_poll(void *arg)
+{
+    struct sched *sc = arg;
+    MPI_Comm comm = sc->ctx->comm;
+    int flag = 1;
+    while (flag) {
+        MPI_Status stt;
+        MPI_Iprobe(MPI_ANY_SOURCE, TAG_REQ, comm, &flag, &stt);
+        if (!flag)
+            break;
+        int msg[4];
+        MPI_Recv(msg, 4, MPI_INT, stt.MPI_SOURCE, TAG_REQ, comm, MPI_STATUS_IGNORE);
+        record(sc, msg[0], msg[1], msg[2] / 1000.0);
+        int assign = -1;
+        if (!msg[3] && !stopping(sc) && sc->next < sc->n_pending)
+            assign = sc->pending[sc->next++];
+        MPI_Send(&assign, 1, MPI_INT, stt.MPI_SOURCE, TAG_ASSIGN, comm);
+        sc->busy[stt.MPI_SOURCE] = assign;
+        if (assign < 0)
+            sc->finished++;
+        else
+            dcn_log(sc->ctx, 2, "[sweep] rank %d takes trial %d\n", stt.MPI_SOURCE, assign);
+    }
+    if (stopping(sc) && !sc->stop_sent) {
+        sc->stop_sent = 1;
+        int zero = 0;
+        for (int r = 1; r < sc->ctx->size; r++)
+            if (sc->busy[r] >= 0)
+                MPI_Send(&zero, 1, MPI_INT, r, TAG_STOP, comm);
+    }
+    print_progress(sc, 0);
+    if (dcn_now() - sc->last_merge > 60.0) {
+        /* keep results.h5 fresh for people watching a long sweep; a failure here is not fatal */
+        struct dcn_ctx c2 = *sc->ctx;
+        sweep_merge(&c2, sc->s);
+        sc->last_merge = dcn_now();
+    }
+}
+
+static void worker_poll(void *arg)
+{
+    struct sched *sc = arg;
+    int flag = 0;
+    MPI_Iprobe(0, TAG_STOP, sc->ctx->comm, &flag, MPI_STATUS_IGNORE);
+    if (flag) {
+        int z;
+        MPI_Recv(&z, 1, MPI_INT, 0, TAG_STOP, sc->ctx->comm, MPI_STATUS_IGNORE);
+        sc->local_stop = 1;
+    }
+}
+
+/* Both signal sources must stop a trial: the process's own flag and rank 0's forwarded stop. The
+ * trainer checks one pointer, so workers poll the process flag into local_stop. */
+static void sync_stop(struct sched *sc)
+{
+    if (sc->o->stop && *sc->o->stop)
+        sc->local_stop = 1;
+}
+
+static void solo_poll(void *arg) { sync_stop(arg); }
+
+static void worker_poll_with_signal(void *arg)
+{
+    struct sched *sc = arg;
+    sync_stop(sc);
+    worker_poll(arg);
+}
+
+static void coord_poll_with_signal(void *arg)
+{
+    struct sched *sc = arg;
+    sync_stop(sc);
+    coord_poll(arg);
+}
+
+static int run_trial(struct sched *sc, int index, double *seconds)
+{
+    const struct sweep_spec *s = sc->s;
+    const struct sweep_trial *t = &s->trials[index];
+    struct dcn_ctx *ctx = sc->ctx;
+    char file[1100], ckpt[1100];
+    trial_paths(s, t, file, ckpt, sizeof file);
+    struct train_config c;
+    train_config_default(&c);
+    c.graph = t->graph;
+    c.dataset = t->dataset;
+    c.data_dir = s->data_dir[0] ? s->data_dir : NULL;
+    c.variant = t->variant;
+    c.freeze = t->frozen ? FREEZE_NODES | FREEZE_AGG : 0;
+    c.seed = t->seed;
+    c.order = t->order;
+    c.order_seed = t->order_seed;
+    c.epochs = t->epochs;
+    c.batch = t->batch;
+    c.channels = t->channels;
+    c.lr = t->lr;
+    c.train_limit = t->train_limit;
+    c.test_limit = t->test_limit;
+    c.threads = sc->o->threads > 0 ? sc->o->threads : 1;
+    c.out = file;
+    c.progress = 0;
+    c.checkpoint = ckpt;
+    c.checkpoint_every = s->checkpoint_every;
+    /* local_stop gathers both stop sources: this process's signal (copied in by the poll functions)
+     * and rank 0's forwarded stop */
+    c.stop = &sc->local_stop;
+    c.fingerprint = t->fingerprint;
+    c.trial_id = t->id;
+    c.rank = ctx->rank;
+    c.poll = ctx->size == 1 ? solo_poll : ctx->rank == 0 ? coord_poll_with_signal : worker_poll_with_signal;
+    c.poll_arg = sc;
+    struct dcn_ctx tctx = *ctx;
+    dcn_log(ctx, 1, "[rank %d] trial %d %s: %s\n", ctx->rank, index, t->id, t->fingerprint);
+    struct train_result r;
+    double t0 = dcn_now();
+    enum dcn_status st = train_run(&tctx, &c, &r);
+    *seconds = dcn_now() - t0;
+    if (st == DCN_EINTR) {
+        dcn_log(ctx, 1, "[rank %d] trial %d %s interrupted: %s\n", ctx->rank, index, t->id, tctx.err);
+        return RES_INTERRUPTED;
+    }
+    if (st) {
+        dcn_log(ctx, 1, "[rank %d] trial %d %s failed: %s\n", ctx->rank, index, t->id, tctx.err);
+        return RES_FAILED;
+    }
+    dcn_log(ctx, 1, "[rank %d] trial %d %s done: test accuracy %.4f (best %.4f) in %.1fs%s\n", ctx->rank, index, t->id,
+            r.test_accuracy, r.best_test_accuracy, *seconds, r.resumed_epoch >= 0 ? " (resumed)" : "");
+    return RES_DONE;
+}
+
+enum dcn_status sweep_run(struct dcn_ctx *ctx, const struct sweep_spec *s, const struct sweep_options *o,
+                          int *n_failed)
+{
+    *n_failed = 0;
+    struct sched sc;
+    memset(&sc, 0, sizeof sc);
+    sc.ctx = ctx;
+    sc.s = s;
+    sc.o = o;
+    sc.t0 = sc.last_print = sc.last_merge = dcn_now();
+    int size = ctx->size, rank = ctx->rank;
+    enum dcn_status st = DCN_OK;
+    int ok = 1;
+    if (rank == 0) {
+        st = mkdirs(ctx, s->trials_dir);
+        ok = st == DCN_OK;
+    }
+    if (size > 1)
+        MPI_Bcast(&ok, 1, MPI_INT, 0, ctx->comm);
+    if (!ok)
+        return rank == 0 ? st : dcn_fail(ctx, DCN_EIO, "rank 0 could not prepare %s", s->trials_dir);
+
+    if (rank == 0) {
+        sc.pending = malloc((size_t)(s->n_trials ? s->n_trials : 1) * sizeof *sc.pending);
+        sc.busy = malloc((size_t)size * sizeof *sc.busy);
+        if (!sc.pending || !sc.busy) {
+            free(sc.pending);
+            free(sc.busy);
+            return dcn_fail(ctx, DCN_ENOMEM, "out of memory");
+        }
+        for (int r = 0; r < size; r++)
+            sc.busy[r] = -1;
+        int already = 0;
+        for (int i = 0; i < s->n_trials; i++) {
+            if (i % o->shard_count != o->shard_index)
+                continue;
+            sc.total++;
+            if (sweep_trial_state(s, &s->trials[i]) == TRIAL_DONE)
+                already++;
+            else
+                sc.pending[sc.n_pending++] = i;
+        }
+        sc.done = already;
+        dcn_log(ctx, 1, "[sweep] %s: %d trials%s, %d already done, %d to run on %d rank%s\n", s->path, sc.total,
+                o->shard_count > 1 ? " in this shard" : "", already, sc.n_pending, size, size > 1 ? "s" : "");
+    }
+
+    if (rank == 0) {
+        while (!stopping(&sc) && sc.next < sc.n_pending) {
+            sync_stop(&sc);
+            if (size > 1)
+                coord_poll(&sc);
+            if (stopping(&sc) || sc.next >= sc.n_pending)
+                break;
+            int idx = sc.pending[sc.next++];
+            sc.busy[0] = idx;
+            double secs = 0;
+            int res = run_trial(&sc, idx, &secs); /* polls for requests between its steps */
+            sc.busy[0] = -1;
+            record(&sc, idx, res, secs);
+            if (res == RES_INTERRUPTED)
+                break;
+            print_progress(&sc, 1);
+        }
+        /* nothing left for rank 0: keep answering until every worker has been told to finish */
+        while (size > 1 && sc.finished < size - 1) {
+            coord_poll_with_signal(&sc);
+            struct timespec ts = {0, 5 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        print_progress(&sc, 1);
+        *n_failed = sc.failed;
+        enum dcn_status ms = sweep_merge(ctx, s);
+        if (ms)
+            st = ms;
+        else
+            dcn_log(ctx, 1, "[sweep] results in %s (%d done, %d failed%s)\n", s->output, sc.done, sc.failed,
+                    sc.interrupted ? ", interrupted: run the same command again to resume" : "");
+        if (!st && stopping(&sc))
+            st = dcn_fail(ctx, DCN_EINTR, "stopped by a signal; checkpoints written, run the same command to resume");
+    } else {
+        int last = -1, last_res = RES_NONE, last_ms = 0, exiting = 0;
+        for (;;) {
+            sync_stop(&sc);
+            exiting = stopping(&sc);
+            int msg[4] = {last, last_res, last_ms, exiting};
+            MPI_Send(msg, 4, MPI_INT, 0, TAG_REQ, ctx->comm);
+            int assign;
+            MPI_Recv(&assign, 1, MPI_INT, 0, TAG_ASSIGN, ctx->comm, MPI_STATUS_IGNORE);
+            if (assign < 0)
+                break;
+            double secs = 0;
+            last_res = run_trial(&sc, assign, &secs);
+            last = assign;
+            last_ms = (int)(secs * 1000 > 2e9 ? 2e9 : secs * 1000);
+            if (last_res == RES_FAILED)
+                (*n_failed)++;
+        }
+        worker_poll(&sc); /* drain a stop that crossed our last request */
+        if (exiting)
+            st = dcn_fail(ctx, DCN_EINTR, "stopped by a signal; checkpoint written");
+    }
+    free(sc.pending);
+    free(sc.busy);
+    /* every rank returns the same verdict */
+    if (size > 1) {
+        int mine = st == DCN_EINTR, any = 0;
+        MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, ctx->comm);
+        if (any && !st)
+            st = dcn_fail(ctx, DCN_EINTR, "stopped by a signal on another rank; run the same command to resume");
+    }
+    return st;
+}
