@@ -131,6 +131,7 @@ static void read_str(hid_t f, const char *name, char *buf, size_t len)
     if (H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0) {
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5Tget_cset(ft)); /* no conversion between character sets exists */
         char *s = NULL;
         if (H5Aread(a, mt, &s) >= 0 && s) {
             snprintf(buf, len, "%s", s);

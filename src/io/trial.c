@@ -257,6 +257,8 @@ enum dcn_status trial_read_attr_str(struct dcn_ctx *ctx, const char *path, const
         H5T_class_t cls = H5Tget_class(ft);
         if (cls == H5T_STRING) {
             hid_t mt = H5Tcopy(H5T_C_S1);
+            /* HDF5 converts no strings between character sets: read in the file's own */
+            H5Tset_cset(mt, H5Tget_cset(ft));
             if (H5Tis_variable_str(ft) > 0) {
                 H5Tset_size(mt, H5T_VARIABLE);
                 char *s = NULL;

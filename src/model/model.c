@@ -88,6 +88,7 @@ void model_config_default(struct model_config *c)
     c->in_h = c->in_w = 28;
     c->bn_eps = 1e-5f;
     c->bn_momentum = 0.1f;
+    c->threads = 1;
 }
 
 /* ---- tensor tables ---- */

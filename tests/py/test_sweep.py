@@ -1,0 +1,248 @@
+#!/usr/bin/python3
+"""End-to-end tests of `dcn sweep` under `mpirun -n 2`, checked with h5py:
+- a small sweep (2 graphs x 2 seeds x frozen on/off + baseline) completes; the aggregate file has one
+  group per trial, all done, sane metrics, a summary table that agrees with the per-trial files;
+  a rerun skips every finished trial (end times unchanged);
+- SIGKILL of a rank in the middle of a sweep: the rerun finishes every trial exactly once, finished
+  trials are not re-run, the killed trial resumes from its checkpoint;
+- SIGTERM: every rank checkpoints and exits cleanly (status 75), the rerun resumes;
+- bad sweep files give an error naming the line.
+Needs MNIST in the data folder (tests/run.sh fetches it)."""
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import h5py
+import numpy as np
+
+DCN = os.environ.get("DCN_BIN", "build/dcn")
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_rmaps_base_oversubscribe="1", OPENBLAS_NUM_THREADS="1")
+MPIRUN = ["mpirun", "-n", "2", "--oversubscribe"]
+failures = []
+
+
+def check(cond, msg):
+    if not cond:
+        failures.append(msg)
+        print("FAIL:", msg, flush=True)
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def attrs(path):
+    with h5py.File(path, "r") as f:
+        return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+
+
+def sweep_text(out, epochs=2, train_limit=320, extra=""):
+    return f"""output: {out}/results.h5
+graphs: ["ws:n=8,k=4,p=0.75,seed=1", "er:n=10,p=0.4,seed=2"]
+variants: [paper, baseline]
+frozen: [false, true]
+seeds: 0..1
+epochs: {epochs}
+channels: 4
+train_limit: {train_limit}
+test_limit: 200
+{extra}"""
+
+
+def test_small_sweep(tmp):
+    out = os.path.join(tmp, "small")
+    yml = os.path.join(tmp, "small.yaml")
+    write(yml, sweep_text(out))
+    listing = json.loads(subprocess.run([DCN, "sweep", yml, "--dry-run", "--json"], env=ENV, check=True,
+                                        capture_output=True, text=True).stdout)
+    # 2 graphs x 2 frozen x 2 seeds paper trials + 2 baseline trials (the baseline ignores graph and freezing)
+    check(listing["count"] == 10, f"dry run lists 10 trials, got {listing['count']}")
+    ids = [t["id"] for t in listing["trials"]]
+    check(len(set(ids)) == len(ids), "trial ids are unique")
+    r = subprocess.run(MPIRUN + [DCN, "sweep", yml], env=ENV, capture_output=True, text=True, timeout=600)
+    check(r.returncode == 0, f"sweep exit status 0, got {r.returncode}: {r.stderr[-2000:]}")
+    res = os.path.join(out, "results.h5")
+    with h5py.File(res, "r") as f:
+        check(sorted(f["trials"].keys()) == sorted(ids), "one group per trial")
+        s = f["summary"][:]
+        check(len(s) == 10, "summary has 10 rows")
+        check(all(x == b"done" for x in s["status"]), f"all done: {s['status']}")
+        check(f.attrs["done"] == 10 and f.attrs["failed"] == 0, "counts in the root attributes")
+        ranks = set()
+        for row in s:
+            g = f["trials"][row["id"].decode()]
+            acc = g["metrics/test_accuracy"][:]
+            loss = g["metrics/test_loss"][:]
+            check(len(acc) == 2 and list(g["metrics/epoch"][:]) == [1, 2], "two epochs of metrics")
+            check(np.all((acc >= 0) & (acc <= 1)) and np.all(np.isfinite(loss)), "sane metrics")
+            check(abs(acc[-1] - row["test_accuracy"]) < 1e-12, "summary agrees with the metrics")
+            check(abs(acc.max() - row["best_test_accuracy"]) < 1e-12, "best accuracy is the metrics' max")
+            check("fc.w" in g["weights"], "weights linked from the trial file")
+            ranks.add(int(row["rank"]))
+            variant = row["variant"].decode()
+            check((variant == "baseline") == (row["graph"] == b"none"), "baseline has no graph")
+        check(ranks == {0, 1}, f"both ranks trained trials: {ranks}")
+    ends = {os.path.basename(p): attrs(p)["end_time"] for p in glob.glob(os.path.join(out, "trials", "*.h5"))}
+    time.sleep(1.1)
+    r = subprocess.run(MPIRUN + [DCN, "sweep", yml], env=ENV, capture_output=True, text=True, timeout=600)
+    check(r.returncode == 0 and "10 already done, 0 to run" in r.stderr, f"rerun skips finished trials: {r.stderr[-500:]}")
+    ends2 = {os.path.basename(p): attrs(p)["end_time"] for p in glob.glob(os.path.join(out, "trials", "*.h5"))}
+    check(ends == ends2, "finished trials untouched by a rerun")
+    # shards partition the trials
+    shard = json.loads(subprocess.run([DCN, "sweep", yml, "--dry-run", "--json", "--shard", "1/3"], env=ENV,
+                                      check=True, capture_output=True, text=True).stdout)
+    check([t["index"] for t in shard["trials"]] == [1, 4, 7], "shard 1/3 holds indices 1, 4, 7")
+
+
+def wait_for(pred, timeout, what):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if pred():
+            return True
+        time.sleep(0.1)
+    check(False, f"timed out waiting for {what}")
+    return False
+
+
+def rank_pids(yml):
+    out = subprocess.run(["pgrep", "-f", f"dcn sweep {yml}"], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in out if int(p) != os.getpid()]
+
+
+def long_sweep(tmp, name):
+    out = os.path.join(tmp, name)
+    yml = os.path.join(tmp, name + ".yaml")
+    # 6 trials of a few seconds each, checkpointing every 0.3 s
+    write(yml, f"""output: {out}/results.h5
+graphs: ["ws:n=8,k=4,p=0.75,seed=1"]
+frozen: [false, true]
+seeds: 0..2
+epochs: 3
+channels: 8
+train_limit: 1600
+test_limit: 200
+checkpoint_every: 0.3
+""")
+    return out, yml
+
+
+def test_sigkill_resume(tmp):
+    out, yml = long_sweep(tmp, "kill")
+    p = subprocess.Popen(MPIRUN + [DCN, "sweep", yml], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True)
+    trials = os.path.join(out, "trials")
+    # wait until at least one trial is finished and another has a checkpoint
+    wait_for(lambda: glob.glob(os.path.join(trials, "*.ckpt.h5")) and
+             any(not f.endswith(".ckpt.h5") for f in glob.glob(os.path.join(trials, "*.h5"))), 240,
+             "a finished trial and a checkpoint")
+    done_before = {f: attrs(f)["end_time"] for f in glob.glob(os.path.join(trials, "t*[0-9a-f].h5"))}
+    ckpts = glob.glob(os.path.join(trials, "*.ckpt.h5"))
+    pids = rank_pids(yml)
+    check(len(pids) >= 1, "found rank processes")
+    os.kill(max(pids), signal.SIGKILL)
+    try:
+        p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+    check(p.returncode != 0, "the killed sweep did not report success")
+    for q in rank_pids(yml):
+        os.kill(q, signal.SIGKILL)
+    r = subprocess.run(MPIRUN + [DCN, "sweep", yml], env=ENV, capture_output=True, text=True, timeout=600)
+    check(r.returncode == 0, f"rerun after SIGKILL succeeds: {r.stderr[-1500:]}")
+    with h5py.File(os.path.join(out, "results.h5"), "r") as f:
+        s = f["summary"][:]
+        check(len(s) == 6 and all(x == b"done" for x in s["status"]), f"every trial done: {s['status']}")
+        check(len(set(s["id"])) == 6, "each trial exactly once")
+    for f, end in done_before.items():
+        check(attrs(f)["end_time"] == end, f"finished trial {os.path.basename(f)} was not re-run")
+    resumed = [a for a in (attrs(f) for f in glob.glob(os.path.join(trials, "t*[0-9a-f].h5")))
+               if a["resumed_epoch"] >= 0]
+    check(len(resumed) >= 1 and len(ckpts) >= 1, f"a killed trial resumed from its checkpoint ({len(resumed)})")
+    check(not glob.glob(os.path.join(trials, "*.ckpt.h5")), "checkpoints removed once trials finish")
+    check(not glob.glob(os.path.join(trials, "*.tmp")), "no temporary files left")
+
+
+def test_sigterm(tmp):
+    out, yml = long_sweep(tmp, "term")
+    p = subprocess.Popen(MPIRUN + [DCN, "sweep", yml], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True)
+    trials = os.path.join(out, "trials")
+    wait_for(lambda: glob.glob(os.path.join(trials, "*.h5.tmp")), 120, "trials started")
+    time.sleep(0.5)
+    t0 = time.time()
+    for q in rank_pids(yml):  # what SLURM does: signal every task
+        os.kill(q, signal.SIGTERM)
+    try:
+        log, _ = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        log, _ = p.communicate()
+    took = time.time() - t0
+    # each rank exits with 75 (EX_TEMPFAIL); mpirun turns any non-zero rank status into its own 1
+    check(p.returncode != 0 and "stopped by a signal" in log and "checkpoint written" in log,
+          f"interrupted sweep exits non-zero after checkpointing, got {p.returncode}: {log[-1500:]}")
+    check(took < 20, f"clean exit within seconds ({took:.1f}s)")
+    check(len(glob.glob(os.path.join(trials, "*.ckpt.h5"))) >= 1, "checkpoints written on SIGTERM")
+    with h5py.File(os.path.join(out, "results.h5"), "r") as f:
+        check(f.attrs["running"] >= 1, "results file shows the interrupted trials as running")
+    r = subprocess.run(MPIRUN + [DCN, "sweep", yml], env=ENV, capture_output=True, text=True, timeout=600)
+    check(r.returncode == 0 and "(resumed)" in r.stderr, f"rerun resumes: {r.stderr[-1500:]}")
+    with h5py.File(os.path.join(out, "results.h5"), "r") as f:
+        check(all(x == b"done" for x in f["summary"][:]["status"]), "all done after resume")
+
+
+def test_sigterm_single(tmp):
+    """Without mpirun the process's own exit status is visible: 75 after a signal."""
+    out, yml = long_sweep(tmp, "term1")
+    p = subprocess.Popen([DCN, "sweep", yml], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    wait_for(lambda: glob.glob(os.path.join(out, "trials", "*.h5.tmp")), 120, "a trial started")
+    time.sleep(0.5)
+    p.send_signal(signal.SIGUSR2)
+    log, _ = p.communicate(timeout=60)
+    check(p.returncode == 75, f"single-process sweep exits 75 on SIGUSR2, got {p.returncode}: {log[-800:]}")
+
+
+def test_bad_sweeps(tmp):
+    cases = {
+        "unknown key": ("output: x/r.h5\ngraphs: [ws]\nlearning_rate: 0.1\n", ":3:", "learning_rate"),
+        "bad value": ("output: x/r.h5\nseeds: [1, -2]\n", ":2:", "seeds"),
+        "bad variant": ("output: x/r.h5\nvariants: [paper, wide]\n", ":2:", "wide"),
+        "yaml syntax": ("output: x/r.h5\ngraphs: [ws\n", "YAML", ""),
+        "no output": ("graphs: [ws]\n", "output", ""),
+        "empty list": ("output: x/r.h5\nseeds: []\n", ":2:", "empty"),
+    }
+    for name, (text, where, what) in cases.items():
+        yml = os.path.join(tmp, "bad.yaml")
+        write(yml, text)
+        r = subprocess.run([DCN, "sweep", yml, "--dry-run"], env=ENV, capture_output=True, text=True)
+        check(r.returncode == 1 and where in r.stderr and what in r.stderr and "bad.yaml" in r.stderr,
+              f"bad sweep '{name}': rc {r.returncode}, message {r.stderr.strip()}")
+    r = subprocess.run([DCN, "sweep", os.path.join(tmp, "missing.yaml")], env=ENV, capture_output=True, text=True)
+    check(r.returncode == 1 and "missing.yaml" in r.stderr, "missing sweep file named")
+    r = subprocess.run([DCN, "sweep", "x.yaml", "--shard", "3/2"], env=ENV, capture_output=True, text=True)
+    check(r.returncode == 2 and "--shard" in r.stderr, "bad --shard is a usage error")
+
+
+def main():
+    with tempfile.TemporaryDirectory(prefix="dcn-sweep-test-") as tmp:
+        test_bad_sweeps(tmp)
+        test_small_sweep(tmp)
+        test_sigterm(tmp)
+        test_sigterm_single(tmp)
+        test_sigkill_resume(tmp)
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        sys.exit(1)
+    print("all sweep checks passed")
+
+
+if __name__ == "__main__":
+    main()
