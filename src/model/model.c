@@ -88,7 +88,6 @@ void model_config_default(struct model_config *c)
     c->in_h = c->in_w = 28;
     c->bn_eps = 1e-5f;
     c->bn_momentum = 0.1f;
-    c->threads = 1;
 }
 
 /* ---- tensor tables ---- */
@@ -366,28 +365,11 @@ void model_init(struct model *m, uint64_t seed)
     m->adam_t = 0;
 }
 
-const char *model_prof_kind_name(int kind)
-{
-    static const char *const names[PROF_KINDS] = {"stem", "aggregation", "relu", "depthwise", "agg+relu+dw",
-                                                  "pointwise", "batchnorm", "sink", "head/fc", "softmax", "misc"};
-    return kind >= 0 && kind < PROF_KINDS ? names[kind] : "?";
-}
-
-/* Charges the time since *t to acc[kind] and restarts the clock (profiling only). */
-static inline void prof_tick(const struct model *m, double *acc, int kind, double *t)
-{
-    if (m->prof.enabled) {
-        double now = dcn_now();
-        acc[kind] += now - *t;
-        *t = now;
-    }
-}
-
 static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 /* Recomputes a node's aggregation (into L->A unless it can point at an existing buffer), its ReLU
  * (L->R) and depthwise output (L->D). Returns the aggregation pointer. */
-static const float *node_front(struct model *m, const struct model_node *nd, int B, double *acc, double *t)
+static const float *node_front(const struct model *m, const struct model_node *nd, int B)
 {
     struct model_layout *L = m->priv;
     const int C = m->cfg.channels, HW = m->H * m->W;
@@ -412,11 +394,8 @@ static const float *node_front(struct model *m, const struct model_node *nd, int
         }
         a = A;
     }
-    prof_tick(m, acc, PROF_AGG, t);
     relu_forward(L->R, a, N);
-    prof_tick(m, acc, PROF_RELU, t);
     dwconv3x3_forward(L->D, L->R, P_(m, nd->t_dw), B, C, m->H, m->W, 1);
-    prof_tick(m, acc, PROF_DW, t);
     return a;
 }
 
@@ -426,7 +405,6 @@ float model_forward(struct model *m, const float *x, const int *y, int B, int tr
     const struct model_config *c = &m->cfg;
     const int C = c->channels, HW = m->H * m->W;
     const size_t N = (size_t)B * (size_t)C * (size_t)HW;
-    double *pa = m->prof.fwd, pt = m->prof.enabled ? dcn_now() : 0;
 
     conv2d_forward(L->stem_conv, x, P_(m, L->t_stem_w), NULL, L->conv_ws, B, 1, c->in_h, c->in_w, C, 3, 2, 1);
     if (train)
@@ -437,16 +415,14 @@ float model_forward(struct model *m, const float *x, const int *y, int B, int tr
         batchnorm_forward_eval(L->stem_out, L->stem_conv, P_(m, L->t_stem_gamma), P_(m, L->t_stem_beta),
                                B_(m, L->b_stem_mean), B_(m, L->b_stem_var), B, C, HW, c->bn_eps);
     relu_forward(L->stem_out, L->stem_out, N);
-    prof_tick(m, pa, PROF_STEM, &pt);
 
     const float *head_in = L->stem_out;
     if (m->dag) {
         const struct dcn_dag *d = m->dag;
         for (int i = 0; i < d->n; i++) {
             struct model_node *nd = &m->nodes[i];
-            node_front(m, nd, B, pa, &pt);
+            node_front(m, nd, B);
             pointwise_forward(nd->P, L->D, P_(m, nd->t_pw), NULL, B, C, HW, C);
-            prof_tick(m, pa, PROF_PW, &pt);
             if (train)
                 batchnorm_forward_train(nd->Y, nd->mean, nd->rstd, B_(m, nd->b_mean), B_(m, nd->b_var), nd->P,
                                         P_(m, nd->t_gamma), P_(m, nd->t_beta), B, C, HW, c->bn_eps,
@@ -454,7 +430,6 @@ float model_forward(struct model *m, const float *x, const int *y, int B, int tr
             else
                 batchnorm_forward_eval(nd->Y, nd->P, P_(m, nd->t_gamma), P_(m, nd->t_beta), B_(m, nd->b_mean),
                                        B_(m, nd->b_var), B, C, HW, c->bn_eps);
-            prof_tick(m, pa, PROF_BN, &pt);
         }
         /* sink: unweighted mean of the output nodes, then the head's ReLU in place */
         float *H = L->H;
@@ -470,13 +445,10 @@ float model_forward(struct model *m, const float *x, const int *y, int B, int tr
             H[j] = v > 0.0f ? v : 0.0f;
         }
         head_in = H;
-        prof_tick(m, pa, PROF_SINK, &pt);
     }
     linear_forward(L->logits, head_in, P_(m, L->t_fc_w), P_(m, L->t_fc_b), B, C * HW, c->classes);
-    prof_tick(m, pa, PROF_HEAD, &pt);
     int corr = 0;
     float loss = softmax_xent_forward(L->probs, L->logits, y, B, c->classes, &corr);
-    prof_tick(m, pa, PROF_SOFTMAX, &pt);
     if (correct)
         *correct = corr;
     return loss;
@@ -499,18 +471,14 @@ void model_backward(struct model *m, const float *x, const int *y, int B)
     const int need_stem = !(c->freeze & FREEZE_STEM);
     const int need_dag = m->dag && (need_stem || !(c->freeze & FREEZE_NODES) || !(c->freeze & FREEZE_AGG));
 
-    double *pa = m->prof.bwd, pt = m->prof.enabled ? dcn_now() : 0;
     memset(m->grad_mem, 0, m->param_floats * sizeof(float));
-    prof_tick(m, pa, PROF_MISC, &pt);
     memset(L->dlogits, 0, (size_t)B * (size_t)K * sizeof(float));
     softmax_xent_backward(L->dlogits, L->probs, y, B, K);
-    prof_tick(m, pa, PROF_SOFTMAX, &pt);
     const float *head_in = m->dag ? L->H : L->stem_out;
     float *dhead = m->dag ? L->dH : L->dstem;
     memset(dhead, 0, Nb);
     linear_backward((need_stem || need_dag) ? dhead : NULL, G_(m, L->t_fc_w), G_(m, L->t_fc_b), L->dlogits,
                     head_in, P_(m, L->t_fc_w), B, C * HW, K);
-    prof_tick(m, pa, PROF_HEAD, &pt);
 
     if (need_dag) {
         const struct dcn_dag *d = m->dag;
@@ -521,28 +489,22 @@ void model_backward(struct model *m, const float *x, const int *y, int B)
         for (size_t j = 0; j < N; j++)
             dsink[j] = L->H[j] > 0.0f ? dsink[j] * inv : 0.0f;
         memset(L->dstem, 0, Nb);
-        prof_tick(m, pa, PROF_SINK, &pt);
         for (int i = d->n - 1; i >= 0; i--) {
             struct model_node *nd = &m->nodes[i];
             const float *dY = nd->is_output ? dsink : L->slots + (size_t)nd->slot * ((N + 15) & ~(size_t)15);
-            const float *a = node_front(m, nd, B, pa, &pt);
+            const float *a = node_front(m, nd, B);
             memset(L->dP, 0, Nb);
             batchnorm_backward(L->dP, G_(m, nd->t_gamma), G_(m, nd->t_beta), dY, nd->P, nd->mean, nd->rstd,
                                P_(m, nd->t_gamma), B, C, HW);
-            prof_tick(m, pa, PROF_BN, &pt);
             memset(L->dD, 0, Nb);
             pointwise_backward(L->dD, G_(m, nd->t_pw), NULL, L->dP, L->D, P_(m, nd->t_pw), B, C, HW, C);
-            prof_tick(m, pa, PROF_PW, &pt);
             memset(L->dR, 0, Nb);
             dwconv3x3_backward(L->dR, G_(m, nd->t_dw), L->dD, L->R, P_(m, nd->t_dw), B, C, m->H, m->W, 1);
-            prof_tick(m, pa, PROF_DW, &pt);
             float *dA = L->dR;
             for (size_t j = 0; j < N; j++)
                 dA[j] = a[j] > 0.0f ? dA[j] : 0.0f;
-            prof_tick(m, pa, PROF_RELU, &pt);
             if (nd->indeg == 0) {
                 axpy(L->dstem, 1.0f, dA, N);
-                prof_tick(m, pa, PROF_AGG, &pt);
                 continue;
             }
             const float *w = nd->t_agg >= 0 ? P_(m, nd->t_agg) : NULL;
@@ -567,7 +529,6 @@ void model_backward(struct model *m, const float *x, const int *y, int B)
                     gw[k] += (float)(s * (1.0f - s) * dot);
                 }
             }
-            prof_tick(m, pa, PROF_AGG, &pt);
         }
     }
     if (need_stem) {
@@ -580,7 +541,6 @@ void model_backward(struct model *m, const float *x, const int *y, int B)
                            L->stem_rstd, P_(m, L->t_stem_gamma), B, C, HW);
         conv2d_backward(NULL, G_(m, L->t_stem_w), NULL, dconv, x, P_(m, L->t_stem_w), L->conv_ws, B, 1, c->in_h,
                         c->in_w, C, 3, 2, 1);
-        prof_tick(m, pa, PROF_STEM, &pt);
     }
 }
 
