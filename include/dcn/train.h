@@ -38,6 +38,10 @@ struct train_config {
     const char *fingerprint;        /* configuration string a checkpoint must match */
     const char *trial_id;           /* written as an attribute when set */
     int rank;                       /* MPI rank that ran the trial, written as an attribute */
+    /* data-parallel training over ctx->comm: batch is the GLOBAL batch, split evenly over the ranks;
+     * gradients are summed with MPI_Allreduce and averaged; rank 0 alone writes files and logs */
+    int data_parallel;
+    int sync_bn;                    /* batch statistics over all ranks' shards (else each rank's own) */
 };
 void train_config_default(struct train_config *c);
 
@@ -50,6 +54,7 @@ struct train_result {
     int64_t dag_edges;
     char status[16]; /* done, failed, interrupted */
     int resumed_epoch, resumed_step; /* where a checkpoint resumed it (-1: fresh start) */
+    double comm_seconds, compute_seconds; /* of the training steps (data parallel) */
 };
 
 /* Runs one trial. A NaN or infinite loss ends it with status "failed" (written to the trial file)

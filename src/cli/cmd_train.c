@@ -25,7 +25,7 @@ int cmd_train(int argc, char **argv)
     struct train_config c;
     train_config_default(&c);
     const char *variant = "paper", *order = "random", *freeze = NULL, *agg_init = "zero";
-    int frozen = 0, json = 0, quiet = 0;
+    int frozen = 0, json = 0, quiet = 0, data_parallel = 0, sync_bn = 0;
     const struct opt tab[] = {
         {"graph", OPT_STR, &c.graph, "SPEC", "graph: file, celegans, mouse, ws:n=32,k=4,p=0.75,seed=0, er:..., ba:..."},
         {"dataset", OPT_STR, &c.dataset, "NAME|DIR", "mnist, fashion, kmnist or a folder of IDX files (default mnist)"},
@@ -45,6 +45,9 @@ int cmd_train(int argc, char **argv)
         {"test-limit", OPT_INT, &c.test_limit, "N", "use the first N test images (default all)"},
         {"threads", OPT_INT, &c.threads, "T", "OpenBLAS threads (default 1)"},
         {"out", OPT_STR, &c.out, "FILE.h5", "write the trial (config, metrics, DAG, weights) to this HDF5 file"},
+        {"data-parallel", OPT_FLAG, &data_parallel, NULL,
+         "under mpirun: ranks split each global --batch and average gradients (allreduce)"},
+        {"sync-bn", OPT_FLAG, &sync_bn, NULL, "with --data-parallel: batch-norm statistics over all ranks' shards"},
         {"json", OPT_FLAG, &json, NULL, "print the result as one JSON line"},
         {"quiet", OPT_FLAG, &quiet, NULL, "no progress lines"},
         {NULL, 0, NULL, NULL, NULL},
@@ -75,8 +78,30 @@ int cmd_train(int argc, char **argv)
         return DCN_EXIT_USAGE;
     }
     c.progress = !quiet;
+    if (sync_bn && !data_parallel) {
+        fprintf(stderr, "dcn train: --sync-bn needs --data-parallel\n");
+        return DCN_EXIT_USAGE;
+    }
+    if (data_parallel) {
+        MPI_Init(&argc, &argv);
+        ctx.comm = MPI_COMM_WORLD;
+        MPI_Comm_rank(ctx.comm, &ctx.rank);
+        MPI_Comm_size(ctx.comm, &ctx.size);
+        c.data_parallel = 1;
+        c.sync_bn = sync_bn;
+        c.rank = ctx.rank;
+    }
     struct train_result r;
     enum dcn_status st = train_run(&ctx, &c, &r);
+    if (data_parallel) {
+        /* the same verdict on every rank; only rank 0 reports */
+        int bad = st != DCN_OK, any = 0;
+        MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, ctx.comm);
+        int root = ctx.rank == 0;
+        MPI_Finalize();
+        if (!root)
+            return any ? 1 : 0;
+    }
     if (json) {
         printf("{\"status\": \"%s\", \"graph\": ", st ? "failed" : "done");
         print_json_string(stdout, c.variant == MODEL_PAPER ? c.graph : "none");
@@ -86,12 +111,13 @@ int cmd_train(int argc, char **argv)
                "\"epochs\": %d, \"epochs_done\": %d, \"batch\": %d, \"channels\": %d, \"test_accuracy\": %.6f, "
                "\"test_loss\": %.6f, \"best_test_accuracy\": %.6f, \"best_epoch\": %d, \"params_total\": %zu, "
                "\"params_trainable\": %zu, \"dag_nodes\": %d, \"dag_edges\": %lld, \"dag_inputs\": %d, "
-               "\"dag_outputs\": %d, \"train_images_per_s\": %.2f, \"wall_seconds\": %.3f, \"peak_rss_mib\": %.1f",
+               "\"dag_outputs\": %d, \"train_images_per_s\": %.2f, \"wall_seconds\": %.3f, \"peak_rss_mib\": %.1f, "
+               "\"world_size\": %d, \"sync_bn\": %s, \"compute_seconds\": %.3f, \"comm_seconds\": %.3f",
                model_variant_name(c.variant), c.freeze, (unsigned long long)c.seed, dag_order_name(c.order),
                (unsigned long long)c.order_seed, c.epochs, r.epochs_done, c.batch, c.channels, r.test_accuracy,
                r.test_loss, r.best_test_accuracy, r.best_epoch, r.params_total, r.params_trainable, r.dag_nodes,
                (long long)r.dag_edges, r.dag_inputs, r.dag_outputs, r.train_images_per_s, r.wall_seconds,
-               dcn_peak_rss_mib());
+               dcn_peak_rss_mib(), ctx.size, c.sync_bn ? "true" : "false", r.compute_seconds, r.comm_seconds);
         if (st) {
             printf(", \"error\": ");
             print_json_string(stdout, ctx.err);
@@ -134,8 +160,13 @@ int cmd_eval(int argc, char **argv)
     if (train_eval_file(&ctx, pos[0], dataset, data_dir, test_limit, &acc, &loss))
         return cli_report_error("eval", &ctx);
     if (json)
-        printf("{\"trial\": \"%s\", \"dataset\": \"%s\", \"test_accuracy\": %.6f, \"test_loss\": %.6f}\n", pos[0],
-               dataset, acc, loss);
+    {
+        printf("{\"trial\": ");
+        print_json_string(stdout, pos[0]);
+        printf(", \"dataset\": ");
+        print_json_string(stdout, dataset);
+        printf(", \"test_accuracy\": %.6f, \"test_loss\": %.6f}\n", acc, loss);
+    }
     else
         printf("test_accuracy %.4f test_loss %.4f\n", acc, loss);
     return 0;

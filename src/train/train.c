@@ -36,25 +36,39 @@ static void iso_time(char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Mean loss and accuracy over the first n_test images of the test split, in batches the model's
- * arena was planned for. */
-static void evaluate(struct model *m, const struct dcn_dataset *ds, float *x, int *y, int *idx, double *loss,
-                     double *acc)
+/* Loss sum and correct count over test images [lo, hi), in batches the model's arena was planned for. */
+static void evaluate_range(struct model *m, const struct dcn_dataset *ds, float *x, int *y, int *idx, int lo, int hi,
+                           double *loss_sum, double *correct)
 {
     const int Bmax = m->cfg.batch;
-    double sum = 0;
-    long correct = 0;
-    for (int i = 0; i < ds->n_test; i += Bmax) {
-        int B = ds->n_test - i < Bmax ? ds->n_test - i : Bmax;
+    double sum = 0, corr = 0;
+    for (int i = lo; i < hi; i += Bmax) {
+        int B = hi - i < Bmax ? hi - i : Bmax;
         for (int k = 0; k < B; k++)
             idx[k] = i + k;
         dataset_batch(ds, 1, idx, B, x, y);
         int c = 0;
         sum += (double)model_forward(m, x, y, B, 0, &c) * B;
-        correct += c;
+        corr += c;
     }
-    *loss = sum / ds->n_test;
-    *acc = (double)correct / ds->n_test;
+    *loss_sum = sum;
+    *correct = corr;
+}
+
+/* Mean loss and accuracy over the whole test split. Data-parallel ranks each take a contiguous share
+ * and sum; BN running statistics come from rank 0 first, as PyTorch DDP broadcasts buffers. */
+static void evaluate(struct model *m, const struct dcn_dataset *ds, float *x, int *y, int *idx, double *loss,
+                     double *acc, MPI_Comm comm, int rank, int P)
+{
+    int lo = (int)((long)ds->n_test * rank / P), hi = (int)((long)ds->n_test * (rank + 1) / P);
+    if (P > 1)
+        MPI_Bcast(m->buffer_mem, (int)m->buffer_floats, MPI_FLOAT, 0, comm);
+    double v[2];
+    evaluate_range(m, ds, x, y, idx, lo, hi, &v[0], &v[1]);
+    if (P > 1)
+        MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_DOUBLE, MPI_SUM, comm);
+    *loss = v[0] / ds->n_test;
+    *acc = v[1] / ds->n_test;
 }
 
 static const char *freeze_string(int mask, char *buf, size_t len)
@@ -77,6 +91,14 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
     snprintf(res->status, sizeof res->status, "failed");
     if (cfg->epochs < 1 || cfg->batch < 1 || cfg->channels < 1 || !(cfg->lr > 0))
         return dcn_fail(ctx, DCN_EINVAL, "epochs, batch, channels and lr must be positive");
+    /* data parallel: the global batch cfg->batch is split into equal shards, one per rank */
+    const int dp = cfg->data_parallel && ctx->comm != MPI_COMM_NULL && ctx->size > 1;
+    const int P = dp ? ctx->size : 1, rank = dp ? ctx->rank : 0, is_root = rank == 0;
+    const MPI_Comm comm = dp ? ctx->comm : MPI_COMM_NULL;
+    if (dp && cfg->batch % P)
+        return dcn_fail(ctx, DCN_EINVAL, "the global batch %d does not split evenly over %d ranks", cfg->batch, P);
+    const int G = cfg->batch, B = cfg->batch / P;
+    double comm_time = 0;
     openblas_set_num_threads(cfg->threads > 0 ? cfg->threads : 1);
     double t0 = dcn_now();
 
@@ -113,7 +135,7 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
     model_config_default(&mc);
     mc.variant = cfg->variant;
     mc.channels = cfg->channels;
-    mc.batch = cfg->batch;
+    mc.batch = B;
     mc.classes = ds->classes;
     mc.in_h = ds->rows;
     mc.in_w = ds->cols;
@@ -123,14 +145,19 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
     if (st)
         goto done;
     model_init(m, cfg->seed);
+    if (dp) {
+        /* identical seeds already give identical weights; the broadcast makes it a guarantee */
+        MPI_Bcast(m->param_mem, (int)m->param_floats, MPI_FLOAT, 0, comm);
+        MPI_Bcast(m->buffer_mem, (int)m->buffer_floats, MPI_FLOAT, 0, comm);
+    }
     res->params_total = model_param_count(m);
     res->params_trainable = model_trainable_count(m);
 
     const size_t img = (size_t)ds->rows * (size_t)ds->cols;
-    x = malloc((size_t)cfg->batch * img * sizeof *x);
-    y = malloc((size_t)cfg->batch * sizeof *y);
+    x = malloc((size_t)B * img * sizeof *x);
+    y = malloc((size_t)B * sizeof *y);
     perm = malloc((size_t)ds->n_train * sizeof *perm);
-    idx = malloc((size_t)cfg->batch * sizeof *idx);
+    idx = malloc((size_t)B * sizeof *idx);
     if (!x || !y || !perm || !idx) {
         st = dcn_fail(ctx, DCN_ENOMEM, "out of memory for batches");
         goto done;
@@ -139,7 +166,7 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
     char freeze_buf[64], host[256] = "", start[32];
     gethostname(host, sizeof host - 1);
     iso_time(start, sizeof start);
-    if (cfg->out) {
+    if (cfg->out && is_root) {
         /* written under a temporary name and renamed at the end, so a crash never leaves a file
          * that looks finished */
         snprintf(tmp_path, sizeof tmp_path, "%s.tmp", cfg->out);
@@ -168,6 +195,12 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
             {"data_std", TRIAL_DOUBLE, NULL, 0, ds->std},
             {"trial_id", TRIAL_STR, cfg->trial_id ? cfg->trial_id : "", 0, 0},
             {"rank", TRIAL_INT, NULL, cfg->rank, 0},
+            {"world_size", TRIAL_INT, NULL, P, 0},
+            {"bn_mode", TRIAL_STR, dp && cfg->sync_bn ? "sync" : "local", 0, 0},
+            {"batch_rule", TRIAL_STR,
+             dp ? "global batch split evenly across ranks; lr as given (scale it yourself when raising --batch)"
+                : "single process", 0, 0},
+            {"local_batch", TRIAL_INT, NULL, B, 0},
         };
         st = trial_create(ctx, tmp_path, at, (int)(sizeof at / sizeof at[0]), &tf);
         if (!st && dag)
@@ -176,7 +209,8 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
             goto done;
     }
 
-    const int steps_per_epoch = ds->n_train / cfg->batch; /* the last partial batch is dropped, as the peer does */
+    const int progress = cfg->progress && is_root;
+    const int steps_per_epoch = ds->n_train / G; /* the last partial batch is dropped, as the peer does */
     const long total = (long)steps_per_epoch * cfg->epochs;
     struct dcn_rng order_rng;
     dcn_rng_seed2(&order_rng, cfg->seed, 1); /* stream 1: data order (stream 0 made the weights) */
@@ -215,7 +249,7 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
             for (int i = 0; tf && i < nh; i++)
                 if ((st = trial_append_epoch(ctx, tf, &history[i])))
                     goto done;
-            if (cfg->progress)
+            if (progress)
                 dcn_log(ctx, 1, "train: resumed from %s at epoch %d, step %d\n", cfg->checkpoint, ts.epoch + 1,
                         ts.step);
         } else if (cs != DCN_EIO) {
@@ -227,7 +261,7 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
     long gstep = (long)(first_epoch - 1) * steps_per_epoch + first_step;
     double train_time = ts.train_time, last_print = dcn_now(), last_ckpt = dcn_now(), elapsed0 = ts.elapsed;
     long train_images = ts.train_images;
-    if (cfg->progress)
+    if (progress)
         dcn_log(ctx, 1, "train: %s on %s, %s%s, %zu parameters (%zu trainable), %d steps/epoch x %d epochs\n",
                 cfg->variant == MODEL_PAPER ? cfg->graph : "no graph", ds->name, model_variant_name(cfg->variant),
                 cfg->freeze ? " (frozen parts)" : "", res->params_total, res->params_trainable, steps_per_epoch,
@@ -247,25 +281,45 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
         for (int s = s0; s < steps_per_epoch; s++, gstep++) {
             /* half-period cosine decay to 0 over all steps (PyTorch LambdaLR: step s uses lambda(s)) */
             lr = cfg->lr * 0.5 * (1.0 + cos(M_PI * (double)gstep / (double)total));
-            dataset_batch(ds, 0, perm + (size_t)s * cfg->batch, cfg->batch, x, y);
+            dataset_batch(ds, 0, perm + (size_t)s * G + (size_t)rank * B, B, x, y);
             int c = 0;
             double tstep = dcn_now();
-            float loss = model_forward(m, x, y, cfg->batch, 1, &c);
+            float loss = model_forward(m, x, y, B, 1, &c);
+            int stop_here = cfg->stop && *cfg->stop;
+            if (dp) {
+                /* the logged loss is the global batch's; a stop on any rank stops all of them */
+                double v[3] = {loss, c, stop_here};
+                double tc = dcn_now();
+                MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_DOUBLE, MPI_SUM, comm);
+                comm_time += dcn_now() - tc;
+                loss = (float)(v[0] / P);
+                c = (int)v[1];
+                stop_here = v[2] > 0;
+            }
             if (!isfinite(loss)) {
                 st = dcn_fail(ctx, DCN_ENUMERIC, "loss became %s at epoch %d step %d (lr %.3g)",
                               isnan(loss) ? "NaN" : "infinite", ep, s + 1, lr);
                 goto done;
             }
-            model_backward(m, x, y, cfg->batch);
+            model_backward(m, x, y, B);
+            if (dp) {
+                /* sum in one call over the whole gradient arena (a fixed order on every rank), then average */
+                double tc = dcn_now();
+                MPI_Allreduce(MPI_IN_PLACE, m->grad_mem, (int)m->param_floats, MPI_FLOAT, MPI_SUM, comm);
+                comm_time += dcn_now() - tc;
+                const float inv = 1.0f / (float)P;
+                for (size_t k = 0; k < m->param_floats; k++)
+                    m->grad_mem[k] *= inv;
+            }
             model_adam_step(m, (float)lr, (float)cfg->beta1, (float)cfg->beta2, (float)cfg->eps);
             double now = dcn_now();
             train_time += now - tstep;
-            train_images += cfg->batch;
+            train_images += G;
             loss_sum += loss;
             correct += c;
             if (cfg->poll)
                 cfg->poll(cfg->poll_arg);
-            int stopping = cfg->stop && *cfg->stop;
+            int stopping = stop_here;
             if (cfg->checkpoint && (stopping || now - last_ckpt > cfg->checkpoint_every)) {
                 ts.epoch = ep - 1;
                 ts.step = s + 1;
@@ -279,7 +333,7 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
                 ts.best_epoch = res->best_epoch;
                 ts.elapsed = elapsed0 + (now - t0);
                 ts.n_epochs_logged = ep - 1;
-                if ((st = ckpt_write(ctx, cfg->checkpoint, &ts, m)))
+                if (is_root && (st = ckpt_write(ctx, cfg->checkpoint, &ts, m)))
                     goto done;
                 last_ckpt = now;
             }
@@ -288,20 +342,20 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
                               cfg->checkpoint ? " (checkpoint written)" : "");
                 goto done;
             }
-            if (cfg->progress && now - last_print > 5.0) {
+            if (progress && now - last_print > 5.0) {
                 last_print = now;
                 double ips = train_images / train_time;
-                double eta = (double)(total - gstep - 1) * cfg->batch / ips;
+                double eta = (double)(total - gstep - 1) * G / ips;
                 dcn_log(ctx, 1, "  epoch %d/%d step %d/%d loss %.4f acc %.4f | %.1f img/s | ETA %.0fs (train only)\n",
                         ep, cfg->epochs, s + 1, steps_per_epoch, loss_sum / (s + 1),
-                        (double)correct / ((double)(s + 1) * cfg->batch), ips, eta);
+                        (double)correct / ((double)(s + 1) * G), ips, eta);
             }
         }
         struct trial_epoch e = {.epoch = ep,
                                 .train_loss = loss_sum / steps_per_epoch,
-                                .train_accuracy = (double)correct / ((double)steps_per_epoch * cfg->batch),
+                                .train_accuracy = (double)correct / ((double)steps_per_epoch * G),
                                 .lr = lr};
-        evaluate(m, ds, x, y, idx, &e.test_loss, &e.test_accuracy);
+        evaluate(m, ds, x, y, idx, &e.test_loss, &e.test_accuracy, comm, rank, P);
         e.seconds = dcn_now() - te0;
         if (!isfinite(e.test_loss)) {
             st = dcn_fail(ctx, DCN_ENUMERIC, "test loss became %s after epoch %d", isnan(e.test_loss) ? "NaN" : "infinite", ep);
@@ -315,7 +369,7 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
             res->best_test_accuracy = e.test_accuracy;
             res->best_epoch = ep;
         }
-        if (cfg->progress)
+        if (progress)
             dcn_log(ctx, 1, "epoch %d/%d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.1fs\n", ep,
                     cfg->epochs, e.train_loss, e.train_accuracy, e.test_loss, e.test_accuracy, e.seconds);
         if (tf && (st = trial_append_epoch(ctx, tf, &e)))
@@ -333,12 +387,14 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
             ts.best_epoch = res->best_epoch;
             ts.elapsed = elapsed0 + (dcn_now() - t0);
             ts.n_epochs_logged = ep;
-            if ((st = ckpt_write(ctx, cfg->checkpoint, &ts, m)))
+            if (is_root && (st = ckpt_write(ctx, cfg->checkpoint, &ts, m)))
                 goto done;
             last_ckpt = dcn_now();
         }
     }
     res->train_images_per_s = train_time > 0 ? train_images / train_time : 0;
+    res->comm_seconds = comm_time;
+    res->compute_seconds = train_time - comm_time;
     wall_before = elapsed0;
     snprintf(res->status, sizeof res->status, "done");
 
@@ -465,7 +521,7 @@ enum dcn_status train_eval_file(struct dcn_ctx *ctx, const char *trial_path, con
         if (!x || !y || !idx)
             st = dcn_fail(ctx, DCN_ENOMEM, "out of memory for batches");
         else
-            evaluate(m, ds, x, y, idx, loss, accuracy);
+            evaluate(m, ds, x, y, idx, loss, accuracy, MPI_COMM_NULL, 0, 1);
     }
     free(x);
     free(y);
