@@ -36,6 +36,7 @@ struct sweep_spec {
     char trials_dir[1024];   /* per-trial files and checkpoints: <dir of output>/trials unless given */
     char data_dir[1024];     /* "" = default */
     double checkpoint_every; /* seconds (default 300) */
+    int ranks_per_trial;     /* ranks that train one trial together, data parallel (default 1) */
     int n_trials;
     struct sweep_trial *trials;
     char **strings;          /* owned storage for graph/dataset names */
@@ -58,6 +59,7 @@ struct sweep_options {
     int progress;                  /* progress lines on rank 0 */
     volatile sig_atomic_t *stop;   /* set by SIGTERM/SIGUSR2 */
     int threads;                   /* OpenBLAS threads per rank */
+    int ranks_per_trial;           /* 0: the sweep file's value (default 1) */
 };
 
 /* Runs the sweep's unfinished trials over the ranks of ctx->comm (or alone without MPI) and writes

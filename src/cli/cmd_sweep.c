@@ -74,7 +74,7 @@ static int list_trials(const struct sweep_spec *s, const struct sweep_options *o
 
 int cmd_sweep(int argc, char **argv)
 {
-    int dry = 0, json = 0, merge = 0, quiet = 0, verbose = 0, threads = 1;
+    int dry = 0, json = 0, merge = 0, quiet = 0, verbose = 0, threads = 1, per_trial = 0;
     const char *shard = NULL;
     const struct opt tab[] = {
         {"dry-run", OPT_FLAG, &dry, NULL, "list the trials (index, id, state, configuration) and exit"},
@@ -82,6 +82,8 @@ int cmd_sweep(int argc, char **argv)
         {"shard", OPT_STR, &shard, "I/N", "run only trials with index mod N == I (SLURM job arrays)"},
         {"merge", OPT_FLAG, &merge, NULL, "only rebuild the aggregate results file from the trial files"},
         {"threads", OPT_INT, &threads, "T", "OpenBLAS threads per rank (default 1)"},
+        {"ranks-per-trial", OPT_INT, &per_trial, "K",
+         "train each trial data-parallel on K ranks (default: the sweep file's ranks_per_trial, else 1)"},
         {"quiet", OPT_FLAG, &quiet, NULL, "no progress lines"},
         {"verbose", OPT_FLAG, &verbose, NULL, "also log scheduling decisions"},
         {NULL, 0, NULL, NULL, NULL},
@@ -110,6 +112,11 @@ int cmd_sweep(int argc, char **argv)
         o.shard_index = (int)i;
         o.shard_count = (int)n;
     }
+    if (per_trial < 0) {
+        fprintf(stderr, "dcn sweep: option --ranks-per-trial: must be at least 1\n");
+        return DCN_EXIT_USAGE;
+    }
+    o.ranks_per_trial = per_trial;
     if (threads < 1) {
         fprintf(stderr, "dcn sweep: option --threads: must be at least 1\n");
         return DCN_EXIT_USAGE;

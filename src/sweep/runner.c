@@ -90,7 +90,9 @@ static enum dcn_status mkdirs(struct dcn_ctx *ctx, const char *path)
 }
 
 struct sched {
-    struct dcn_ctx *ctx;
+    struct dcn_ctx *ctx;  /* scheduling: the group leaders (every rank when a trial takes one rank) */
+    struct dcn_ctx *gctx; /* this rank's trial group (data-parallel when it has several ranks) */
+    int world_rank;
     const struct sweep_spec *s;
     const struct sweep_options *o;
     int *pending, n_pending, next;
@@ -224,7 +226,8 @@ static int run_trial(struct sched *sc, int index, double *seconds)
 {
     const struct sweep_spec *s = sc->s;
     const struct sweep_trial *t = &s->trials[index];
-    struct dcn_ctx *ctx = sc->ctx;
+    struct dcn_ctx *ctx = sc->gctx;
+    const int leader = ctx->rank == 0;
     char file[1100], ckpt[1100];
     trial_paths(s, t, file, ckpt, sizeof file);
     struct train_config c;
@@ -253,24 +256,31 @@ static int run_trial(struct sched *sc, int index, double *seconds)
     c.stop = &sc->local_stop;
     c.fingerprint = t->fingerprint;
     c.trial_id = t->id;
-    c.rank = ctx->rank;
-    c.poll = ctx->size == 1 ? solo_poll : ctx->rank == 0 ? coord_poll_with_signal : worker_poll_with_signal;
+    c.rank = sc->world_rank;
+    c.data_parallel = ctx->size > 1;
+    c.poll = !leader || sc->ctx->size == 1 ? solo_poll
+             : sc->ctx->rank == 0         ? coord_poll_with_signal
+                                          : worker_poll_with_signal;
     c.poll_arg = sc;
     struct dcn_ctx tctx = *ctx;
-    dcn_log(ctx, 1, "[rank %d] trial %d %s: %s\n", ctx->rank, index, t->id, t->fingerprint);
+    if (!leader)
+        tctx.verbose = 0;
+    ctx = &tctx;
+    dcn_log(ctx, 1, "[rank %d] trial %d %s: %s%s\n", sc->world_rank, index, t->id, t->fingerprint,
+            c.data_parallel ? " (data parallel)" : "");
     struct train_result r;
     double t0 = dcn_now();
     enum dcn_status st = train_run(&tctx, &c, &r);
     *seconds = dcn_now() - t0;
     if (st == DCN_EINTR) {
-        dcn_log(ctx, 1, "[rank %d] trial %d %s interrupted: %s\n", ctx->rank, index, t->id, tctx.err);
+        dcn_log(ctx, 1, "[rank %d] trial %d %s interrupted: %s\n", sc->world_rank, index, t->id, tctx.err);
         return RES_INTERRUPTED;
     }
     if (st) {
-        dcn_log(ctx, 1, "[rank %d] trial %d %s failed: %s\n", ctx->rank, index, t->id, tctx.err);
+        dcn_log(ctx, 1, "[rank %d] trial %d %s failed: %s\n", sc->world_rank, index, t->id, tctx.err);
         return RES_FAILED;
     }
-    dcn_log(ctx, 1, "[rank %d] trial %d %s done: test accuracy %.4f (best %.4f) in %.1fs%s\n", ctx->rank, index, t->id,
+    dcn_log(ctx, 1, "[rank %d] trial %d %s done: test accuracy %.4f (best %.4f) in %.1fs%s\n", sc->world_rank, index, t->id,
             r.test_accuracy, r.best_test_accuracy, *seconds, r.resumed_epoch >= 0 ? " (resumed)" : "");
     return RES_DONE;
 }
@@ -281,23 +291,57 @@ enum dcn_status sweep_run(struct dcn_ctx *ctx, const struct sweep_spec *s, const
     *n_failed = 0;
     struct sched sc;
     memset(&sc, 0, sizeof sc);
-    sc.ctx = ctx;
     sc.s = s;
     sc.o = o;
     sc.t0 = sc.last_print = sc.last_merge = dcn_now();
-    int size = ctx->size, rank = ctx->rank;
+    sc.world_rank = ctx->rank;
+    const int k = o->ranks_per_trial > 0 ? o->ranks_per_trial : s->ranks_per_trial > 0 ? s->ranks_per_trial : 1;
+    if (ctx->size % k)
+        return dcn_fail(ctx, DCN_EINVAL, "%d ranks do not split into groups of %d ranks per trial", ctx->size, k);
     enum dcn_status st = DCN_OK;
     int ok = 1;
-    if (rank == 0) {
+    if (ctx->rank == 0) {
         st = mkdirs(ctx, s->trials_dir);
         ok = st == DCN_OK;
     }
-    if (size > 1)
+    if (ctx->size > 1)
         MPI_Bcast(&ok, 1, MPI_INT, 0, ctx->comm);
     if (!ok)
-        return rank == 0 ? st : dcn_fail(ctx, DCN_EIO, "rank 0 could not prepare %s", s->trials_dir);
+        return ctx->rank == 0 ? st : dcn_fail(ctx, DCN_EIO, "rank 0 could not prepare %s", s->trials_dir);
 
-    if (rank == 0) {
+    /* groups of k consecutive ranks train one trial together (data parallel); their first ranks, the
+     * leaders, share the scheduling */
+    struct dcn_ctx lctx = *ctx, gctx = *ctx;
+    MPI_Comm group = MPI_COMM_NULL, leaders = MPI_COMM_NULL;
+    if (ctx->size > 1) {
+        MPI_Comm_split(ctx->comm, ctx->rank / k, ctx->rank, &group);
+        MPI_Comm_split(ctx->comm, ctx->rank % k == 0 ? 0 : MPI_UNDEFINED, ctx->rank, &leaders);
+        gctx.comm = group;
+        MPI_Comm_rank(group, &gctx.rank);
+        MPI_Comm_size(group, &gctx.size);
+        lctx.comm = leaders;
+        lctx.size = ctx->size / k;
+        lctx.rank = ctx->rank / k;
+    }
+    sc.ctx = &lctx;
+    sc.gctx = &gctx;
+    const int is_leader = ctx->rank % k == 0;
+    int size = lctx.size, rank = lctx.rank;
+
+    if (!is_leader) {
+        /* a follower trains whatever its leader was given, until told there is nothing left */
+        for (;;) {
+            int assign;
+            MPI_Bcast(&assign, 1, MPI_INT, 0, group);
+            if (assign < 0)
+                break;
+            double secs;
+            if (run_trial(&sc, assign, &secs) == RES_FAILED)
+                (*n_failed)++;
+        }
+        goto finish;
+    }
+    if (is_leader && rank == 0) {
         sc.pending = malloc((size_t)(s->n_trials ? s->n_trials : 1) * sizeof *sc.pending);
         sc.busy = malloc((size_t)size * sizeof *sc.busy);
         if (!sc.pending || !sc.busy) {
@@ -318,8 +362,11 @@ enum dcn_status sweep_run(struct dcn_ctx *ctx, const struct sweep_spec *s, const
                 sc.pending[sc.n_pending++] = i;
         }
         sc.done = already;
-        dcn_log(ctx, 1, "[sweep] %s: %d trials%s, %d already done, %d to run on %d rank%s\n", s->path, sc.total,
-                o->shard_count > 1 ? " in this shard" : "", already, sc.n_pending, size, size > 1 ? "s" : "");
+        dcn_log(ctx, 1, "[sweep] %s: %d trials%s, %d already done, %d to run on %d rank%s", s->path, sc.total,
+                o->shard_count > 1 ? " in this shard" : "", already, sc.n_pending, ctx->size, ctx->size > 1 ? "s" : "");
+        if (k > 1)
+            dcn_log(ctx, 1, " (%d groups of %d ranks, data parallel)", size, k);
+        dcn_log(ctx, 1, "\n");
     }
 
     if (rank == 0) {
@@ -331,6 +378,8 @@ enum dcn_status sweep_run(struct dcn_ctx *ctx, const struct sweep_spec *s, const
                 break;
             int idx = sc.pending[sc.next++];
             sc.busy[0] = idx;
+            if (k > 1)
+                MPI_Bcast(&idx, 1, MPI_INT, 0, group);
             double secs = 0;
             int res = run_trial(&sc, idx, &secs); /* polls for requests between its steps */
             sc.busy[0] = -1;
@@ -344,6 +393,10 @@ enum dcn_status sweep_run(struct dcn_ctx *ctx, const struct sweep_spec *s, const
             coord_poll_with_signal(&sc);
             struct timespec ts = {0, 5 * 1000 * 1000};
             nanosleep(&ts, NULL);
+        }
+        if (k > 1) {
+            int none = -1;
+            MPI_Bcast(&none, 1, MPI_INT, 0, group);
         }
         print_progress(&sc, 1);
         *n_failed = sc.failed;
@@ -361,9 +414,11 @@ enum dcn_status sweep_run(struct dcn_ctx *ctx, const struct sweep_spec *s, const
             sync_stop(&sc);
             exiting = stopping(&sc);
             int msg[4] = {last, last_res, last_ms, exiting};
-            MPI_Send(msg, 4, MPI_INT, 0, TAG_REQ, ctx->comm);
+            MPI_Send(msg, 4, MPI_INT, 0, TAG_REQ, lctx.comm);
             int assign;
-            MPI_Recv(&assign, 1, MPI_INT, 0, TAG_ASSIGN, ctx->comm, MPI_STATUS_IGNORE);
+            MPI_Recv(&assign, 1, MPI_INT, 0, TAG_ASSIGN, lctx.comm, MPI_STATUS_IGNORE);
+            if (k > 1)
+                MPI_Bcast(&assign, 1, MPI_INT, 0, group);
             if (assign < 0)
                 break;
             double secs = 0;
@@ -377,10 +432,17 @@ enum dcn_status sweep_run(struct dcn_ctx *ctx, const struct sweep_spec *s, const
         if (exiting)
             st = dcn_fail(ctx, DCN_EINTR, "stopped by a signal; checkpoint written");
     }
+finish:
     free(sc.pending);
     free(sc.busy);
+    if (group != MPI_COMM_NULL)
+        MPI_Comm_free(&group);
+    if (leaders != MPI_COMM_NULL)
+        MPI_Comm_free(&leaders);
+    if (!st && sc.local_stop)
+        st = dcn_fail(ctx, DCN_EINTR, "stopped by a signal; checkpoint written");
     /* every rank returns the same verdict */
-    if (size > 1) {
+    if (ctx->size > 1) {
         int mine = st == DCN_EINTR, any = 0;
         MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, ctx->comm);
         if (any && !st)

@@ -372,6 +372,9 @@ enum dcn_status sweep_load(struct dcn_ctx *ctx, const char *path, struct sweep_s
             }
             char *dst = !strcmp(key, "output") ? s->output : !strcmp(key, "trials_dir") ? s->trials_dir : s->data_dir;
             snprintf(dst, sizeof s->output, "%s", sval);
+        } else if (!strcmp(key, "ranks_per_trial")) {
+            if (!sval || parse_int(sval, &s->ranks_per_trial, 1))
+                st = dcn_fail(ctx, DCN_EINVAL, "%s:%d: ranks_per_trial must be a positive integer", path, line);
         } else if (!strcmp(key, "checkpoint_every")) {
             char *end = NULL;
             s->checkpoint_every = sval ? strtod(sval, &end) : -1;
@@ -381,7 +384,7 @@ enum dcn_status sweep_load(struct dcn_ctx *ctx, const char *path, struct sweep_s
             st = dcn_fail(ctx, DCN_EINVAL,
                           "%s:%d: unknown key '%s' (known: output, trials_dir, data_dir, graphs, datasets, variants, "
                           "frozen, seeds, order_seeds, orders, epochs, batch, lr, channels, train_limit, test_limit, "
-                          "checkpoint_every)",
+                          "checkpoint_every, ranks_per_trial)",
                           path, line, key);
         }
     }

@@ -210,6 +210,24 @@ def test_sigterm_single(tmp):
     check(p.returncode == 75, f"single-process sweep exits 75 on SIGUSR2, got {p.returncode}: {log[-800:]}")
 
 
+def test_rank_groups(tmp):
+    """Four ranks in groups of two: each trial trains data-parallel on two ranks."""
+    out = os.path.join(tmp, "groups")
+    yml = os.path.join(tmp, "groups.yaml")
+    write(yml, sweep_text(out, extra="ranks_per_trial: 2\n").replace("variants: [paper, baseline]\n", ""))
+    r = subprocess.run(["mpirun", "-n", "4", "--oversubscribe", DCN, "sweep", yml], env=ENV, capture_output=True,
+                       text=True, timeout=600)
+    check(r.returncode == 0, f"grouped sweep succeeds: {r.stderr[-1500:]}")
+    with h5py.File(os.path.join(out, "results.h5"), "r") as f:
+        s = f["summary"][:]
+        check(len(s) == 8 and all(x == b"done" for x in s["status"]), "grouped sweep: all 8 trials done")
+        check(all(f["trials"][i].attrs["world_size"] == 2 for i in f["trials"]), "each trial trained on 2 ranks")
+        check(set(int(x) for x in s["rank"]) <= {0, 2}, "trials are written by the group leaders 0 and 2")
+    r = subprocess.run(["mpirun", "-n", "3", "--oversubscribe", DCN, "sweep", yml], env=ENV, capture_output=True,
+                       text=True, timeout=120)
+    check(r.returncode != 0 and "groups of 2" in r.stderr, "3 ranks cannot form groups of 2")
+
+
 def test_bad_sweeps(tmp):
     cases = {
         "unknown key": ("output: x/r.h5\ngraphs: [ws]\nlearning_rate: 0.1\n", ":3:", "learning_rate"),
@@ -235,6 +253,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="dcn-sweep-test-") as tmp:
         test_bad_sweeps(tmp)
         test_small_sweep(tmp)
+        test_rank_groups(tmp)
         test_sigterm(tmp)
         test_sigterm_single(tmp)
         test_sigkill_resume(tmp)
