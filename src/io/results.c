@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dcn/io.h"
 #include "dcn/sweep.h"
@@ -197,7 +198,9 @@ enum dcn_status sweep_merge(struct dcn_ctx *ctx, const struct sweep_spec *s)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", s->output);
+    /* a per-process temporary name: job-array shards may merge at the same time, and each rename
+     * installs a complete file */
+    snprintf(tmp, sizeof tmp, "%s.%d.tmp", s->output, (int)getpid());
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
     hid_t out = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);

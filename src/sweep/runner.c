@@ -10,6 +10,8 @@
  * checkpoint when one exists.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <hdf5.h>
 #include <math.h>
 #include <stdlib.h>
@@ -86,6 +88,36 @@ static enum dcn_status mkdirs(struct dcn_ctx *ctx, const char *path)
     }
     if (access(path, W_OK) != 0)
         return dcn_fail(ctx, DCN_EIO, "%s: the folder is not writable", path);
+    return DCN_OK;
+}
+
+/* Two runs of the same sweep shard at once would train the same trials twice and race on their
+ * files, so rank 0 holds an exclusive flock on a per-shard lock file for the whole run. The kernel
+ * drops it when the process dies, so a killed run never leaves a stale lock. */
+static enum dcn_status lock_shard(struct dcn_ctx *ctx, const struct sweep_spec *s, const struct sweep_options *o,
+                                  int *fd_out)
+{
+    char path[1200], host[128] = "";
+    snprintf(path, sizeof path, "%s/.sweep-shard-%d-of-%d.lock", s->trials_dir, o->shard_index, o->shard_count);
+    int fd = open(path, O_RDWR | O_CREAT, 0664);
+    if (fd < 0)
+        return dcn_fail(ctx, DCN_EIO, "%s: cannot create the lock file: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char who[256] = "";
+        ssize_t n = pread(fd, who, sizeof who - 1, 0);
+        who[n > 0 ? n : 0] = 0;
+        who[strcspn(who, "\n")] = 0;
+        close(fd);
+        return dcn_fail(ctx, DCN_EIO, "another dcn sweep is already running this sweep (%s; lock %s): wait for it to end",
+                        who[0] ? who : "unknown process", path);
+    }
+    gethostname(host, sizeof host - 1);
+    char line[256];
+    time_t now = time(NULL);
+    int len = snprintf(line, sizeof line, "pid %d on %s since %s", (int)getpid(), host, ctime(&now));
+    if (ftruncate(fd, 0) == 0 && len > 0)
+        (void)!pwrite(fd, line, (size_t)len, 0);
+    *fd_out = fd;
     return DCN_OK;
 }
 
@@ -299,15 +331,17 @@ enum dcn_status sweep_run(struct dcn_ctx *ctx, const struct sweep_spec *s, const
     if (ctx->size % k)
         return dcn_fail(ctx, DCN_EINVAL, "%d ranks do not split into groups of %d ranks per trial", ctx->size, k);
     enum dcn_status st = DCN_OK;
-    int ok = 1;
+    int ok = 1, lock_fd = -1;
     if (ctx->rank == 0) {
         st = mkdirs(ctx, s->trials_dir);
+        if (!st)
+            st = lock_shard(ctx, s, o, &lock_fd);
         ok = st == DCN_OK;
     }
     if (ctx->size > 1)
         MPI_Bcast(&ok, 1, MPI_INT, 0, ctx->comm);
     if (!ok)
-        return ctx->rank == 0 ? st : dcn_fail(ctx, DCN_EIO, "rank 0 could not prepare %s", s->trials_dir);
+        return ctx->rank == 0 ? st : dcn_fail(ctx, DCN_EIO, "rank 0 could not start the sweep in %s", s->trials_dir);
 
     /* groups of k consecutive ranks train one trial together (data parallel); their first ranks, the
      * leaders, share the scheduling */
@@ -433,6 +467,8 @@ enum dcn_status sweep_run(struct dcn_ctx *ctx, const struct sweep_spec *s, const
             st = dcn_fail(ctx, DCN_EINTR, "stopped by a signal; checkpoint written");
     }
 finish:
+    if (lock_fd >= 0)
+        close(lock_fd);
     free(sc.pending);
     free(sc.busy);
     if (group != MPI_COMM_NULL)

@@ -204,6 +204,9 @@ def test_sigterm_single(tmp):
     out, yml = long_sweep(tmp, "term1")
     p = subprocess.Popen([DCN, "sweep", yml], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     wait_for(lambda: glob.glob(os.path.join(out, "trials", "*.h5.tmp")), 120, "a trial started")
+    # a second run of the same sweep is refused while the first holds the lock
+    r = subprocess.run([DCN, "sweep", yml], env=ENV, capture_output=True, text=True, timeout=60)
+    check(r.returncode == 1 and "already running" in r.stderr, f"concurrent run refused: {r.stderr[-300:]}")
     time.sleep(0.5)
     p.send_signal(signal.SIGUSR2)
     log, _ = p.communicate(timeout=60)
