@@ -107,14 +107,16 @@ struct dcn_graph_stats {
     double average_degree;            /* 2E/N */
     double edges_per_node;            /* E/N (the paper's "average degree" for the mouse graph) */
     int max_degree;
-    double modularity_greedy;         /* CNM (igraph_community_fastgreedy) */
+    double modularity_greedy;         /* CNM (igraph_community_fastgreedy); NaN above cnm_edge_limit */
     int communities_greedy;
-    double modularity_louvain;        /* igraph_community_multilevel, seeded */
+    double modularity_louvain;        /* igraph_community_multilevel, seeded; NaN above louvain_edge_limit */
     int communities_louvain;
     uint64_t louvain_seed;
     double spectral_radius;           /* largest adjacency eigenvalue; NaN above the dense limit */
     double algebraic_connectivity;    /* 2nd smallest Laplacian eigenvalue of the largest component */
-    double small_world_sigma;         /* (C/C_r)/(L/L_r), C = average_clustering, on the largest component */
+    double small_world_sigma;         /* (C/C_r)/(L/L_r) on the largest component: C = average_clustering,
+                                       * C_r, L_r = means over nrand seeded G(n,m) graphs of the same size
+                                       * (L_r on each one's largest component); NaN when C_r = 0 */
     int small_world_nrand;            /* size-matched G(n,m) references averaged */
     double small_world_c_rand, small_world_l_rand;
 };
@@ -126,6 +128,9 @@ struct dcn_graph_stats_opts {
     int exact_path_limit; /* above this many LCC nodes APL is sampled (0 -> 5000) */
     int path_samples;     /* BFS sources when sampled (0 -> 500) */
     int dense_limit;      /* dense eigen solves up to this many nodes (0 -> 3000) */
+    int64_t cnm_edge_limit;   /* CNM up to this many edges (0 -> 100000; it is quadratic-ish) */
+    int64_t louvain_edge_limit; /* Louvain up to this many edges (0 -> 300000) */
+    int64_t sigma_edge_limit; /* small-world sigma up to this many LCC edges (0 -> 200000) */
 };
 
 enum dcn_status graph_stats_compute(struct dcn_ctx *ctx, const struct dcn_graph *g,
@@ -140,7 +145,8 @@ enum dcn_status graph_communities_greedy(struct dcn_ctx *ctx, const struct dcn_g
  * GraphML (networkx-readable: typed <key>s, edgedefault="directed"; nodes "n<position>" with the
  * original label, graph vertex, position, is_input, is_output, CNM community and coordinates),
  * RandWire text ("N", "M", then "s t" positions, s < t) and Graphviz DOT (fill colour = community,
- * inputs as boxes, outputs as double circles, nodes that are both as double boxes). */
+ * inputs as boxes, outputs as double circles, nodes that are both as double boxes). Communities are
+ * CNM's; above 100,000 edges, where CNM would take minutes, they are not computed (-1, no colour). */
 enum graph_export_format { GRAPH_EXPORT_AUTO = 0, GRAPH_EXPORT_GRAPHML, GRAPH_EXPORT_TXT, GRAPH_EXPORT_DOT };
 /* Parses "graphml", "txt", "dot" (NULL or "" -> AUTO). */
 enum dcn_status graph_export_format_parse(struct dcn_ctx *ctx, const char *name, enum graph_export_format *out);

@@ -84,8 +84,8 @@ struct train_state {
 };
 enum dcn_status ckpt_write(struct dcn_ctx *ctx, const char *path, const struct train_state *s, const struct model *m);
 /* Reads a checkpoint into s (allocating s->perm and s->history, which the caller frees) and m.
- * Returns DCN_EIO when path does not exist, DCN_EPARSE when it is damaged or belongs to another
- * trial (fingerprint mismatch) or model shape. */
+ * Returns DCN_EIO when path does not exist, DCN_EPARSE when it is damaged or does not fit the model or
+ * dataset, DCN_EINVAL when it belongs to another trial configuration (fingerprint mismatch). */
 enum dcn_status ckpt_read(struct dcn_ctx *ctx, const char *path, struct train_state *s, struct model *m);
 
 #endif

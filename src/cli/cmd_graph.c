@@ -170,16 +170,19 @@ static int do_stats(int argc, char **argv)
         human_num("average degree 2E/N", s.average_degree, NULL);
         human_num("edges per node E/N", s.edges_per_node, NULL);
         printf("  %-34s %d\n", "max degree", s.max_degree);
+        const char *big = "(skipped: graph too large or without edges)";
         snprintf(note, sizeof note, "(%d communities)", s.communities_greedy);
-        human_num("modularity, greedy (CNM)", s.modularity_greedy, note);
+        human_num("modularity, greedy (CNM)", s.modularity_greedy, isfinite(s.modularity_greedy) ? note : big);
         snprintf(note, sizeof note, "(%d communities, seed %llu)", s.communities_louvain,
                  (unsigned long long)s.louvain_seed);
-        human_num("modularity, Louvain", s.modularity_louvain, note);
-        human_num("spectral radius", s.spectral_radius, NULL);
-        human_num("algebraic connectivity", s.algebraic_connectivity, "(largest component)");
+        human_num("modularity, Louvain", s.modularity_louvain, isfinite(s.modularity_louvain) ? note : big);
+        human_num("spectral radius", s.spectral_radius, isfinite(s.spectral_radius) ? NULL : big);
+        human_num("algebraic connectivity", s.algebraic_connectivity,
+                  isfinite(s.algebraic_connectivity) ? "(largest component)" : big);
         snprintf(note, sizeof note, "(vs %d G(n,m) graphs: C_r %.4g, L_r %.4g)", s.small_world_nrand,
                  s.small_world_c_rand, s.small_world_l_rand);
-        human_num("small-world sigma", s.small_world_sigma, note);
+        human_num("small-world sigma", s.small_world_sigma,
+                  s.small_world_nrand ? note : "(skipped: too large, or --nrand 0)");
         if (d)
             printf("  DAG (order %s, seed %llu): %d inputs, %d outputs, longest path %d edges\n",
                    dag_order_name(d->order), (unsigned long long)d->order_seed, d->n_inputs, d->n_outputs,

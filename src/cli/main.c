@@ -13,6 +13,7 @@ struct subcommand {
 };
 
 static const struct subcommand commands[] = {
+    {"graph", cmd_graph, "graph statistics and DAG exports (dcn graph stats celegans --json)"},
     {"data", cmd_data, "fetch, check and describe datasets and connectomes"},
     {"train", cmd_train, "train one trial and write it to HDF5 (dcn train --graph ws:n=32,k=4,p=0.75 ...)"},
     {"sweep", cmd_sweep, "run a sweep of trials over MPI ranks (mpirun -n 2 dcn sweep SWEEP.yaml)"},

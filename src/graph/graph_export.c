@@ -79,6 +79,12 @@ static enum dcn_status comm_of(struct dcn_ctx *ctx, const struct dcn_graph *g, i
     if (!*mem)
         return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", g->source);
     double q;
+    if (g->m > GRAPH_CNM_EDGE_LIMIT) {
+        for (int v = 0; v < g->n; v++)
+            (*mem)[v] = -1;
+        *ncomm = 0;
+        return DCN_OK;
+    }
     enum dcn_status st = graph_communities_greedy(ctx, g, *mem, ncomm, &q);
     if (st) {
         free(*mem);
@@ -184,7 +190,7 @@ enum dcn_status graph_export_dot(struct dcn_ctx *ctx, const struct dcn_graph *g,
         free(mem);
         return ctx->status;
     }
-    fputs("// dcn DAG: fill = CNM community; box = input node (in-degree 0), doublecircle = output node\n"
+    fputs("// dcn DAG: fill = CNM community (white above 100k edges); box = input node (in-degree 0), doublecircle = output node\n"
           "// (out-degree 0), double box = both (isolated). Render: dot -Tpng, or sfdp -Tpng for large graphs.\n"
           "digraph dcn {\n  graph [label=\"", f);
     dot_escape(f, g->source);
@@ -199,7 +205,7 @@ enum dcn_status graph_export_dot(struct dcn_ctx *ctx, const struct dcn_graph *g,
         const char *shape = in && op ? "box, peripheries=2" : in ? "box" : op ? "doublecircle" : "circle";
         fprintf(f, "  n%d [label=\"", i);
         dot_escape(f, label_of(g, v, b, sizeof b));
-        fprintf(f, "\", shape=%s, fillcolor=\"%s\"];\n", shape, pal[mem[v] % npal]);
+        fprintf(f, "\", shape=%s, fillcolor=\"%s\"];\n", shape, mem[v] < 0 ? "#ffffff" : pal[mem[v] % npal]);
     }
     for (int i = 0; i < d->n; i++)
         for (int64_t e = d->succ_off[i]; e < d->succ_off[i + 1]; e++)

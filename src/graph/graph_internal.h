@@ -56,6 +56,16 @@ enum dcn_status graph_load_gml(struct dcn_ctx *ctx, const char *path, struct dcn
 /* RandWire text ("N", "M", M lines "s t") or, when the first line holds two ids, a plain edge list. */
 enum dcn_status graph_load_text(struct dcn_ctx *ctx, const char *path, int randwire_ok, struct dcn_graph **out);
 
+/* CNM (igraph fastgreedy) takes ~20 s at 200k edges and igraph's Louvain minutes at 1M edges on
+ * graphs without community structure, so statistics skip them above these sizes (null) and exports
+ * write community -1 above the CNM limit. */
+#define GRAPH_CNM_EDGE_LIMIT 100000
+#define GRAPH_LOUVAIN_EDGE_LIMIT 300000
+
+/* Communities by CNM (louvain = 0) or seeded Louvain (1); membership numbered by first vertex. */
+enum dcn_status graph_communities(struct dcn_ctx *ctx, const struct dcn_graph *g, int louvain, uint64_t seed,
+                                  int *membership, int *ncomm, double *modularity);
+
 /* Labels "0".."n-1" for graphs whose vertices are plain integers. */
 int graph_number_labels(struct dcn_graph *g);
 

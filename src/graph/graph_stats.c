@@ -256,6 +256,12 @@ static enum dcn_status communities(struct dcn_ctx *ctx, const struct dcn_graph *
 enum dcn_status graph_communities_greedy(struct dcn_ctx *ctx, const struct dcn_graph *g, int *membership,
                                          int *ncomm, double *modularity)
 {
+    return graph_communities(ctx, g, 0, 0, membership, ncomm, modularity);
+}
+
+enum dcn_status graph_communities(struct dcn_ctx *ctx, const struct dcn_graph *g, int louvain, uint64_t seed,
+                                  int *membership, int *ncomm, double *modularity)
+{
     struct igraph_guard gd;
     guard_on(&gd);
     igraph_t ig;
@@ -263,7 +269,7 @@ enum dcn_status graph_communities_greedy(struct dcn_ctx *ctx, const struct dcn_g
     if (to_igraph(g, &ig)) {
         st = dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", g->source);
     } else {
-        st = communities(ctx, g, &ig, 0, 0, membership, ncomm, modularity);
+        st = communities(ctx, g, &ig, louvain, seed, membership, ncomm, modularity);
         igraph_destroy(&ig);
     }
     guard_off(&gd);
@@ -359,6 +365,12 @@ enum dcn_status graph_stats_compute(struct dcn_ctx *ctx, const struct dcn_graph 
         o.path_samples = 500;
     if (!o.dense_limit)
         o.dense_limit = 3000;
+    if (!o.cnm_edge_limit)
+        o.cnm_edge_limit = GRAPH_CNM_EDGE_LIMIT;
+    if (!o.louvain_edge_limit)
+        o.louvain_edge_limit = GRAPH_LOUVAIN_EDGE_LIMIT;
+    if (!o.sigma_edge_limit)
+        o.sigma_edge_limit = 200000;
     memset(s, 0, sizeof *s);
     if (!g || g->n <= 0)
         return dcn_fail(ctx, DCN_EINVAL, "%s: statistics of a graph without nodes", g ? g->source : "(null)");
@@ -395,9 +407,13 @@ enum dcn_status graph_stats_compute(struct dcn_ctx *ctx, const struct dcn_graph 
     if ((st = clustering(ctx, g, &ig, &s->average_clustering, &s->average_clustering_deg2, &s->nodes_deg2,
                          &s->transitivity)))
         goto done;
-    if ((st = communities(ctx, g, &ig, 0, 0, mem, &s->communities_greedy, &s->modularity_greedy)))
+    s->modularity_greedy = NAN;
+    if (g->m <= o.cnm_edge_limit &&
+        (st = communities(ctx, g, &ig, 0, 0, mem, &s->communities_greedy, &s->modularity_greedy)))
         goto done;
-    if ((st = communities(ctx, g, &ig, 1, o.seed, mem, &s->communities_louvain, &s->modularity_louvain)))
+    s->modularity_louvain = NAN;
+    if (g->m <= o.louvain_edge_limit &&
+        (st = communities(ctx, g, &ig, 1, o.seed, mem, &s->communities_louvain, &s->modularity_louvain)))
         goto done;
     if (g->n <= o.dense_limit && dense_eigen(g, 0, g->n, &s->spectral_radius))
         s->spectral_radius = NAN;
@@ -405,7 +421,7 @@ enum dcn_status graph_stats_compute(struct dcn_ctx *ctx, const struct dcn_graph 
         s->algebraic_connectivity = NAN;
 
     /* small-world sigma against size-matched G(n, m) graphs on the largest component */
-    if (o.nrand > 0 && lcc->n >= 3 && lcc->m > 0) {
+    if (o.nrand > 0 && lcc->n >= 3 && lcc->m > 0 && lcc->m <= o.sigma_edge_limit) {
         double c = 0, a2, tr;
         int n2;
         igraph_t il;

@@ -125,7 +125,7 @@ enum dcn_status ckpt_read(struct dcn_ctx *ctx, const char *path, struct train_st
     if (at < 0 || H5Aread(at, st, &fp) < 0 || !fp) {
         ret = dcn_fail(ctx, DCN_EPARSE, "%s: damaged checkpoint (no fingerprint)", path);
     } else if (strcmp(fp, want)) {
-        ret = dcn_fail(ctx, DCN_EPARSE, "%s: checkpoint belongs to another configuration ('%s', expected '%s')",
+        ret = dcn_fail(ctx, DCN_EINVAL, "%s: checkpoint belongs to another configuration ('%s', expected '%s')",
                        path, fp, want);
     }
     if (fp)

@@ -252,9 +252,22 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
             if (progress)
                 dcn_log(ctx, 1, "train: resumed from %s at epoch %d, step %d\n", cfg->checkpoint, ts.epoch + 1,
                         ts.step);
-        } else if (cs != DCN_EIO) {
-            st = cs; /* damaged or foreign checkpoint: refuse rather than silently restart */
+        } else if (cs == DCN_EINVAL) {
+            st = cs; /* another trial's checkpoint under this name: refuse rather than mix trials */
             goto done;
+        } else if (cs != DCN_EIO) {
+            /* damaged (it cannot be half-written: checkpoints are renamed into place): keep it aside
+             * for inspection and start the trial afresh */
+            char bad[1200];
+            snprintf(bad, sizeof bad, "%s.bad", cfg->checkpoint);
+            dcn_log(ctx, 1, "train: %s; moved to %s, starting the trial afresh\n", ctx->err, bad);
+            if (is_root)
+                rename(cfg->checkpoint, bad);
+            free(ts.history);
+            ts.history = NULL;
+            model_init(m, cfg->seed);
+            for (int i = 0; i < ds->n_train; i++)
+                perm[i] = i;
         }
     }
     ts.history = history;
@@ -463,6 +476,16 @@ enum dcn_status train_eval_file(struct dcn_ctx *ctx, const char *trial_path, con
 {
     char graph[1024], variant[32], order[32], buf[64];
     enum dcn_status st;
+    if ((st = trial_read_attr_str(ctx, trial_path, "format_version", buf, sizeof buf)))
+        return st;
+    if (atoi(buf) > DCN_TRIAL_FORMAT_VERSION)
+        return dcn_fail(ctx, DCN_EPARSE, "%s: written by a newer dcn (format version %s; this dcn %s reads up to %d)",
+                        trial_path, buf, DCN_VERSION, DCN_TRIAL_FORMAT_VERSION);
+    if ((st = trial_read_attr_str(ctx, trial_path, "status", buf, sizeof buf)))
+        return st;
+    if (strcmp(buf, "done"))
+        return dcn_fail(ctx, DCN_EINVAL, "%s: the trial's status is '%s'; only finished trials have weights to evaluate",
+                        trial_path, buf);
     if ((st = trial_read_attr_str(ctx, trial_path, "graph", graph, sizeof graph)) ||
         (st = trial_read_attr_str(ctx, trial_path, "variant", variant, sizeof variant)) ||
         (st = trial_read_attr_str(ctx, trial_path, "order", order, sizeof order)))
