@@ -184,6 +184,7 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
             {"lr", TRIAL_DOUBLE, NULL, 0, cfg->lr},
             {"channels", TRIAL_INT, NULL, cfg->channels, 0},
             {"train_limit", TRIAL_INT, NULL, cfg->train_limit, 0},
+            {"test_limit", TRIAL_INT, NULL, cfg->test_limit, 0},
             {"agg_init", TRIAL_STR, cfg->agg_init_normal ? "normal" : "zero", 0, 0},
             {"threads", TRIAL_INT, NULL, cfg->threads, 0},
             {"host", TRIAL_STR, host, 0, 0},

@@ -1,0 +1,240 @@
+"""Reading a dcn sweep's aggregate results file (results.h5, written by `dcn sweep`) for the
+analysis scripts: the /summary table as a pandas DataFrame, per-epoch metrics and DAG measures of
+each trial, graph measures from `dcn graph stats`, and the paper's numbers to compare with.
+
+Layout (README.md, src/io/results.c): / attributes (format_version, ...), /summary (one row per
+trial, fixed-length byte strings), /trials/<id>/ (trial attributes, metrics/, dag/).
+"""
+import json
+import os
+import shutil
+import subprocess
+
+import h5py
+import numpy as np
+import pandas as pd
+
+FORMAT_VERSION = 1  # the newest results format these scripts know (DCN_TRIAL_FORMAT_VERSION)
+
+PAPER_KEYS = ["graph", "dataset", "variant", "frozen"]
+CONFIG_KEYS = ["order", "epochs", "batch", "lr", "channels", "train_limit", "test_limit"]
+ALL_KEYS = ["graph", "dataset", "variant", "frozen", "seed", "order", "order_seed", "epochs", "batch", "lr",
+            "channels", "train_limit", "test_limit"]
+
+# Table 2 of the paper: MNIST validation accuracy (%); key (graph family, frozen), None = baseline
+PAPER_TABLE2 = {
+    ("baseline", None): 98.01,
+    ("WS", True): 97.05,
+    ("WS", False): 99.27,
+    ("mouse", True): 98.24,
+    ("mouse", False): 99.30,
+}
+# Table 1 of the paper (graph measures), in `dcn graph stats --json` names where they exist
+PAPER_TABLE1 = {
+    "WS": {"nodes": 32, "edges": 64, "average_path_length": 4.387, "average_clustering": 0.5,
+           "connected_components": 1, "diameter": 8, "average_degree": 4, "modularity": 0.562},
+    "celegans": {"nodes": 297, "edges": 2148, "average_path_length": 2.455, "average_clustering": 0.308,
+                 "connected_components": 1, "diameter": 5, "average_degree": 14.465, "modularity": 0.373},
+    "mouse": {"nodes": 195, "edges": 214, "average_path_length": 4.271, "average_clustering": 0.124,
+              "connected_components": 3, "diameter": 8, "average_degree": 1.097, "modularity": 0.752},
+}
+TABLE1_ROWS = ["nodes", "edges", "average_path_length", "average_clustering", "connected_components", "diameter",
+               "average_degree", "modularity"]
+
+
+class ResultsError(Exception):
+    pass
+
+
+def _s(v):
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+
+
+def graph_family(graph):
+    """Paper name of a graph spec: 'baseline' (no graph), 'WS', 'mouse', 'celegans', or None."""
+    g = str(graph)
+    low = g.lower()
+    base = os.path.basename(low)
+    if low == "none":
+        return "baseline"
+    if low.startswith("ws:") or low == "ws" or base.startswith("ws"):
+        return "WS"
+    if "mouse" in low:
+        return "mouse"
+    if "elegans" in low:
+        return "celegans"
+    return None
+
+
+def short_graph(graph):
+    """A label for plots: the generator spec, or a file's base name, 'no graph' for the baseline."""
+    g = str(graph)
+    if g == "none":
+        return "no graph (baseline)"
+    if "/" in g:
+        return os.path.basename(g)
+    return g
+
+
+def load(path):
+    """Returns (meta, df): root attributes and the /summary table (one row per trial, strings decoded,
+    frozen as bool, accuracies in percent in acc/best_acc)."""
+    if not os.path.exists(path):
+        raise ResultsError(f"{path}: no such file")
+    if not h5py.is_hdf5(path):
+        raise ResultsError(f"{path}: not an HDF5 file")
+    with h5py.File(path, "r") as f:
+        if "summary" not in f or "format_version" not in f.attrs:
+            raise ResultsError(f"{path}: not a dcn results file (no /summary table or format_version)")
+        version = int(f.attrs["format_version"])
+        if version > FORMAT_VERSION:
+            raise ResultsError(f"{path}: format_version {version} is newer than these scripts know ({FORMAT_VERSION})")
+        meta = {k: _s(v) for k, v in f.attrs.items()}
+        s = f["summary"][:]
+    df = pd.DataFrame({name: [_s(x) for x in s[name]] if s.dtype[name].kind == "S" else s[name]
+                       for name in s.dtype.names})
+    df["frozen"] = df["frozen"].astype(bool)
+    df["acc"] = 100 * df["test_accuracy"].astype(float)
+    df["best_acc"] = 100 * df["best_test_accuracy"].astype(float)
+    df["family"] = [graph_family(g) for g in df["graph"]]
+    return meta, df
+
+
+def default_keys(df):
+    """graph, dataset, variant, frozen plus each other configuration key except the seeds that varies
+    (the rule of `dcn report`, so that groups match its rows)."""
+    return PAPER_KEYS + [k for k in CONFIG_KEYS if k in df and df[k].nunique() > 1]
+
+
+def parse_keys(text, df):
+    if not text:
+        return default_keys(df)
+    keys = [k for k in text.split(",") if k]
+    bad = [k for k in keys if k not in ALL_KEYS]
+    if bad:
+        raise ResultsError(f"unknown group key(s) {bad}; keys: {', '.join(ALL_KEYS)}")
+    return keys
+
+
+def wrap_spec(text, width=14):
+    """Breaks a long generator spec ("ws:n=32,k=4,p=0.75,seed=1") after commas for axis labels."""
+    lines, cur = [], ""
+    for part in str(text).split(","):
+        piece = part if not cur else "," + part
+        if cur and len(cur) + len(piece) > width:
+            lines.append(cur + ",")
+            cur = part
+        else:
+            cur += piece
+    return "\n".join(lines + [cur])
+
+
+def group_label(row, keys, drop=(), wrap=False):
+    """Human label of a group: its key values, e.g. "ws:n=8,..., mnist, frozen, lr=0.003"; with wrap, one
+    line per key and long graph specs broken (for axis tick labels)."""
+    parts = []
+    for k in keys:
+        if k in drop:
+            continue
+        v = row[k]
+        if k == "graph":
+            parts.append((wrap_spec(short_graph(v)).replace(" (", "\n(")) if wrap else short_graph(v))
+        elif k == "frozen":
+            if row["variant"] != "baseline":
+                parts.append("frozen" if v else "trainable")
+        elif k == "variant":
+            if v != "paper" and row["graph"] != "none":
+                parts.append(str(v))
+        else:
+            parts.append(f"{k}={v:g}" if isinstance(v, float) else (str(v) if k == "dataset" else f"{k}={v}"))
+    return ("\n" if wrap else ", ").join(parts)
+
+
+def done(df):
+    return df[(df["status"] == "done") & np.isfinite(df["acc"])]
+
+
+def curves(path, ids):
+    """Per-epoch metrics of the given trials: {id: DataFrame(epoch, test_accuracy %, test_loss, ...)}."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        for i in ids:
+            g = f.get(f"trials/{i}/metrics")
+            if g is None:
+                continue
+            d = {k: g[k][:] for k in g.keys()}
+            frame = pd.DataFrame(d)
+            for k in ("test_accuracy", "train_accuracy"):
+                if k in frame:
+                    frame[k] = 100 * frame[k]
+            out[i] = frame
+    return out
+
+
+def dag_measures(path, ids):
+    """Measures of each trial's DAG from /trials/<id>/dag: nodes, edges, inputs, outputs, longest path
+    (in edges; positions are a topological order since every edge goes from a lower position to a
+    higher one), edge density. {id: dict}; trials without a DAG (baseline) are absent."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        for i in ids:
+            g = f.get(f"trials/{i}/dag")
+            if g is None or "edges" not in g:
+                continue
+            e = np.asarray(g["edges"][:]).reshape(-1, 2)
+            n = len(g["vertex"][:]) if "vertex" in g else int(e.max() + 1 if len(e) else 0)
+            depth = np.zeros(n, dtype=int)
+            for s, t in e[np.argsort(e[:, 0], kind="stable")]:
+                depth[t] = max(depth[t], depth[s] + 1)
+            out[i] = {
+                "dag_nodes": n,
+                "dag_edges": len(e),
+                "dag_inputs": len(g["inputs"][:]) if "inputs" in g else np.nan,
+                "dag_outputs": len(g["outputs"][:]) if "outputs" in g else np.nan,
+                "dag_longest_path": int(depth.max()) if n else 0,
+                "dag_density": len(e) / (n * (n - 1) / 2) if n > 1 else np.nan,
+            }
+    return out
+
+
+def find_dcn(explicit=None):
+    for c in (explicit, os.environ.get("DCN_BIN"), shutil.which("dcn")):
+        if c and os.access(c, os.X_OK):
+            return c
+    return None
+
+
+def graph_stats(dcn, graphs, timeout=300):
+    """`dcn graph stats GRAPH --json` for each graph (None when dcn or its graph command is missing or
+    a graph fails): {graph: dict of numeric measures}. Small-world references are skipped (--nrand 0)
+    because they cost seconds per graph and are not in the paper's Table 1."""
+    if not dcn:
+        return None
+    try:
+        r = subprocess.run([dcn, "graph", "stats", "--help"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if r.returncode != 0:
+        return None
+    out = {}
+    for g in graphs:
+        if g == "none":
+            continue
+        try:
+            r = subprocess.run([dcn, "graph", "stats", g, "--json", "--nrand", "0"], capture_output=True,
+                               text=True, timeout=timeout)
+            d = json.loads(r.stdout) if r.returncode == 0 else None
+        except (OSError, subprocess.TimeoutExpired, ValueError):
+            d = None
+        if d is None:
+            continue
+        m = {k: float(v) for k, v in d.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+             and k not in ("seconds", "louvain_seed", "small_world_nrand", "path_sources")}
+        # the paper's names for what dcn reports under networkx's names
+        for src, dst in (("number_of_nodes", "nodes"), ("number_of_edges", "edges"),
+                         ("number_connected_components", "connected_components"),
+                         ("modularity_greedy", "modularity")):
+            if src in m and dst not in m:
+                m[dst] = m[src]
+        out[g] = m
+    return out

@@ -1,0 +1,361 @@
+/* dcn report: summary statistics of a sweep's results file per group of trials (Markdown, JSON or
+ * CSV), and, with --plots, the figures and tables of analysis/plots.py. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "dcn/report.h"
+#include "opts.h"
+
+enum fmt { FMT_MD, FMT_JSON, FMT_CSV };
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            printf("\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            printf("\\u%04x", (unsigned char)*s);
+        else
+            putchar(*s);
+    }
+    putchar('"');
+}
+
+/* JSON has no NaN: statistics that do not exist (sd of one trial) are null. */
+static void json_num(const char *key, double v)
+{
+    if (isfinite(v))
+        printf(", \"%s\": %.17g", key, v);
+    else
+        printf(", \"%s\": null", key);
+}
+
+/* Keys whose values are numbers or booleans in JSON (the rest are strings). */
+static int key_is_number(int k)
+{
+    const char *n = report_key_name(k);
+    return strcmp(n, "graph") && strcmp(n, "dataset") && strcmp(n, "variant") && strcmp(n, "order") &&
+           strcmp(n, "frozen");
+}
+
+static void csv_field(const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"')
+            putchar('"');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+static void csv_num(double v)
+{
+    putchar(',');
+    if (isfinite(v))
+        printf("%.17g", v);
+}
+
+static void md_num(double v)
+{
+    if (isfinite(v))
+        printf(" %.2f |", v);
+    else
+        printf(" - |");
+}
+
+static void trial_label(const struct report_trial *t, char *buf, size_t len)
+{
+    snprintf(buf, len, "graph=%s dataset=%s variant=%s frozen=%d seed=%llu order=%s order_seed=%llu lr=%g", t->graph,
+             t->dataset, t->variant, t->frozen, (unsigned long long)t->seed, t->order,
+             (unsigned long long)t->order_seed, t->lr);
+}
+
+static void print_json(const struct report_results *r, unsigned keys, const struct report_group *g, int ng)
+{
+    printf("{\"file\": ");
+    json_str(r->path);
+    printf(", \"format_version\": %d, \"dcn_version\": ", r->format_version);
+    json_str(r->dcn_version);
+    printf(", \"updated\": ");
+    json_str(r->updated);
+    printf(", \"trials\": %d, \"done\": %d, \"failed\": %d, \"running\": %d, \"pending\": %d", r->n_trials,
+           r->counts[REPORT_DONE], r->counts[REPORT_FAILED], r->counts[REPORT_RUNNING], r->counts[REPORT_PENDING]);
+    printf(", \"group_by\": [");
+    for (int k = 0, c = 0; k < REPORT_N_KEYS; k++)
+        if (keys & (1u << k))
+            printf("%s\"%s\"", c++ ? ", " : "", report_key_name(k));
+    printf("], \"metric\": \"final test accuracy of done trials\", \"unit\": \"percent\", "
+           "\"sd\": \"sample (n-1)\", \"quantiles\": \"linear interpolation (numpy default, type 7)\", "
+           "\"ci\": \"95%% of the mean, Student t with n-1 dof\", \"groups\": [");
+    for (int j = 0; j < ng; j++) {
+        printf("%s{", j ? ", " : "");
+        int c = 0;
+        for (int k = 0; k < REPORT_N_KEYS; k++) {
+            if (!(keys & (1u << k)))
+                continue;
+            printf("%s\"%s\": ", c++ ? ", " : "", report_key_name(k));
+            if (!strcmp(report_key_name(k), "frozen"))
+                printf("%s", g[j].key[k]);
+            else if (key_is_number(k))
+                printf("%s", isfinite(strtod(g[j].key[k], NULL)) ? g[j].key[k] : "null");
+            else
+                json_str(g[j].key[k]);
+        }
+        printf("%s\"trials\": %d, \"done\": %d, \"failed\": %d, \"running\": %d, \"pending\": %d, \"n\": %d",
+               c ? ", " : "", g[j].total, g[j].counts[REPORT_DONE], g[j].counts[REPORT_FAILED],
+               g[j].counts[REPORT_RUNNING], g[j].counts[REPORT_PENDING], g[j].acc.n);
+        const struct report_stats *s = &g[j].acc;
+        json_num("mean", s->mean);
+        json_num("sd", s->sd);
+        json_num("median", s->median);
+        json_num("q1", s->q1);
+        json_num("q3", s->q3);
+        json_num("min", s->min);
+        json_num("max", s->max);
+        json_num("t975", s->t975);
+        json_num("ci_low", s->ci_low);
+        json_num("ci_high", s->ci_high);
+        json_num("best_mean", g[j].best.mean);
+        json_num("best_sd", g[j].best.sd);
+        printf("}");
+    }
+    printf("], \"failed_trials\": [");
+    for (int i = 0, c = 0; i < r->n_trials; i++) {
+        const struct report_trial *t = &r->trials[i];
+        if (t->state != REPORT_FAILED)
+            continue;
+        printf("%s{\"index\": %d, \"id\": ", c++ ? ", " : "", t->index);
+        json_str(t->id);
+        printf(", \"graph\": ");
+        json_str(t->graph);
+        printf(", \"seed\": %llu, \"epochs_done\": %d, \"reason\": ", (unsigned long long)t->seed, t->epochs_done);
+        json_str(t->reason);
+        printf("}");
+    }
+    printf("]}\n");
+}
+
+static void print_csv(unsigned keys, const struct report_group *g, int ng)
+{
+    for (int k = 0; k < REPORT_N_KEYS; k++)
+        if (keys & (1u << k))
+            printf("%s,", report_key_name(k));
+    printf("trials,done,failed,running,pending,n,mean,sd,median,q1,q3,min,max,t975,ci_low,ci_high,best_mean,best_sd\n");
+    for (int j = 0; j < ng; j++) {
+        for (int k = 0; k < REPORT_N_KEYS; k++)
+            if (keys & (1u << k)) {
+                csv_field(g[j].key[k]);
+                putchar(',');
+            }
+        printf("%d,%d,%d,%d,%d,%d", g[j].total, g[j].counts[REPORT_DONE], g[j].counts[REPORT_FAILED],
+               g[j].counts[REPORT_RUNNING], g[j].counts[REPORT_PENDING], g[j].acc.n);
+        const struct report_stats *s = &g[j].acc;
+        double v[] = {s->mean, s->sd, s->median, s->q1, s->q3, s->min, s->max, s->t975, s->ci_low, s->ci_high,
+                      g[j].best.mean, g[j].best.sd};
+        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+            csv_num(v[i]);
+        putchar('\n');
+    }
+}
+
+static void print_markdown(const struct report_results *r, unsigned keys, const struct report_group *g, int ng)
+{
+    printf("# dcn report: %s\n\n", r->path);
+    printf("%d trials: %d done, %d failed, %d running or interrupted, %d pending (results file format %d, "
+           "written by dcn %s, updated %s)\n\n",
+           r->n_trials, r->counts[REPORT_DONE], r->counts[REPORT_FAILED], r->counts[REPORT_RUNNING],
+           r->counts[REPORT_PENDING], r->format_version, r->dcn_version[0] ? r->dcn_version : "?",
+           r->updated[0] ? r->updated : "?");
+    printf("Final test accuracy (%%) of the done trials of each group.\n\n|");
+    for (int k = 0; k < REPORT_N_KEYS; k++)
+        if (keys & (1u << k))
+            printf(" %s |", report_key_name(k));
+    printf(" trials | done | failed | running | pending | mean | sd | median | Q1 | Q3 | min | max | 95%% CI of mean"
+           " | best epoch mean |\n|");
+    for (int k = 0; k < REPORT_N_KEYS; k++)
+        if (keys & (1u << k))
+            printf(" --- |");
+    for (int i = 0; i < 14; i++)
+        printf(" ---: |");
+    printf("\n");
+    for (int j = 0; j < ng; j++) {
+        printf("|");
+        for (int k = 0; k < REPORT_N_KEYS; k++)
+            if (keys & (1u << k))
+                printf(" %s |", g[j].key[k]);
+        printf(" %d | %d | %d | %d | %d |", g[j].total, g[j].counts[REPORT_DONE], g[j].counts[REPORT_FAILED],
+               g[j].counts[REPORT_RUNNING], g[j].counts[REPORT_PENDING]);
+        const struct report_stats *s = &g[j].acc;
+        md_num(s->mean);
+        md_num(s->sd);
+        md_num(s->median);
+        md_num(s->q1);
+        md_num(s->q3);
+        md_num(s->min);
+        md_num(s->max);
+        if (isfinite(s->ci_low))
+            printf(" %.2f - %.2f |", s->ci_low, s->ci_high);
+        else
+            printf(" - |");
+        md_num(g[j].best.mean);
+        printf("\n");
+    }
+    printf("\nsd: sample standard deviation (n-1). Median and quartiles: linear interpolation between order "
+           "statistics (numpy's default). 95%% CI: mean +- t(0.975, n-1) sd/sqrt(n). \"-\": not defined "
+           "(no done trial, or one).\n");
+    if (r->counts[REPORT_FAILED]) {
+        printf("\nFailed trials:\n\n");
+        char label[700];
+        for (int i = 0; i < r->n_trials; i++) {
+            const struct report_trial *t = &r->trials[i];
+            if (t->state != REPORT_FAILED)
+                continue;
+            trial_label(t, label, sizeof label);
+            printf("- %s (%s), after %d epoch%s: %s\n", t->id, label, t->epochs_done, t->epochs_done == 1 ? "" : "s",
+                   t->reason[0] ? t->reason : "no reason recorded");
+        }
+    }
+}
+
+/* analysis/plots.py of the source tree (a build) or of the installed share/dcn (cmake --install). */
+static const char *find_plots_script(void)
+{
+    static const char *const candidates[] = {DCN_SOURCE_DIR "/analysis/plots.py",
+                                             DCN_INSTALL_DATADIR "/analysis/plots.py"};
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++)
+        if (access(candidates[i], R_OK) == 0)
+            return candidates[i];
+    return NULL;
+}
+
+/* Runs python3 plots.py RESULTS --out DIR [--group-by KEYS] --dcn SELF; its output goes to stderr so
+ * that stdout stays the report (JSON or CSV can be piped). Returns the exit status. */
+static int run_plots(const char *results, const char *dir, const char *group_by)
+{
+    const char *script = find_plots_script();
+    if (!script) {
+        fprintf(stderr, "dcn report: cannot find analysis/plots.py (looked in %s/analysis and %s/analysis)\n",
+                DCN_SOURCE_DIR, DCN_INSTALL_DATADIR);
+        return 1;
+    }
+    const char *python = getenv("DCN_PYTHON");
+    if (!python || !*python)
+        python = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+    char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[len > 0 ? len : 0] = 0;
+    const char *argv[12];
+    int a = 0;
+    argv[a++] = python;
+    argv[a++] = script;
+    argv[a++] = results;
+    argv[a++] = "--out";
+    argv[a++] = dir;
+    if (group_by) {
+        argv[a++] = "--group-by";
+        argv[a++] = group_by;
+    }
+    if (self[0]) {
+        argv[a++] = "--dcn";
+        argv[a++] = self;
+    }
+    argv[a] = NULL;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("dcn report: fork");
+        return 1;
+    }
+    if (pid == 0) {
+        dup2(STDERR_FILENO, STDOUT_FILENO);
+        execvp(python, (char *const *)argv);
+        fprintf(stderr, "dcn report: cannot run %s: ", python);
+        perror(NULL);
+        _exit(127);
+    }
+    int status = 0;
+    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "dcn report: %s %s failed (exit status %d); no complete set of plots in %s\n", python, script,
+                WIFEXITED(status) ? WEXITSTATUS(status) : -1, dir);
+        return 1;
+    }
+    fprintf(stderr, "dcn report: figures and tables written to %s\n", dir);
+    return 0;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    int json = 0, csv = 0;
+    const char *plots = NULL, *group_by = NULL;
+    const struct opt tab[] = {
+        {"json", OPT_FLAG, &json, NULL, "print JSON instead of a Markdown table"},
+        {"csv", OPT_FLAG, &csv, NULL, "print CSV (one row per group) instead of a Markdown table"},
+        {"plots", OPT_STR, &plots, "DIR", "also write figures (PNG, SVG) and Markdown tables with analysis/plots.py"},
+        {"group-by", OPT_STR, &group_by, "KEYS",
+         "comma-separated keys: graph, dataset, variant, frozen, seed, order, order_seed, epochs, batch, lr, "
+         "channels, train_limit, test_limit (default graph,dataset,variant,frozen plus every other key except "
+         "the seeds that varies in the file)"},
+        {NULL, 0, NULL, NULL, NULL},
+    };
+    const char *pos[1];
+    int npos;
+    int rc = opts_parse("report", "RESULTS.h5 [options]   (the aggregate file of dcn sweep)", tab, argc, argv, 1, pos,
+                        1, &npos);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    if (npos != 1) {
+        fprintf(stderr, "dcn report: need a results file (see dcn report --help)\n");
+        return DCN_EXIT_USAGE;
+    }
+    if (json && csv) {
+        fprintf(stderr, "dcn report: options --json and --csv: choose one output format\n");
+        return DCN_EXIT_USAGE;
+    }
+    struct dcn_ctx ctx;
+    dcn_ctx_init(&ctx);
+    unsigned keys = 0;
+    if (group_by && report_parse_keys(&ctx, group_by, &keys)) {
+        fprintf(stderr, "dcn report: option --group-by: %s\n", ctx.err);
+        return DCN_EXIT_USAGE;
+    }
+    struct report_results *r = NULL;
+    if (report_load(&ctx, pos[0], &r))
+        return cli_report_error("report", &ctx);
+    if (!group_by)
+        keys = report_default_keys(r);
+    struct report_group *g = NULL;
+    int ng = 0;
+    if (report_group(&ctx, r, keys, &g, &ng)) {
+        report_free(r);
+        return cli_report_error("report", &ctx);
+    }
+    enum fmt f = json ? FMT_JSON : csv ? FMT_CSV : FMT_MD;
+    if (f == FMT_JSON)
+        print_json(r, keys, g, ng);
+    else if (f == FMT_CSV)
+        print_csv(keys, g, ng);
+    else
+        print_markdown(r, keys, g, ng);
+    free(g);
+    report_free(r);
+    /* the same grouping for the figures as for the table, so lines and rows correspond */
+    char keylist[256] = "";
+    for (int k = 0; k < REPORT_N_KEYS; k++)
+        if (keys & (1u << k))
+            snprintf(keylist + strlen(keylist), sizeof keylist - strlen(keylist), "%s%s", keylist[0] ? "," : "",
+                     report_key_name(k));
+    if (plots)
+        return run_plots(pos[0], plots, keylist);
+    return 0;
+}

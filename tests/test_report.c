@@ -1,0 +1,132 @@
+/* Statistics of dcn report: quantiles against numpy's default (linear) method, the incomplete beta
+ * function, Student t distribution and quantiles against scipy 1.10 (values below printed by
+ * scipy.special.betainc and scipy.stats.t.cdf; t quantiles against mpmath, see below), and the summary
+ * of a small array. */
+#include <math.h>
+#include <string.h>
+
+#include "cunit_main.h"
+#include "dcn/report.h"
+
+#define CLOSE(a, b, rel) CU_ASSERT(fabs((double)(a) - (double)(b)) <= (rel) * fmax(1.0, fabs((double)(b))))
+
+static void test_quantiles(void)
+{
+    /* numpy.quantile([1, 2, 3, 4], [0, .25, .5, .75, 1]) = 1, 1.75, 2.5, 3.25, 4 */
+    const double a[] = {1, 2, 3, 4};
+    CLOSE(report_quantile_sorted(a, 4, 0), 1, 1e-15);
+    CLOSE(report_quantile_sorted(a, 4, 0.25), 1.75, 1e-15);
+    CLOSE(report_quantile_sorted(a, 4, 0.5), 2.5, 1e-15);
+    CLOSE(report_quantile_sorted(a, 4, 0.75), 3.25, 1e-15);
+    CLOSE(report_quantile_sorted(a, 4, 1), 4, 1e-15);
+    /* numpy.quantile([10, 20, 40], [.25, .5, .75]) = 15, 20, 30 */
+    const double b[] = {10, 20, 40};
+    CLOSE(report_quantile_sorted(b, 3, 0.25), 15, 1e-15);
+    CLOSE(report_quantile_sorted(b, 3, 0.5), 20, 1e-15);
+    CLOSE(report_quantile_sorted(b, 3, 0.75), 30, 1e-15);
+    const double c[] = {7};
+    CLOSE(report_quantile_sorted(c, 1, 0.25), 7, 1e-15);
+    CU_ASSERT(isnan(report_quantile_sorted(c, 0, 0.5)));
+    /* numpy.quantile([0.1, 0.7, 0.8, 0.95, 0.96], 0.3) = 0.72 (bitwise, numpy's lerp) */
+    const double d[] = {0.1, 0.7, 0.8, 0.95, 0.96};
+    CU_ASSERT_EQUAL(report_quantile_sorted(d, 5, 0.3), 0.7 + (0.8 - 0.7) * (1.2 - 1));
+}
+
+static void test_betainc(void)
+{
+    CLOSE(report_betainc(2.5, 0.5, 0.3), 0.01892712407194565, 1e-13);
+    CLOSE(report_betainc(0.5, 3, 0.9), 0.9996750253207289, 1e-13);
+    CLOSE(report_betainc(1, 1, 0.37), 0.37, 1e-14); /* uniform */
+    CU_ASSERT_EQUAL(report_betainc(2, 3, 0), 0);
+    CU_ASSERT_EQUAL(report_betainc(2, 3, 1), 1);
+}
+
+static void test_t_distribution(void)
+{
+    /* scipy.stats.t.cdf(-1.5, dof) */
+    const double cdf[][2] = {{1, 0.1871670418109988}, {2, 0.13619656244550044}, {5, 0.09695184012123657},
+                             {30, 0.07203296456432302}, {1000, 0.06696501941104312}};
+    for (size_t i = 0; i < sizeof cdf / sizeof cdf[0]; i++) {
+        CLOSE(report_t_cdf(-1.5, cdf[i][0]), cdf[i][1], 1e-12);
+        CLOSE(report_t_cdf(1.5, cdf[i][0]), 1 - cdf[i][1], 1e-12);
+    }
+    /* t(0.975, dof) and t(0.995, dof) solved with mpmath at 40 digits (mpmath.findroot on its
+     * regularised betainc). scipy 1.10's t.ppf (cephes stdtrit) is off by up to 2e-9 relative here,
+     * e.g. 2.5705818366147395 for dof 5, so it is not the reference for a 1e-12 check. */
+    const double q[][3] = {{1, 12.706204736174705, 63.656741162871581}, {2, 4.3026527297494639, 9.9248432009182931},
+                           {3, 3.1824463052837096, 5.8409093097333573}, {5, 2.5705818356363155, 4.0321429835552281},
+                           {10, 2.2281388519862747, 3.1692726726169512}, {30, 2.0422724563012383, 2.7499956535672253},
+                           {100, 1.9839715185235523, 2.6258905214380179}, {1000, 1.9623390808264085, 2.5807546980659511}};
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        CLOSE(report_t_quantile(0.975, q[i][0]), q[i][1], 1e-12);
+        CLOSE(report_t_quantile(0.995, q[i][0]), q[i][2], 1e-12);
+        CLOSE(report_t_quantile(0.025, q[i][0]), -q[i][1], 1e-12);
+    }
+    CLOSE(report_t_quantile(0.975, 1), tan(M_PI * 0.475), 1e-12); /* Cauchy */
+    CU_ASSERT_EQUAL(report_t_quantile(0.5, 7), 0);
+    CU_ASSERT(isnan(report_t_quantile(1, 7)));
+    CU_ASSERT(isnan(report_t_quantile(0.9, 0)));
+}
+
+static void test_stats(void)
+{
+    struct dcn_ctx ctx;
+    dcn_ctx_init(&ctx);
+    /* numpy: x = [97.5, 98.25, NaN, 96, 99]: finite values mean 97.6875, sd(ddof=1) 1.2809..., quartiles
+     * 97.125, 97.875, 98.4375 */
+    const double x[] = {97.5, 98.25, NAN, 96, 99};
+    struct report_stats s;
+    CU_ASSERT_EQUAL(report_stats_compute(&ctx, x, 5, &s), DCN_OK);
+    CU_ASSERT_EQUAL(s.n, 4);
+    CLOSE(s.mean, 97.6875, 1e-14);
+    CLOSE(s.sd, sqrt((0.1875 * 0.1875 + 0.5625 * 0.5625 + 1.6875 * 1.6875 + 1.3125 * 1.3125) / 3), 1e-14);
+    CLOSE(s.q1, 97.125, 1e-14);
+    CLOSE(s.median, 97.875, 1e-14);
+    CLOSE(s.q3, 98.4375, 1e-14);
+    CLOSE(s.min, 96, 0);
+    CLOSE(s.max, 99, 0);
+    CLOSE(s.t975, 3.1824463052837096, 1e-12);
+    CLOSE(s.ci_high - s.mean, 3.1824463052837096 * s.sd / 2, 1e-12);
+    /* one value: no spread, no interval; none: nothing */
+    CU_ASSERT_EQUAL(report_stats_compute(&ctx, x, 1, &s), DCN_OK);
+    CU_ASSERT(s.n == 1 && s.mean == 97.5 && s.median == 97.5 && isnan(s.sd) && isnan(s.ci_low));
+    CU_ASSERT_EQUAL(report_stats_compute(&ctx, x + 2, 1, &s), DCN_OK);
+    CU_ASSERT(s.n == 0 && isnan(s.mean) && isnan(s.median));
+}
+
+static void test_keys(void)
+{
+    struct dcn_ctx ctx;
+    dcn_ctx_init(&ctx);
+    unsigned k = 0;
+    CU_ASSERT_EQUAL(report_parse_keys(&ctx, "graph,frozen,lr", &k), DCN_OK);
+    CU_ASSERT_EQUAL(k, REPORT_KEY_GRAPH | REPORT_KEY_FROZEN | REPORT_KEY_LR);
+    CU_ASSERT_EQUAL(report_parse_keys(&ctx, "graph,colour", &k), DCN_EINVAL);
+    CU_ASSERT(strstr(ctx.err, "colour") != NULL);
+    CU_ASSERT_EQUAL(report_parse_keys(&ctx, "", &k), DCN_EINVAL);
+}
+
+static void test_load_errors(void)
+{
+    struct dcn_ctx ctx;
+    dcn_ctx_init(&ctx);
+    struct report_results *r = (struct report_results *)&ctx; /* must be reset to NULL */
+    CU_ASSERT_EQUAL(report_load(&ctx, "no-such-results.h5", &r), DCN_EIO);
+    CU_ASSERT(r == NULL);
+    CU_ASSERT(strstr(ctx.err, "no-such-results.h5") != NULL);
+    char path[300];
+    snprintf(path, sizeof path, "%s/plain.h5", dcn_test_tmpdir());
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_FATAL(f != NULL);
+    fputs("text\n", f);
+    fclose(f);
+    CU_ASSERT_EQUAL(report_load(&ctx, path, &r), DCN_EPARSE);
+    CU_ASSERT(strstr(ctx.err, "plain.h5") != NULL && strstr(ctx.err, "HDF5") != NULL);
+    remove(path);
+}
+
+void dcn_register_tests(void)
+{
+    DCN_SUITE("report", DCN_TEST(test_quantiles), DCN_TEST(test_betainc), DCN_TEST(test_t_distribution),
+              DCN_TEST(test_stats), DCN_TEST(test_keys), DCN_TEST(test_load_errors));
+}
