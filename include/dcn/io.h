@@ -53,9 +53,12 @@ struct trial_epoch {
 enum dcn_status trial_append_epoch(struct dcn_ctx *ctx, struct trial_file *f, const struct trial_epoch *e);
 enum dcn_status trial_write_dag(struct dcn_ctx *ctx, struct trial_file *f, const struct dcn_dag *dag);
 enum dcn_status trial_write_weights(struct dcn_ctx *ctx, struct trial_file *f, const struct model *m);
-/* Flushes to disk, so a crash keeps what was written. */
+/* Writes the whole file to disk (it is kept in memory and saved at every flush: at creation, after
+ * every epoch, at the end), so a crash keeps what was flushed. A failed write (disk full) removes
+ * the partial file and returns DCN_EIO. */
 enum dcn_status trial_flush(struct dcn_ctx *ctx, struct trial_file *f);
-void trial_close(struct trial_file *f);
+/* Closes the file without writing it (trial_flush writes; ctx may be NULL). */
+enum dcn_status trial_close(struct dcn_ctx *ctx, struct trial_file *f);
 
 /* Reads one string/int/double attribute of a trial file's root group. */
 enum dcn_status trial_read_attr_str(struct dcn_ctx *ctx, const char *path, const char *name, char *buf, size_t len);

@@ -41,6 +41,7 @@ struct model_config {
     int freeze;       /* FREEZE_* mask */
     int agg_init_normal; /* 0: aggregation weights start at 0 (RandWire); 1: N(0,1) (authors' code) */
     float bn_eps, bn_momentum; /* 1e-5, 0.1 */
+    int threads;      /* worker threads of forward/backward (1 default; OpenBLAS itself stays at one) */
 };
 void model_config_default(struct model_config *c);
 
@@ -55,6 +56,30 @@ struct model_tensor {
 };
 
 struct model_node; /* private: per-node program entry */
+
+/* Optional per-layer-kind profile (dcn bench): when enabled, forward and backward add the wall time
+ * of each kind of work to fwd[] / bwd[]. Disabled, it costs one branch per layer, so training is
+ * not slowed. Fused kernels are charged to the kind named after the fusion (PROF_FRONT). */
+enum model_prof_kind {
+    PROF_STEM,    /* stem conv 3x3 s2 + its BN + ReLU */
+    PROF_AGG,     /* sigmoid-weighted aggregation of predecessors */
+    PROF_RELU,    /* node ReLU */
+    PROF_DW,      /* depthwise 3x3 */
+    PROF_FRONT,   /* aggregation + ReLU + depthwise fused into one pass */
+    PROF_PW,      /* pointwise 1x1 (sgemm) */
+    PROF_NODE,    /* a whole node, cache-blocked: agg+ReLU+dw, pointwise, BN sums/apply interleaved */
+    PROF_BN,      /* node batch norm */
+    PROF_SINK,    /* mean of the output nodes + head ReLU */
+    PROF_HEAD,    /* fully connected head */
+    PROF_SOFTMAX, /* softmax cross-entropy */
+    PROF_MISC,    /* gradient zeroing, layout changes, the rest */
+    PROF_KINDS
+};
+struct model_prof {
+    int enabled;
+    double fwd[PROF_KINDS], bwd[PROF_KINDS]; /* accumulated seconds */
+};
+const char *model_prof_kind_name(int kind);
 
 struct model {
     struct model_config cfg;
@@ -80,6 +105,7 @@ struct model {
     struct model_node *nodes;
     size_t n_grad_slots; /* node-gradient buffers the backward liveness plan needs */
     void *priv;          /* layout of the fixed buffers (private) */
+    struct model_prof prof; /* zeroed by model_create; set prof.enabled to collect */
 };
 
 enum dcn_status model_create(struct dcn_ctx *ctx, const struct model_config *cfg, const struct dcn_dag *dag,

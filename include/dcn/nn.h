@@ -73,6 +73,29 @@ void batchnorm_forward_train(float *out,          /* (B, C, HW) */
                              const float *gamma,  /* (C) */
                              const float *beta,   /* (C) */
                              int B, int C, int HW, float eps, float momentum);
+/* The statistics half of batchnorm_forward_train, for consumers that apply the normalisation on
+ * the fly: fills mean, rstd and the running statistics exactly as forward_train does, and the
+ * per-channel affine that forward_train applies, y = ((x - hi) - lo) * scale + shift (hi + lo is
+ * the batch mean to double precision). Any of hi, lo, scale, shift may be NULL. */
+void batchnorm_stats_train(float *mean, float *rstd, float *running_mean, float *running_var, float *hi,
+                           float *lo, float *scale, float *shift, const float *in, const float *gamma,
+                           const float *beta, int B, int C, int HW, float eps, float momentum);
+/* Blocked statistics (a channel's values arrive in pieces, e.g. from several threads):
+ * s1[c] += sum (x - k[c]), s2[c] += sum (x - k[c])^2 over x[c*ld + i], i < n, c < C. */
+void batchnorm_shifted_sums(double *s1, double *s2, const float *x, size_t ld, size_t n, const float *k, int C);
+/* Finishes channel c from sums s1, s2 about shift k over count n exactly as batchnorm_stats_train
+ * does (mean, rstd, running statistics, affine). */
+void batchnorm_stats_finish(double s1, double s2, float k, double n, float gamma, float beta, float eps,
+                            float momentum, float *mean, float *rstd, float *running_mean, float *running_var,
+                            float *hi, float *lo, float *scale, float *shift);
+/* Backward in pieces: sums sd += sum dy, sdm += sum dy (x - m), sxm += sum (x - m) per channel over
+ * dy[c*ld + i], x[c*ld + i], i < n; then batchnorm_backward_coeffs turns a channel's sums over
+ * count n into the parameter gradients (added to *dgamma, *dbeta when not NULL) and the
+ * coefficients of dx = k dy + a (x - m) + b. */
+void batchnorm_backward_sums(double *sd, double *sdm, double *sxm, const float *dy, const float *x, size_t ld,
+                             size_t n, const float *m, int C);
+void batchnorm_backward_coeffs(double sd, double sdm, double sxm, double n, float gamma, float rstd, float *dgamma,
+                               float *dbeta, float *k, float *a, float *b);
 void batchnorm_forward_eval(float *out,                /* (B, C, HW) */
                             const float *in,           /* (B, C, HW) */
                             const float *gamma,        /* (C) */
@@ -89,6 +112,57 @@ void batchnorm_backward(float *din,         /* (B, C, HW) += ; or NULL */
                         const float *rstd,  /* (C) saved by forward_train */
                         const float *gamma, /* (C) */
                         int B, int C, int HW);
+
+/* batchnorm_backward that WRITES din (=) instead of accumulating, saving the caller a zeroing pass;
+ * dgamma and dbeta still accumulate. */
+void batchnorm_backward_to(float *din, float *dgamma, float *dbeta, const float *dout, const float *in,
+                           const float *mean, const float *rstd, const float *gamma, int B, int C, int HW);
+
+/* ---- fused DAG-node front: aggregation -> ReLU -> depthwise 3x3 (stride 1, pad 1) ----
+ * D is channel-major (C, B, HW): plane (c, b) at ((size_t)c * B + b) * HW. The n inputs share one
+ * plane addressing, plane (c, b) at c * in_cs + b * in_bs (channel-major: in_cs = B*HW, in_bs = HW;
+ * NCHW: in_cs = HW, in_bs = C*HW). Input k reads as y = ((x - hi) - lo) * scale + shift per channel
+ * (its producer's batch norm, applied on the fly), or y = x when hi is NULL. The aggregation is
+ * y0 when n == 1, else s0 y0 + s1 y1 + ... (s = sigmoid of the aggregation weights). */
+struct node_input {
+    const float *x;
+    const float *hi, *lo, *scale, *shift; /* (C) each, or hi == NULL */
+};
+/* Each call handles the planes (c, b) with c in [c0, c1), b in [b0, b1) (threads and cache blocks
+ * split them); plane (c, b) of D (and dD) is at c * d_cs + (b - b0) * d_bs. ws: floats of workspace
+ * for one call (one thread). */
+size_t node_front_workspace(int H, int W, int nb); /* nb: most images (b1 - b0) per call */
+void node_front_forward(float *D, size_t d_cs, size_t d_bs, const struct node_input *in, const float *s, int n,
+                        const float *w, /* (C,3,3) */
+                        int c0, int c1, int b0, int b1, int H, int W, size_t in_cs, size_t in_bs, float *ws);
+/* Backward of node_front_forward given dD (addressed like D). For each input k with din[k]
+ * non-NULL: din[k] (addressed like the inputs) = s_k dA when din_set[k], else += s_k dA, where dA is
+ * the gradient at the aggregation and s_k = 1 when n == 1. dw (C*9, double) += the depthwise weight
+ * gradient, or NULL. dots (n) += <dA, y_k> over the planes (the aggregation weight gradient is
+ * s_k (1 - s_k) dots[k]), or NULL. */
+void node_front_backward(float *const *din, const int *din_set, const float *dD, size_t d_cs, size_t d_bs,
+                         const struct node_input *in, const float *s, int n, const float *w, double *dw,
+                         double *dots, int c0, int c1, int b0, int b1, int H, int W, size_t in_cs, size_t in_bs,
+                         float *ws);
+/* H (B, C, HW) NCHW = relu(mean of the n channel-major inputs y_k) over channels [c0, c1): the DAG's
+ * sink and the head's ReLU. ws: node_front_workspace(H, W, B) floats. */
+void node_sink_forward(float *H, const struct node_input *in, int n, int B, int C, int HW, int c0, int c1,
+                       float *ws);
+
+/* ---- the fused stem: conv 3x3 / stride 2 / pad 1 from one channel, BN, ReLU (src/nn/stem.c) ----
+ * Same results as conv2d_forward + batchnorm_forward_train (or _eval) + relu_forward, in one pass.
+ * conv and out are (B, C, OH, OW); conv keeps the BN input for backward. ws: stem_workspace()
+ * floats; s1, s2 (C doubles) and shift (C floats) are scratch. */
+size_t stem_workspace(int H, int W);
+void stem_forward(float *conv, float *out, float *mean, float *rstd, float *running_mean, float *running_var,
+                  const float *x, const float *w, const float *gamma, const float *beta, int B, int C, int H, int W,
+                  int train, float eps, float momentum, float *ws, double *s1, double *s2, float *shift);
+/* Backward of stem_forward (train) given dout, the gradient at the ReLU's output: dgamma, dbeta and
+ * dw (C, 9) += (any may be NULL); the image gets no gradient. acc (9C doubles) and coef (3C floats)
+ * are scratch. */
+void stem_backward(float *dw, float *dgamma, float *dbeta, const float *dout, const float *out, const float *conv,
+                   const float *mean, const float *rstd, const float *x, const float *gamma, int B, int C, int H,
+                   int W, float *ws, double *acc, float *coef);
 
 /* ---- elementwise ---- */
 void relu_forward(float *out, const float *in, size_t n);

@@ -1,10 +1,19 @@
 /* dcn train / dcn eval */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "dcn/train.h"
 #include "opts.h"
+
+/* A signal handler can only reach a static flag; the library receives it as a pointer. */
+static volatile sig_atomic_t train_stop;
+static void on_signal(int sig)
+{
+    (void)sig;
+    train_stop = 1;
+}
 
 static void print_json_string(FILE *f, const char *s)
 {
@@ -43,8 +52,11 @@ int cmd_train(int argc, char **argv)
         {"agg-init", OPT_STR, &agg_init, "zero|normal", "aggregation weight init (default zero)"},
         {"train-limit", OPT_INT, &c.train_limit, "N", "use the first N training images (default all)"},
         {"test-limit", OPT_INT, &c.test_limit, "N", "use the first N test images (default all)"},
-        {"threads", OPT_INT, &c.threads, "T", "OpenBLAS threads (default 1)"},
+        {"threads", OPT_INT, &c.threads, "T", "threads per process, each taking a share of the batch (default 1)"},
         {"out", OPT_STR, &c.out, "FILE.h5", "write the trial (config, metrics, DAG, weights) to this HDF5 file"},
+        {"checkpoint", OPT_STR, &c.checkpoint, "FILE.h5",
+         "checkpoint here every epoch, every --checkpoint-every seconds and on SIGTERM/SIGUSR2; resume from it"},
+        {"checkpoint-every", OPT_DOUBLE, &c.checkpoint_every, "SECONDS", "seconds between checkpoints (default 300)"},
         {"data-parallel", OPT_FLAG, &data_parallel, NULL,
          "under mpirun: ranks split each global --batch and average gradients (allreduce)"},
         {"sync-bn", OPT_FLAG, &sync_bn, NULL, "with --data-parallel: batch-norm statistics over all ranks' shards"},
@@ -78,6 +90,23 @@ int cmd_train(int argc, char **argv)
         return DCN_EXIT_USAGE;
     }
     c.progress = !quiet;
+    if (!(c.checkpoint_every > 0))
+        c.checkpoint_every = 300;
+    if (c.checkpoint) {
+        char fp[256];
+        snprintf(fp, sizeof fp, "train;graph=%s;dataset=%s;variant=%s;freeze=%d;seed=%llu;order=%s;order_seed=%llu;epochs=%d;batch=%d;lr=%.17g;channels=%d;train_limit=%d",
+                 c.graph, c.dataset, variant, c.freeze, (unsigned long long)c.seed, order,
+                 (unsigned long long)c.order_seed, c.epochs, c.batch, c.lr, c.channels, c.train_limit);
+        static char fingerprint[256];
+        memcpy(fingerprint, fp, sizeof fp);
+        c.fingerprint = fingerprint;
+    }
+    /* SLURM sends SIGTERM (and, with --signal, SIGUSR2) before a time limit: checkpoint and exit 75 */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    c.stop = &train_stop;
     if (sync_bn && !data_parallel) {
         fprintf(stderr, "dcn train: --sync-bn needs --data-parallel\n");
         return DCN_EXIT_USAGE;
@@ -91,6 +120,9 @@ int cmd_train(int argc, char **argv)
         c.sync_bn = sync_bn;
         c.rank = ctx.rank;
     }
+    sigaction(SIGTERM, &sa, NULL); /* after MPI_Init, which may install handlers of its own */
+    sigaction(SIGUSR2, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     struct train_result r;
     enum dcn_status st = train_run(&ctx, &c, &r);
     if (data_parallel) {
@@ -128,6 +160,10 @@ int cmd_train(int argc, char **argv)
                "%.1f img/s\n",
                r.test_accuracy, r.test_loss, r.best_test_accuracy, r.best_epoch, r.params_total, r.params_trainable,
                r.wall_seconds, r.train_images_per_s);
+    }
+    if (st == DCN_EINTR) {
+        fprintf(stderr, "dcn train: %s; run the same command to resume\n", ctx.err);
+        return 75;
     }
     if (st)
         return cli_report_error("train", &ctx);

@@ -18,6 +18,7 @@ static const struct subcommand commands[] = {
     {"train", cmd_train, "train one trial and write it to HDF5 (dcn train --graph ws:n=32,k=4,p=0.75 ...)"},
     {"sweep", cmd_sweep, "run a sweep of trials over MPI ranks (mpirun -n 2 dcn sweep SWEEP.yaml)"},
     {"report", cmd_report, "summary statistics, tables and figures of a sweep's results file"},
+    {"bench", cmd_bench, "training throughput, per-layer profile and peak memory of one model"},
     {"eval", cmd_eval, "evaluate a trial file's weights on a dataset"},
     {NULL, NULL, NULL},
 };

@@ -1,11 +1,13 @@
 /* Trial checkpoints: model parameters, BN buffers, Adam moments and step, the data-order state and the
  * metrics so far, in one small HDF5 file written atomically (tmp + rename). */
+#include <errno.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dcn/io.h"
+#include "h5util.h"
 
 static herr_t put(hid_t f, const char *name, hid_t type, hsize_t n, const void *data)
 {
@@ -46,9 +48,9 @@ enum dcn_status ckpt_write(struct dcn_ctx *ctx, const char *path, const struct t
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t f = h5_mem_create();
     if (f < 0)
-        return dcn_fail(ctx, DCN_EIO, "%s: cannot create the checkpoint", tmp);
+        return dcn_fail(ctx, DCN_ENOMEM, "%s: cannot build the checkpoint in memory", tmp);
     int64_t iv[I_N] = {s->epoch, s->step, s->gstep, s->correct, s->train_images, s->best_epoch, s->n_train,
                        s->n_epochs_logged, m->adam_t, (int64_t)m->param_floats, (int64_t)m->buffer_floats};
     double dv[D_N] = {s->loss_sum, s->train_time, s->best_acc, s->elapsed};
@@ -90,12 +92,12 @@ enum dcn_status ckpt_write(struct dcn_ctx *ctx, const char *path, const struct t
     if (rc >= 0)
         rc = put(f, "buffers", H5T_NATIVE_FLOAT, m->buffer_floats, m->buffer_mem);
     free(hist);
-    if (H5Fclose(f) < 0)
-        rc = -1;
     if (rc < 0) {
-        remove(tmp);
-        return dcn_fail(ctx, DCN_EIO, "%s: cannot write the checkpoint (disk full?)", tmp);
+        H5Fclose(f);
+        return dcn_fail(ctx, DCN_EHDF5, "%s: cannot build the checkpoint", tmp);
     }
+    if (h5_mem_save(f, tmp) != 0)
+        return dcn_fail(ctx, DCN_EIO, "%s: cannot write the checkpoint: %s", tmp, strerror(errno));
     if (rename(tmp, path) != 0) {
         remove(tmp);
         return dcn_fail(ctx, DCN_EIO, "%s: cannot rename the checkpoint into place", path);
@@ -122,6 +124,16 @@ enum dcn_status ckpt_read(struct dcn_ctx *ctx, const char *path, struct train_st
     hid_t at = H5Aexists(f, "fingerprint") > 0 ? H5Aopen(f, "fingerprint", H5P_DEFAULT) : -1;
     hid_t st = H5Tcopy(H5T_C_S1);
     H5Tset_size(st, H5T_VARIABLE);
+    if (at >= 0) {
+        /* read in the file's own character set (HDF5 converts none) and only variable-length strings */
+        hid_t ft = H5Aget_type(at);
+        H5Tset_cset(st, H5Tget_cset(ft));
+        if (H5Tis_variable_str(ft) <= 0) {
+            H5Aclose(at);
+            at = -1;
+        }
+        H5Tclose(ft);
+    }
     if (at < 0 || H5Aread(at, st, &fp) < 0 || !fp) {
         ret = dcn_fail(ctx, DCN_EPARSE, "%s: damaged checkpoint (no fingerprint)", path);
     } else if (strcmp(fp, want)) {

@@ -13,6 +13,7 @@
  * rebuilds it at any time. Only finished trial files are read: files of running trials may be
  * mid-write.
  */
+#include <errno.h>
 #include <hdf5.h>
 #include <math.h>
 #include <stddef.h>
@@ -23,6 +24,7 @@
 
 #include "dcn/io.h"
 #include "dcn/sweep.h"
+#include "h5util.h"
 
 struct summary_row {
     int32_t index;
@@ -201,12 +203,9 @@ enum dcn_status sweep_merge(struct dcn_ctx *ctx, const struct sweep_spec *s)
     /* a per-process temporary name: job-array shards may merge at the same time, and each rename
      * installs a complete file */
     snprintf(tmp, sizeof tmp, "%s.%d.tmp", s->output, (int)getpid());
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
-    hid_t out = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
+    hid_t out = h5_mem_create();
     if (out < 0)
-        return dcn_fail(ctx, DCN_EIO, "%s: cannot create the results file (is the folder writable?)", tmp);
+        return dcn_fail(ctx, DCN_ENOMEM, "%s: cannot start the results file in memory", s->output);
     struct summary_row *rows = calloc((size_t)(s->n_trials ? s->n_trials : 1), sizeof *rows);
     hid_t trials = H5Gcreate2(out, "trials", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     enum dcn_status st = rows && trials >= 0 ? DCN_OK : dcn_fail(ctx, DCN_ENOMEM, "%s: cannot start the results file", tmp);
@@ -299,7 +298,14 @@ enum dcn_status sweep_merge(struct dcn_ctx *ctx, const struct sweep_spec *s)
         put_attr_int(out, "format_version", DCN_TRIAL_FORMAT_VERSION);
         put_attr_str(out, "dcn_version", DCN_VERSION);
         put_attr_str(out, "sweep_file", s->path);
-        put_attr_str(out, "sweep_yaml", s->text ? s->text : "");
+        {
+            /* an attribute of the portable (earliest) file format holds at most 64 KiB */
+            const char *text = s->text ? s->text : "";
+            char *cut = strlen(text) > 60000 ? strndup(text, 60000) : NULL;
+            put_attr_str(out, "sweep_yaml", cut ? cut : text);
+            put_attr_int(out, "sweep_yaml_truncated", cut != NULL);
+            free(cut);
+        }
         put_attr_str(out, "trials_dir", s->trials_dir);
         put_attr_int(out, "trials", s->n_trials);
         put_attr_int(out, "done", counts[TRIAL_DONE]);
@@ -311,8 +317,10 @@ enum dcn_status sweep_merge(struct dcn_ctx *ctx, const struct sweep_spec *s)
     if (trials >= 0)
         H5Gclose(trials);
     free(rows);
-    if (H5Fclose(out) < 0 && !st)
-        st = dcn_fail(ctx, DCN_EIO, "%s: cannot close the results file (disk full?)", tmp);
+    if (st)
+        H5Fclose(out);
+    else if (h5_mem_save(out, tmp) != 0)
+        st = dcn_fail(ctx, DCN_EIO, "%s: cannot write the results file: %s", tmp, strerror(errno));
     if (!st && rename(tmp, s->output) != 0)
         st = dcn_fail(ctx, DCN_EIO, "%s: cannot rename the results file into place", s->output);
     if (st)

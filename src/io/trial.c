@@ -1,8 +1,10 @@
+#include <errno.h>
 #include <hdf5.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dcn/io.h"
+#include "h5util.h"
 
 struct trial_file {
     hid_t file;
@@ -68,14 +70,12 @@ enum dcn_status trial_create(struct dcn_ctx *ctx, const char *path, const struct
     if (!f)
         return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", path);
     snprintf(f->path, sizeof f->path, "%s", path);
-    /* the 1.8 file format keeps the file readable by every h5py/HDF5 a user may have */
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
-    f->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
+    /* built in memory and written out whole at every flush (h5util.h says why); the 1.8 file format
+     * keeps it readable by every h5py/HDF5 a user may have */
+    f->file = h5_mem_create();
     if (f->file < 0) {
         free(f);
-        return dcn_fail(ctx, DCN_EIO, "%s: cannot create the trial file (is the folder writable?)", path);
+        return dcn_fail(ctx, DCN_ENOMEM, "%s: cannot start the trial file in memory", path);
     }
     enum dcn_status st = DCN_OK;
     struct trial_attr fmt[] = {{"format_version", TRIAL_INT, NULL, DCN_TRIAL_FORMAT_VERSION, 0},
@@ -101,8 +101,10 @@ enum dcn_status trial_create(struct dcn_ctx *ctx, const char *path, const struct
         H5Pclose(dcpl);
         H5Sclose(space);
     }
+    if (!st)
+        st = trial_flush(ctx, f); /* the file exists on disk from the start: the trial is running */
     if (st) {
-        trial_close(f);
+        trial_close(NULL, f);
         return st;
     }
     *out = f;
@@ -226,20 +228,22 @@ enum dcn_status trial_write_weights(struct dcn_ctx *ctx, struct trial_file *f, c
 
 enum dcn_status trial_flush(struct dcn_ctx *ctx, struct trial_file *f)
 {
-    if (H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0)
-        return dcn_fail(ctx, DCN_EIO, "%s: cannot flush the trial file (disk full?)", f->path);
+    if (h5_mem_write(f->file, f->path) != 0)
+        return dcn_fail(ctx, DCN_EIO, "%s: cannot write the trial file: %s", f->path, strerror(errno));
     return DCN_OK;
 }
 
-void trial_close(struct trial_file *f)
+enum dcn_status trial_close(struct dcn_ctx *ctx, struct trial_file *f)
 {
     if (!f)
-        return;
+        return DCN_OK;
+    enum dcn_status st = DCN_OK;
     if (f->metrics > 0)
         H5Gclose(f->metrics);
-    if (f->file > 0)
-        H5Fclose(f->file);
+    if (f->file > 0 && H5Fclose(f->file) < 0)
+        st = ctx ? dcn_fail(ctx, DCN_EHDF5, "%s: cannot close the trial file", f->path) : DCN_EHDF5;
     free(f);
+    return st;
 }
 
 enum dcn_status trial_read_attr_str(struct dcn_ctx *ctx, const char *path, const char *name, char *buf, size_t len)

@@ -1,14 +1,28 @@
 /* The DCN model: parameters in one arena, a node program in the DAG's topological order, and an
  * activation plan made once in model_create.
  *
+ * Layout: node tensors are channel-major, (C, B, HW): each channel of the whole batch is one
+ * contiguous run of B*HW floats. The pointwise convolution of a node is then ONE sgemm
+ * (C x C) . (C x B*HW) instead of B small ones, and the batch norm's per-channel reductions are
+ * contiguous. The stem (conv, BN, ReLU) stays NCHW, as does the head's input (the FC layer flattens
+ * each image): the DAG's input nodes read the stem through plane strides and the sink writes the
+ * head's input in NCHW, so no separate transposition pass exists.
+ *
  * Memory plan (why it is smaller than autograd's): a node keeps only its pointwise output P (the
- * batch-norm input, which BN backward needs) and its output Y (which successors read). The
- * aggregation, ReLU and depthwise outputs are cheap to recompute from the predecessors' Y, so
- * backward recomputes them into shared scratch buffers instead of storing them per node. Node output
- * gradients live in a pool of slots assigned by a liveness simulation of the backward sweep: a slot
- * is taken when the first successor back-propagates into a node and returned as soon as that node
- * has been processed. Output nodes need no slot: their gradient is the sink's gradient / n_outputs,
- * shared by all of them.
+ * batch-norm input, which BN backward needs) and the per-channel affine of its batch norm;
+ * consumers form the node output Y = ((P - hi) - lo) * scale + shift on the fly (exactly the
+ * normalisation formula), so Y is never stored. The aggregation, ReLU and depthwise outputs are
+ * recomputed from the predecessors by one fused per-plane kernel (src/nn/node.c) in forward and
+ * backward. Node output gradients live in a pool of slots assigned by a liveness simulation of the
+ * backward sweep: a slot is taken when the first successor back-propagates into a node and returned
+ * as soon as that node has been processed. Output nodes need no slot: their gradient is the sink's
+ * gradient / n_outputs, shared by all of them.
+ *
+ * Threads (cfg.threads > 1): every phase of a node is split over a fork-join pool (pool.c): the
+ * per-plane kernels and batch norm by channels, the sgemms by output columns (forward, input
+ * gradient) or rows (weight gradient), with OpenBLAS itself single-threaded in each. Nothing is
+ * reduced across threads except the aggregation-weight dot products (per-thread partials summed in
+ * thread order, so results do not depend on timing).
  */
 #include "dcn/model.h"
 
@@ -16,7 +30,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "dcn/nn.h"
+#include "pool.h"
 
 struct model_node {
     int indeg;
@@ -25,22 +42,45 @@ struct model_node {
     int t_agg;         /* tensor index of the aggregation weights, -1 when indeg <= 1 */
     int t_dw, t_pw, t_gamma, t_beta;
     int b_mean, b_var; /* buffer tensor indices */
-    float *P, *Y;      /* (B, C, HW) pointwise output and node output */
+    float *P;          /* (C, B*HW) channel-major pointwise output */
     float *mean, *rstd;/* (C) batch statistics of the last training forward */
+    float *hi, *lo, *scale, *shift; /* (C) the BN affine: Y = ((P - hi) - lo) * scale + shift */
     int slot;          /* gradient slot of a non-output node */
 };
 
 struct model_layout {
     int t_stem_w, t_stem_gamma, t_stem_beta, t_fc_w, t_fc_b;
     int b_stem_mean, b_stem_var;
-    float *stem_conv, *stem_out, *stem_mean, *stem_rstd; /* (B,C,HW) x2, (C) x2 */
+    float *stem_conv, *stem_out, *stem_mean, *stem_rstd; /* (B,C,HW) NCHW x2, (C) x2 */
     float *H;        /* (B, C*HW) head input: relu(sink) for the paper model */
     float *logits, *probs, *dlogits; /* (B, K) */
     float *dH;       /* (B, C*HW) */
-    float *dstem;    /* (B, C*HW) gradient at the stem output */
-    float *A, *R, *D, *dP, *dD, *dR; /* scratch (B, C, HW) each */
+    float *dstem;    /* (B, C*HW) NCHW gradient at the stem output */
+    float *dsink;    /* (C, B*HW) gradient of every output node's Y */
+    /* per-thread scratch for one block of bimg images (see the cache-blocking note at model_forward) */
+    int bimg;
+    size_t blk_floats;  /* C * bimg * HW, padded */
+    float *tD, *tdP, *tdD; /* threads x blk_floats: depthwise output, BN input gradient, its gradient */
+    float *tk;          /* threads x Cr: BN shift of each thread's partial sums */
+    double *ts1, *ts2;  /* threads x Cr: BN partial sums */
+    double *tdw;        /* threads x C*9: depthwise weight gradient partials */
+    float *tdW;         /* threads x C*C: pointwise weight gradient partials (threads > 1 only) */
+    double *sd, *sdm, *sxm; /* (C) BN backward sums */
+    float *bk, *ba, *bb;    /* (C) BN backward coefficients: dP = k dY + a (P - mean) + b */
     float *conv_ws;  /* stem im2col workspace */
-    float *slots;    /* n_grad_slots x (B, C, HW) */
+    float *slots;    /* n_grad_slots x (C, B*HW) */
+    size_t Nr;       /* floats per node tensor (padded) */
+    /* per-node inputs assembled by the caller thread before each parallel phase */
+    int max_in;      /* max(1, max in-degree, n_outputs) */
+    struct node_input *in;
+    float *s;        /* (max_in) sigmoid of the aggregation weights */
+    float **din;     /* (max_in) gradient destinations */
+    int *din_set;    /* (max_in) first toucher of a slot writes instead of adding */
+    double *dots;    /* (threads x max_in) per-thread aggregation-weight dot products */
+    double *dmem;    /* the double arrays above, one allocation */
+    float *ws;       /* threads x ws_floats: node kernel workspaces */
+    size_t ws_floats;
+    struct pool *pool;
 };
 
 enum dcn_status model_variant_parse(struct dcn_ctx *ctx, const char *name, enum model_variant *out)
@@ -88,6 +128,7 @@ void model_config_default(struct model_config *c)
     c->in_h = c->in_w = 28;
     c->bn_eps = 1e-5f;
     c->bn_momentum = 0.1f;
+    c->threads = 1;
 }
 
 /* ---- tensor tables ---- */
@@ -256,13 +297,59 @@ enum dcn_status model_create(struct dcn_ctx *ctx, const struct model_config *cfg
         return dcn_fail(ctx, DCN_ENOMEM, "model: out of memory planning activations");
     }
     m->n_grad_slots = (size_t)nslots;
+    const int nth = cfg->threads > 1 ? cfg->threads : 1;
+    int max_in = 1;
+    for (int i = 0; i < n_nodes; i++)
+        if (m->nodes[i].indeg > max_in)
+            max_in = m->nodes[i].indeg;
+    if (m->dag && m->dag->n_outputs > max_in)
+        max_in = m->dag->n_outputs;
+    L->max_in = max_in;
+    L->in = calloc((size_t)max_in, sizeof *L->in);
+    L->s = calloc((size_t)max_in, sizeof *L->s);
+    L->din = calloc((size_t)max_in, sizeof *L->din);
+    L->din_set = calloc((size_t)max_in, sizeof *L->din_set);
+    L->dots = calloc((size_t)max_in * (size_t)nth, sizeof *L->dots);
+    L->pool = pool_create(nth);
+    if (!L->in || !L->s || !L->din || !L->din_set || !L->dots || !L->pool) {
+        model_free(m);
+        return dcn_fail(ctx, DCN_ENOMEM, "model: out of memory (or no threads) planning activations");
+    }
     const size_t BK = (size_t)cfg->batch * (size_t)K, Cr = ((size_t)C + 15) & ~(size_t)15;
     const size_t Nr = (N + 15) & ~(size_t)15;
-    size_t ws = conv2d_workspace(1, cfg->in_h, cfg->in_w, 3, 2, 1);
+    L->Nr = Nr;
+    size_t ws = stem_workspace(cfg->in_h, cfg->in_w);
     ws = (ws + 15) & ~(size_t)15;
     size_t bkr = (BK + 15) & ~(size_t)15;
-    /* fixed buffers: stem_conv, stem_out, H, dH, dstem, 6 scratch = 11 N; per node P, Y; slots */
-    m->act_floats = 11 * Nr + 2 * Cr + 3 * bkr + ws + (size_t)n_nodes * (2 * Nr + 2 * Cr) + (size_t)nslots * Nr;
+    L->ws_floats = 0; /* set with the block size below */
+    /* Images per block. Measured on the 2-core Zen 4 (1 MiB L2, 32 MiB L3) with the paper's sizes:
+     * blocks of 8 or 16 images, sized for L2, were 5-25% SLOWER than one block of the whole batch
+     * (each sgemm call re-packs W and its B panel, and a 2 MiB node tensor stays in L3 anyway), so a
+     * thread takes its whole share of the batch as one block. The blocking remains the unit the
+     * threads split. */
+    L->bimg = cfg->batch;
+    L->ws_floats = (node_front_workspace(m->H, m->W, L->bimg) + 15) & ~(size_t)15;
+    L->blk_floats = ((size_t)C * L->bimg * HW + 15) & ~(size_t)15;
+    const size_t CC = ((size_t)C * C + 15) & ~(size_t)15;
+    /* fixed: stem_conv, stem_out, H, dH, dstem always; dsink with a DAG; per-thread blocks; per node P
+     * and 6 per-channel vectors; slots */
+    const size_t fixed = n_nodes ? 6 : 5;
+    m->act_floats = fixed * Nr + 5 * Cr + 3 * bkr + ws + (size_t)nth * (L->ws_floats + 3 * L->blk_floats + Cr) +
+                    (nth > 1 ? (size_t)nth * CC : 0) + (size_t)n_nodes * (Nr + 6 * Cr) + (size_t)nslots * Nr;
+    L->dmem = calloc((size_t)nth * (2 * Cr + 9 * (size_t)C) + 3 * Cr, sizeof *L->dmem);
+    if (!L->dmem) {
+        model_free(m);
+        return dcn_fail(ctx, DCN_ENOMEM, "model: out of memory planning activations");
+    }
+    {
+        double *q = L->dmem;
+        L->ts1 = q, q += (size_t)nth * Cr;
+        L->ts2 = q, q += (size_t)nth * Cr;
+        L->tdw = q, q += (size_t)nth * 9 * C;
+        L->sd = q, q += Cr;
+        L->sdm = q, q += Cr;
+        L->sxm = q;
+    }
     m->param_mem = aligned_floats(m->param_floats);
     m->grad_mem = aligned_floats(m->param_floats);
     m->adam_m = aligned_floats(m->param_floats);
@@ -281,23 +368,33 @@ enum dcn_status model_create(struct dcn_ctx *ctx, const struct model_config *cfg
     TAKE(L->H, Nr);
     TAKE(L->dH, Nr);
     TAKE(L->dstem, Nr);
-    TAKE(L->A, Nr);
-    TAKE(L->R, Nr);
-    TAKE(L->D, Nr);
-    TAKE(L->dP, Nr);
-    TAKE(L->dD, Nr);
-    TAKE(L->dR, Nr);
+    if (n_nodes)
+        TAKE(L->dsink, Nr);
+    TAKE(L->tD, (size_t)nth * L->blk_floats);
+    TAKE(L->tdP, (size_t)nth * L->blk_floats);
+    TAKE(L->tdD, (size_t)nth * L->blk_floats);
+    TAKE(L->tk, (size_t)nth * Cr);
+    if (nth > 1)
+        TAKE(L->tdW, (size_t)nth * CC);
+    TAKE(L->bk, Cr);
+    TAKE(L->ba, Cr);
+    TAKE(L->bb, Cr);
     TAKE(L->stem_mean, Cr);
     TAKE(L->stem_rstd, Cr);
     TAKE(L->logits, bkr);
     TAKE(L->probs, bkr);
     TAKE(L->dlogits, bkr);
     TAKE(L->conv_ws, ws);
+    TAKE(L->ws, (size_t)nth * L->ws_floats);
     for (int i = 0; i < n_nodes; i++) {
-        TAKE(m->nodes[i].P, Nr);
-        TAKE(m->nodes[i].Y, Nr);
-        TAKE(m->nodes[i].mean, Cr);
-        TAKE(m->nodes[i].rstd, Cr);
+        struct model_node *nd = &m->nodes[i];
+        TAKE(nd->P, Nr);
+        TAKE(nd->mean, Cr);
+        TAKE(nd->rstd, Cr);
+        TAKE(nd->hi, Cr);
+        TAKE(nd->lo, Cr);
+        TAKE(nd->scale, Cr);
+        TAKE(nd->shift, Cr);
     }
     TAKE(L->slots, (size_t)nslots * Nr);
 #undef TAKE
@@ -318,6 +415,16 @@ void model_free(struct model *m)
     free(m->adam_v);
     free(m->buffer_mem);
     free(m->act_mem);
+    struct model_layout *L = m->priv;
+    if (L) {
+        pool_free(L->pool);
+        free(L->in);
+        free(L->s);
+        free(L->din);
+        free(L->din_set);
+        free(L->dots);
+        free(L->dmem);
+    }
     free(m->priv);
     free(m);
 }
@@ -365,38 +472,252 @@ void model_init(struct model *m, uint64_t seed)
     m->adam_t = 0;
 }
 
+const char *model_prof_kind_name(int kind)
+{
+    static const char *const names[PROF_KINDS] = {"stem", "aggregation", "relu", "depthwise", "agg+relu+dw",
+                                                  "pointwise", "thread wait", "batchnorm", "sink", "head/fc", "softmax", "misc"};
+    return kind >= 0 && kind < PROF_KINDS ? names[kind] : "?";
+}
+
+/* Charges the time since *t to acc[kind] and restarts the clock (profiling only). */
+static inline void prof_tick(const struct model *m, double *acc, int kind, double *t)
+{
+    if (m->prof.enabled) {
+        double now = dcn_now();
+        acc[kind] += now - *t;
+        *t = now;
+    }
+}
+
 static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-/* Recomputes a node's aggregation (into L->A unless it can point at an existing buffer), its ReLU
- * (L->R) and depthwise output (L->D). Returns the aggregation pointer. */
-static const float *node_front(const struct model *m, const struct model_node *nd, int B)
+/* One parallel phase of a node (or of the sink): what the pool's threads share. */
+struct phase {
+    struct model *m;
+    struct model_node *nd;
+    int B, n_in;
+    size_t in_cs, in_bs; /* plane strides of the inputs (and of their gradients) */
+    const float *dY;     /* node output gradient (backward) */
+    int train;
+    double *pa, *pt;     /* profile: thread 0 (the caller) charges its sub-steps to pa[] */
+};
+
+static inline struct model_layout *LAY(const struct model *m) { return m->priv; }
+
+/* Forward of one node over this thread's images, a block of L->bimg images at a time: the fused
+ * front writes the block's D (which stays in L2), one sgemm turns it into the block's columns of P,
+ * and the batch-norm sums of those columns are taken while they are still in cache. */
+static void ph_fwd(void *arg, int t, int nt)
 {
-    struct model_layout *L = m->priv;
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct model_layout *L = LAY(m);
+    struct model_node *nd = ph->nd;
     const int C = m->cfg.channels, HW = m->H * m->W;
-    const size_t N = (size_t)B * (size_t)C * (size_t)HW;
-    const float *a;
-    if (nd->indeg == 0) {
-        a = L->stem_out;
-    } else if (nd->indeg == 1) {
-        a = m->nodes[nd->pred[0]].Y;
-    } else {
-        const float *w = P_(m, nd->t_agg);
-        float *A = L->A;
-        float s0 = sigmoidf(w[0]);
-        const float *y0 = m->nodes[nd->pred[0]].Y;
-        for (size_t j = 0; j < N; j++)
-            A[j] = s0 * y0[j];
-        for (int k = 1; k < nd->indeg; k++) {
-            float s = sigmoidf(w[k]);
-            const float *y = m->nodes[nd->pred[k]].Y;
-            for (size_t j = 0; j < N; j++)
-                A[j] += s * y[j];
+    const size_t n = (size_t)ph->B * HW, Cr = ((size_t)C + 15) & ~(size_t)15;
+    float *D = L->tD + (size_t)t * L->blk_floats, *ws = L->ws + (size_t)t * L->ws_floats, *k = L->tk + t * Cr;
+    double *s1 = L->ts1 + t * Cr, *s2 = L->ts2 + t * Cr;
+    for (int c = 0; c < C; c++)
+        s1[c] = s2[c] = 0.0;
+    int lo, hi;
+    pool_share(ph->B, t, nt, 1, &lo, &hi);
+    for (int b0 = lo; b0 < hi; b0 += L->bimg) {
+        const int b1 = b0 + L->bimg < hi ? b0 + L->bimg : hi, cols = (b1 - b0) * HW;
+        node_front_forward(D, (size_t)cols, (size_t)HW, L->in, L->s, ph->n_in, P_(m, nd->t_dw), 0, C, b0, b1, m->H,
+                           m->W, ph->in_cs, ph->in_bs, ws);
+        if (t == 0)
+            prof_tick(m, ph->pa, PROF_FRONT, ph->pt);
+        float *P = nd->P + (size_t)b0 * HW;
+        /* P (C, cols; ld n) = W (C, C) . D (C, cols) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, C, cols, C, 1.0f, P_(m, nd->t_pw), C, D, cols, 0.0f, P,
+                    (int)n);
+        if (t == 0)
+            prof_tick(m, ph->pa, PROF_PW, ph->pt);
+        if (ph->train) {
+            if (b0 == lo) /* this thread's shift: its first value of each channel (any value near the data) */
+                for (int c = 0; c < C; c++)
+                    k[c] = P[(size_t)c * n];
+            batchnorm_shifted_sums(s1, s2, P, n, (size_t)cols, k, C);
+            if (t == 0)
+                prof_tick(m, ph->pa, PROF_BN, ph->pt);
         }
-        a = A;
     }
-    relu_forward(L->R, a, N);
-    dwconv3x3_forward(L->D, L->R, P_(m, nd->t_dw), B, C, m->H, m->W, 1);
-    return a;
+}
+
+/* Batch-norm statistics of a node from the threads' partial sums, re-centred on one shift exactly
+ * (in double): sum (x - k) = s1_t + n_t (k_t - k), sum (x - k)^2 = s2_t + 2 (k_t - k) s1_t + n_t (k_t - k)^2. */
+static void bn_finish(struct model *m, struct model_node *nd, int B, int train)
+{
+    struct model_layout *L = LAY(m);
+    const int C = m->cfg.channels, HW = m->H * m->W, nt = pool_size(L->pool);
+    const size_t Cr = ((size_t)C + 15) & ~(size_t)15;
+    const float *gamma = P_(m, nd->t_gamma), *beta = P_(m, nd->t_beta);
+    float *rm = B_(m, nd->b_mean), *rv = B_(m, nd->b_var);
+    if (!train) {
+        /* batchnorm_forward_eval's formula, (x - m) * scale + shift */
+        for (int c = 0; c < C; c++) {
+            nd->hi[c] = rm[c];
+            nd->lo[c] = 0.0f;
+            nd->scale[c] = gamma[c] / sqrtf(rv[c] + m->cfg.bn_eps);
+            nd->shift[c] = beta[c];
+        }
+        return;
+    }
+    for (int c = 0; c < C; c++) {
+        double S1 = 0, S2 = 0;
+        float k = 0;
+        int have = 0;
+        for (int t = 0; t < nt; t++) {
+            int lo, hi;
+            pool_share(B, t, nt, 1, &lo, &hi);
+            if (hi <= lo)
+                continue;
+            const double nt_ = (double)(hi - lo) * HW, s1 = L->ts1[t * Cr + c], s2 = L->ts2[t * Cr + c];
+            const float kt = L->tk[t * Cr + c];
+            if (!have) {
+                k = kt;
+                have = 1;
+            }
+            const double d = (double)kt - (double)k;
+            S1 += s1 + nt_ * d;
+            S2 += s2 + 2.0 * d * s1 + nt_ * d * d;
+        }
+        batchnorm_stats_finish(S1, S2, k, (double)B * HW, gamma[c], beta[c], m->cfg.bn_eps, m->cfg.bn_momentum,
+                               nd->mean + c, nd->rstd + c, rm + c, rv + c, nd->hi + c, nd->lo + c, nd->scale + c,
+                               nd->shift + c);
+    }
+}
+
+/* BN backward sums and coefficients of a node, by channels */
+static void ph_bn_bwd(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct model_layout *L = LAY(m);
+    struct model_node *nd = ph->nd;
+    const size_t n = (size_t)ph->B * m->H * m->W;
+    int c0, c1;
+    pool_share(m->cfg.channels, t, nt, 1, &c0, &c1);
+    if (c1 <= c0)
+        return;
+    for (int c = c0; c < c1; c++)
+        L->sd[c] = L->sdm[c] = L->sxm[c] = 0.0;
+    batchnorm_backward_sums(L->sd + c0, L->sdm + c0, L->sxm + c0, ph->dY + c0 * n, nd->P + c0 * n, n, n,
+                            nd->mean + c0, c1 - c0);
+    float *gg = G_(m, nd->t_gamma), *gb = G_(m, nd->t_beta);
+    const float *gamma = P_(m, nd->t_gamma);
+    for (int c = c0; c < c1; c++)
+        batchnorm_backward_coeffs(L->sd[c], L->sdm[c], L->sxm[c], (double)n, gamma[c], nd->rstd[c], gg ? gg + c : NULL,
+                                  gb ? gb + c : NULL, &L->bk[c], &L->ba[c], &L->bb[c]);
+}
+
+/* Backward of one node over this thread's images, block by block: D again (the pointwise weight
+ * gradient needs it), the block's dP, the pointwise weight and input gradients (two sgemms), then the
+ * fused front backward into the predecessors' gradient slots; D, dP and dD never leave the cache. */
+static void ph_bwd(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct model_layout *L = LAY(m);
+    struct model_node *nd = ph->nd;
+    const int C = m->cfg.channels, HW = m->H * m->W;
+    const size_t n = (size_t)ph->B * HW, CC = ((size_t)C * C + 15) & ~(size_t)15;
+    float *D = L->tD + (size_t)t * L->blk_floats, *dP = L->tdP + (size_t)t * L->blk_floats,
+          *dD = L->tdD + (size_t)t * L->blk_floats, *ws = L->ws + (size_t)t * L->ws_floats;
+    const float *w = P_(m, nd->t_pw);
+    float *gw = G_(m, nd->t_pw);
+    float *gdst = gw && nt > 1 ? L->tdW + (size_t)t * CC : gw;
+    if (gw && nt > 1)
+        memset(gdst, 0, (size_t)C * C * sizeof *gdst);
+    double *dw = G_(m, nd->t_dw) ? L->tdw + (size_t)t * 9 * C : NULL;
+    if (dw)
+        memset(dw, 0, (size_t)9 * C * sizeof *dw);
+    double *dots = L->dots + (size_t)t * L->max_in;
+    for (int k = 0; k < ph->n_in; k++)
+        dots[k] = 0.0;
+    const int want_dots = nd->t_agg >= 0 && G_(m, nd->t_agg);
+    int lo, hi;
+    pool_share(ph->B, t, nt, 1, &lo, &hi);
+    for (int b0 = lo; b0 < hi; b0 += L->bimg) {
+        const int b1 = b0 + L->bimg < hi ? b0 + L->bimg : hi, cols = (b1 - b0) * HW;
+        node_front_forward(D, (size_t)cols, (size_t)HW, L->in, L->s, ph->n_in, P_(m, nd->t_dw), 0, C, b0, b1, m->H,
+                           m->W, ph->in_cs, ph->in_bs, ws);
+        if (t == 0)
+            prof_tick(m, ph->pa, PROF_FRONT, ph->pt);
+        for (int c = 0; c < C; c++) {
+            const float *restrict dy = ph->dY + c * n + (size_t)b0 * HW, *restrict x = nd->P + c * n + (size_t)b0 * HW;
+            float *restrict g = dP + (size_t)c * cols;
+            const float kk = L->bk[c], a = L->ba[c], bb = L->bb[c], mu = nd->mean[c];
+            for (int i = 0; i < cols; i++) g[i] = kk * dy[i] + a * (x[i] - mu) + bb;
+        }
+        if (t == 0)
+            prof_tick(m, ph->pa, PROF_BN, ph->pt);
+        if (gdst) /* dW (C, C) += dP (C, cols) . D^T (cols, C) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, C, C, cols, 1.0f, dP, cols, D, cols, 1.0f, gdst, C);
+        /* dD (C, cols) = W^T (C, C) . dP (C, cols) */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, cols, C, 1.0f, w, C, dP, cols, 0.0f, dD, cols);
+        if (t == 0)
+            prof_tick(m, ph->pa, PROF_PW, ph->pt);
+        node_front_backward(L->din, L->din_set, dD, (size_t)cols, (size_t)HW, L->in, L->s, ph->n_in, P_(m, nd->t_dw),
+                            dw, want_dots ? dots : NULL, 0, C, b0, b1, m->H, m->W, ph->in_cs, ph->in_bs, ws);
+        if (t == 0)
+            prof_tick(m, ph->pa, PROF_FRONT, ph->pt);
+    }
+}
+
+static void ph_sink(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct model_layout *L = LAY(m);
+    int c0, c1;
+    pool_share(m->cfg.channels, t, nt, 1, &c0, &c1);
+    node_sink_forward(L->H, L->in, ph->n_in, ph->B, m->cfg.channels, m->H * m->W, c0, c1,
+                      L->ws + (size_t)t * L->ws_floats);
+}
+
+/* dsink (C, B*HW) = (H > 0 ? dH : 0) / n_outputs: the head ReLU and the sink's mean, transposed from
+ * the head's NCHW into the DAG's channel-major layout */
+static void ph_dsink(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct model_layout *L = LAY(m);
+    const int C = m->cfg.channels, HW = m->H * m->W, B = ph->B;
+    const float inv = 1.0f / (float)m->dag->n_outputs;
+    int c0, c1;
+    pool_share(C, t, nt, 1, &c0, &c1);
+    for (int c = c0; c < c1; c++)
+        for (int b = 0; b < B; b++) {
+            const float *restrict h = L->H + ((size_t)b * C + c) * HW, *restrict dh = L->dH + ((size_t)b * C + c) * HW;
+            float *restrict d = L->dsink + ((size_t)c * B + b) * HW;
+            for (int i = 0; i < HW; i++) d[i] = h[i] > 0.0f ? dh[i] * inv : 0.0f;
+        }
+}
+
+/* Fills L->in / L->s with node nd's inputs and returns their count; sets the plane strides. */
+static int node_inputs(struct model *m, const struct model_node *nd, int B, struct phase *ph)
+{
+    struct model_layout *L = LAY(m);
+    const int C = m->cfg.channels, HW = m->H * m->W;
+    if (nd->indeg == 0) {
+        L->in[0] = (struct node_input){L->stem_out, NULL, NULL, NULL, NULL};
+        ph->in_cs = (size_t)HW;
+        ph->in_bs = (size_t)C * HW;
+        return ph->n_in = 1;
+    }
+    for (int k = 0; k < nd->indeg; k++) {
+        const struct model_node *p = &m->nodes[nd->pred[k]];
+        L->in[k] = (struct node_input){p->P, p->hi, p->lo, p->scale, p->shift};
+    }
+    if (nd->t_agg >= 0) {
+        const float *w = P_(m, nd->t_agg);
+        for (int k = 0; k < nd->indeg; k++)
+            L->s[k] = sigmoidf(w[k]);
+    }
+    ph->in_cs = (size_t)B * HW;
+    ph->in_bs = (size_t)HW;
+    return ph->n_in = nd->indeg;
 }
 
 float model_forward(struct model *m, const float *x, const int *y, int B, int train, int *correct)
@@ -404,63 +725,46 @@ float model_forward(struct model *m, const float *x, const int *y, int B, int tr
     struct model_layout *L = m->priv;
     const struct model_config *c = &m->cfg;
     const int C = c->channels, HW = m->H * m->W;
-    const size_t N = (size_t)B * (size_t)C * (size_t)HW;
+    double *pa = m->prof.fwd, pt = m->prof.enabled ? dcn_now() : 0;
 
-    conv2d_forward(L->stem_conv, x, P_(m, L->t_stem_w), NULL, L->conv_ws, B, 1, c->in_h, c->in_w, C, 3, 2, 1);
-    if (train)
-        batchnorm_forward_train(L->stem_out, L->stem_mean, L->stem_rstd, B_(m, L->b_stem_mean),
-                                B_(m, L->b_stem_var), L->stem_conv, P_(m, L->t_stem_gamma),
-                                P_(m, L->t_stem_beta), B, C, HW, c->bn_eps, c->bn_momentum);
-    else
-        batchnorm_forward_eval(L->stem_out, L->stem_conv, P_(m, L->t_stem_gamma), P_(m, L->t_stem_beta),
-                               B_(m, L->b_stem_mean), B_(m, L->b_stem_var), B, C, HW, c->bn_eps);
-    relu_forward(L->stem_out, L->stem_out, N);
+    stem_forward(L->stem_conv, L->stem_out, L->stem_mean, L->stem_rstd, B_(m, L->b_stem_mean), B_(m, L->b_stem_var), x,
+                 P_(m, L->t_stem_w), P_(m, L->t_stem_gamma), P_(m, L->t_stem_beta), B, C, c->in_h, c->in_w, train,
+                 c->bn_eps, c->bn_momentum, L->conv_ws, L->ts1, L->ts2, L->tk);
+    prof_tick(m, pa, PROF_STEM, &pt);
 
     const float *head_in = L->stem_out;
     if (m->dag) {
         const struct dcn_dag *d = m->dag;
+        struct phase ph = {.m = m, .B = B, .train = train, .pa = pa, .pt = &pt};
         for (int i = 0; i < d->n; i++) {
-            struct model_node *nd = &m->nodes[i];
-            node_front(m, nd, B);
-            pointwise_forward(nd->P, L->D, P_(m, nd->t_pw), NULL, B, C, HW, C);
-            if (train)
-                batchnorm_forward_train(nd->Y, nd->mean, nd->rstd, B_(m, nd->b_mean), B_(m, nd->b_var), nd->P,
-                                        P_(m, nd->t_gamma), P_(m, nd->t_beta), B, C, HW, c->bn_eps,
-                                        c->bn_momentum);
-            else
-                batchnorm_forward_eval(nd->Y, nd->P, P_(m, nd->t_gamma), P_(m, nd->t_beta), B_(m, nd->b_mean),
-                                       B_(m, nd->b_var), B, C, HW, c->bn_eps);
+            ph.nd = &m->nodes[i];
+            node_inputs(m, ph.nd, B, &ph);
+            pool_run(L->pool, ph_fwd, &ph);
+            prof_tick(m, pa, PROF_NODE, &pt);
+            bn_finish(m, ph.nd, B, train);
+            prof_tick(m, pa, PROF_BN, &pt);
         }
-        /* sink: unweighted mean of the output nodes, then the head's ReLU in place */
-        float *H = L->H;
-        const float inv = 1.0f / (float)d->n_outputs;
-        memcpy(H, m->nodes[d->outputs[0]].Y, N * sizeof(float));
-        for (int k = 1; k < d->n_outputs; k++) {
-            const float *yo = m->nodes[d->outputs[k]].Y;
-            for (size_t j = 0; j < N; j++)
-                H[j] += yo[j];
+        /* sink: unweighted mean of the output nodes, then the head's ReLU, written NCHW */
+        for (int k = 0; k < d->n_outputs; k++) {
+            const struct model_node *o = &m->nodes[d->outputs[k]];
+            L->in[k] = (struct node_input){o->P, o->hi, o->lo, o->scale, o->shift};
         }
-        for (size_t j = 0; j < N; j++) {
-            float v = H[j] * inv;
-            H[j] = v > 0.0f ? v : 0.0f;
-        }
-        head_in = H;
+        ph.n_in = d->n_outputs;
+        pool_run(L->pool, ph_sink, &ph);
+        head_in = L->H;
+        prof_tick(m, pa, PROF_SINK, &pt);
     }
     linear_forward(L->logits, head_in, P_(m, L->t_fc_w), P_(m, L->t_fc_b), B, C * HW, c->classes);
+    prof_tick(m, pa, PROF_HEAD, &pt);
     int corr = 0;
     float loss = softmax_xent_forward(L->probs, L->logits, y, B, c->classes, &corr);
+    prof_tick(m, pa, PROF_SOFTMAX, &pt);
     if (correct)
         *correct = corr;
     return loss;
 }
 
 const float *model_logits(const struct model *m) { return ((const struct model_layout *)m->priv)->logits; }
-
-static void axpy(float *dst, float a, const float *src, size_t n)
-{
-    for (size_t j = 0; j < n; j++)
-        dst[j] += a * src[j];
-}
 
 void model_backward(struct model *m, const float *x, const int *y, int B)
 {
@@ -471,76 +775,82 @@ void model_backward(struct model *m, const float *x, const int *y, int B)
     const int need_stem = !(c->freeze & FREEZE_STEM);
     const int need_dag = m->dag && (need_stem || !(c->freeze & FREEZE_NODES) || !(c->freeze & FREEZE_AGG));
 
+    double *pa = m->prof.bwd, pt = m->prof.enabled ? dcn_now() : 0;
     memset(m->grad_mem, 0, m->param_floats * sizeof(float));
+    prof_tick(m, pa, PROF_MISC, &pt);
     memset(L->dlogits, 0, (size_t)B * (size_t)K * sizeof(float));
     softmax_xent_backward(L->dlogits, L->probs, y, B, K);
+    prof_tick(m, pa, PROF_SOFTMAX, &pt);
     const float *head_in = m->dag ? L->H : L->stem_out;
     float *dhead = m->dag ? L->dH : L->dstem;
     memset(dhead, 0, Nb);
     linear_backward((need_stem || need_dag) ? dhead : NULL, G_(m, L->t_fc_w), G_(m, L->t_fc_b), L->dlogits,
                     head_in, P_(m, L->t_fc_w), B, C * HW, K);
+    prof_tick(m, pa, PROF_HEAD, &pt);
 
     if (need_dag) {
         const struct dcn_dag *d = m->dag;
+        struct phase ph = {.m = m, .B = B, .train = 1, .pa = pa, .pt = &pt};
         /* through the head ReLU (mask from its output) and the sink's mean: every output node
-         * receives the same gradient, so they all read dH in place */
-        const float inv = 1.0f / (float)d->n_outputs;
-        float *dsink = L->dH;
-        for (size_t j = 0; j < N; j++)
-            dsink[j] = L->H[j] > 0.0f ? dsink[j] * inv : 0.0f;
+         * receives the same gradient, so they all read dsink in place */
+        pool_run(L->pool, ph_dsink, &ph);
         memset(L->dstem, 0, Nb);
+        prof_tick(m, pa, PROF_SINK, &pt);
         for (int i = d->n - 1; i >= 0; i--) {
             struct model_node *nd = &m->nodes[i];
-            const float *dY = nd->is_output ? dsink : L->slots + (size_t)nd->slot * ((N + 15) & ~(size_t)15);
-            const float *a = node_front(m, nd, B);
-            memset(L->dP, 0, Nb);
-            batchnorm_backward(L->dP, G_(m, nd->t_gamma), G_(m, nd->t_beta), dY, nd->P, nd->mean, nd->rstd,
-                               P_(m, nd->t_gamma), B, C, HW);
-            memset(L->dD, 0, Nb);
-            pointwise_backward(L->dD, G_(m, nd->t_pw), NULL, L->dP, L->D, P_(m, nd->t_pw), B, C, HW, C);
-            memset(L->dR, 0, Nb);
-            dwconv3x3_backward(L->dR, G_(m, nd->t_dw), L->dD, L->R, P_(m, nd->t_dw), B, C, m->H, m->W, 1);
-            float *dA = L->dR;
-            for (size_t j = 0; j < N; j++)
-                dA[j] = a[j] > 0.0f ? dA[j] : 0.0f;
+            ph.nd = nd;
+            ph.dY = nd->is_output ? L->dsink : L->slots + (size_t)nd->slot * L->Nr;
+            int n_in = node_inputs(m, nd, B, &ph);
+            pool_run(L->pool, ph_bn_bwd, &ph);
+            prof_tick(m, pa, PROF_BN, &pt);
             if (nd->indeg == 0) {
-                axpy(L->dstem, 1.0f, dA, N);
-                continue;
+                L->din[0] = need_stem ? L->dstem : NULL;
+                L->din_set[0] = 0;
+            } else {
+                for (int k = 0; k < n_in; k++) {
+                    struct model_node *p = &m->nodes[nd->pred[k]];
+                    L->din[k] = L->slots + (size_t)p->slot * L->Nr;
+                    /* the largest-index successor touches a slot first (backward runs in descending
+                     * order): it writes the slot, which may hold a dead node's gradient */
+                    L->din_set[k] = d->succ[d->succ_off[nd->pred[k] + 1] - 1] == i;
+                }
             }
-            const float *w = nd->t_agg >= 0 ? P_(m, nd->t_agg) : NULL;
+            pool_run(L->pool, ph_bwd, &ph);
+            prof_tick(m, pa, PROF_NODE, &pt);
+            const int nt = pool_size(L->pool);
+            float *gpw = G_(m, nd->t_pw), *gdw = G_(m, nd->t_dw);
+            const size_t CC = ((size_t)C * C + 15) & ~(size_t)15;
+            if (gpw && nt > 1)
+                for (int t = 0; t < nt; t++)
+                    for (int j = 0; j < C * C; j++)
+                        gpw[j] += L->tdW[(size_t)t * CC + j];
+            if (gdw)
+                for (int j = 0; j < 9 * C; j++) {
+                    double acc = 0.0;
+                    for (int t = 0; t < nt; t++)
+                        acc += L->tdw[(size_t)t * 9 * C + j];
+                    gdw[j] += (float)acc;
+                }
             float *gw = nd->t_agg >= 0 ? G_(m, nd->t_agg) : NULL;
-            for (int k = 0; k < nd->indeg; k++) {
-                struct model_node *p = &m->nodes[nd->pred[k]];
-                float *dYp = L->slots + (size_t)p->slot * ((N + 15) & ~(size_t)15);
-                /* the largest-index successor touches a slot first (backward runs in descending
-                 * order): it zeroes the slot, which may hold a dead node's gradient */
-                int first = d->succ[d->succ_off[nd->pred[k] + 1] - 1] == i;
-                float s = w ? sigmoidf(w[k]) : 1.0f;
-                if (first)
-                    for (size_t j = 0; j < N; j++)
-                        dYp[j] = s * dA[j];
-                else
-                    axpy(dYp, s, dA, N);
-                if (gw) {
+            if (gw) {
+                for (int k = 0; k < n_in; k++) {
                     double dot = 0.0;
-                    const float *yp = p->Y;
-                    for (size_t j = 0; j < N; j++)
-                        dot += (double)dA[j] * yp[j];
+                    for (int t = 0; t < nt; t++)
+                        dot += L->dots[(size_t)t * L->max_in + k];
+                    const float s = L->s[k];
                     gw[k] += (float)(s * (1.0f - s) * dot);
                 }
             }
+            prof_tick(m, pa, PROF_MISC, &pt);
         }
     }
     if (need_stem) {
-        /* stem: ReLU (mask from its output), BN, conv; the image needs no gradient */
-        float *dbn = L->dP, *dconv = L->dD;
-        memset(dbn, 0, Nb);
-        relu_backward(dbn, L->dstem, L->stem_out, N);
-        memset(dconv, 0, Nb);
-        batchnorm_backward(dconv, G_(m, L->t_stem_gamma), G_(m, L->t_stem_beta), dbn, L->stem_conv, L->stem_mean,
-                           L->stem_rstd, P_(m, L->t_stem_gamma), B, C, HW);
-        conv2d_backward(NULL, G_(m, L->t_stem_w), NULL, dconv, x, P_(m, L->t_stem_w), L->conv_ws, B, 1, c->in_h,
-                        c->in_w, C, 3, 2, 1);
+        /* stem: ReLU (mask from its output), BN, conv, fused; the image needs no gradient. Scratch:
+         * thread 0's partial arrays (free here); bk, ba, bb are consecutive, so 3 C floats from bk. */
+        stem_backward(G_(m, L->t_stem_w), G_(m, L->t_stem_gamma), G_(m, L->t_stem_beta), L->dstem, L->stem_out,
+                      L->stem_conv, L->stem_mean, L->stem_rstd, x, P_(m, L->t_stem_gamma), B, C, c->in_h, c->in_w,
+                      L->conv_ws, L->tdw, L->bk);
+        prof_tick(m, pa, PROF_STEM, &pt);
     }
 }
 
@@ -587,15 +897,35 @@ struct model_tensor *model_find(struct model *m, const char *name, float **data,
     return NULL;
 }
 
+/* Useful training FLOPs per image (a multiply-add counts 2; recomputation in backward not counted).
+ * Convolutions, pointwise and FC layers are exact: forward, plus in backward the input gradient
+ * (only where a layer below needs it: never for the image) and the weight gradient (only for
+ * trainable tensors). The elementwise layers (BN, ReLU, aggregation, sink) are counted at their
+ * arithmetic per element, which is small beside the GEMMs. */
 double model_flops_per_image(const struct model *m)
 {
-    const double C = m->cfg.channels, HW = (double)m->H * m->W, K = m->cfg.classes;
-    double fwd = 2.0 * 9.0 * C * HW + 10.0 * C * HW; /* stem conv + BN/ReLU */
-    if (m->dag)
+    const struct model_layout *L = m->priv;
+    const double C = m->cfg.channels, HW = (double)m->H * m->W, K = m->cfg.classes, CHW = C * HW;
+    const int stem_tr = m->params[L->t_stem_w].trainable;
+    const int nodes_tr = !(m->cfg.freeze & FREEZE_NODES), agg_tr = !(m->cfg.freeze & FREEZE_AGG);
+    const int dag_needs = m->dag && (stem_tr || nodes_tr || agg_tr);
+    double f = 0;
+    /* stem: conv (no input gradient), BN (7 forward, 9 backward per element), ReLU (1 + 1) */
+    f += 18.0 * CHW + (stem_tr ? 18.0 * CHW + 10.0 * CHW : 0.0) + 8.0 * CHW;
+    if (m->dag) {
+        const int bwd = dag_needs;
         for (int i = 0; i < m->dag->n; i++) {
-            double indeg = m->nodes[i].indeg;
-            fwd += (indeg > 1 ? 2.0 * indeg * C * HW : 0.0) + 2.0 * 9.0 * C * HW + 2.0 * C * C * HW + 10.0 * C * HW;
+            const double indeg = m->nodes[i].indeg;
+            if (indeg > 1) /* s0 y0 + s1 y1 + ...; backward: s_k dA into each input, <dA, y_k> */
+                f += (2.0 * indeg - 1.0) * CHW + (bwd ? 2.0 * indeg * CHW : 0.0) + (bwd && agg_tr ? 2.0 * indeg * CHW : 0.0);
+            f += 1.0 * CHW + (bwd ? 1.0 * CHW : 0.0);                    /* ReLU */
+            f += 18.0 * CHW + (bwd ? 18.0 * CHW : 0.0) + (bwd && nodes_tr ? 18.0 * CHW : 0.0);      /* depthwise */
+            f += 2.0 * C * CHW + (bwd ? 2.0 * C * CHW : 0.0) + (bwd && nodes_tr ? 2.0 * C * CHW : 0.0); /* pointwise */
+            f += 7.0 * CHW + (bwd ? 9.0 * CHW : 0.0);                    /* BN */
         }
-    fwd += 2.0 * C * HW * K;
-    return 3.0 * fwd; /* backward costs about twice the forward */
+        f += (m->dag->n_outputs + 1.0) * CHW + (dag_needs ? 2.0 * CHW : 0.0); /* sink mean + head ReLU */
+    }
+    const int fc_tr = m->params[L->t_fc_w].trainable;
+    f += 2.0 * CHW * K + (fc_tr ? 2.0 * CHW * K : 0.0) + (stem_tr || dag_needs ? 2.0 * CHW * K : 0.0);
+    return f;
 }

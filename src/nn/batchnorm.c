@@ -18,30 +18,77 @@
 
 #include "lanes.h"
 
+void batchnorm_stats_finish(double s1, double s2, float k, double n, float gamma, float beta, float eps,
+                            float momentum, float *mean, float *rstd, float *running_mean, float *running_var,
+                            float *hi, float *lo, float *scale, float *shift)
+{
+    double dm = s1 / n;
+    double var = s2 / n - dm * dm; /* biased: what the normalisation uses */
+    if (var < 0) var = 0;
+    double mu = k + dm;
+    float rs = (float)(1.0 / sqrt(var + eps));
+    *mean = (float)mu;
+    *rstd = rs;
+    /* the running variance is the unbiased estimate, as in PyTorch (n = 1 would divide by 0
+     * there too; we keep the biased value instead of producing inf) */
+    if (running_mean) *running_mean = (1.0f - momentum) * *running_mean + momentum * (float)mu;
+    if (running_var) {
+        double unbiased = n > 1 ? var * n / (n - 1) : var;
+        *running_var = (1.0f - momentum) * *running_var + momentum * (float)unbiased;
+    }
+    *hi = (float)mu;
+    *lo = (float)(mu - *hi);
+    *scale = gamma * rs;
+    *shift = beta;
+}
+
+void batchnorm_shifted_sums(double *s1, double *s2, const float *x, size_t ld, size_t n, const float *k, int C)
+{
+    for (int c = 0; c < C; c++) lanes_shifted_sums(x + c * ld, n, k[c], &s1[c], &s2[c]);
+}
+
+void batchnorm_backward_sums(double *sd, double *sdm, double *sxm, const float *dy, const float *x, size_t ld,
+                             size_t n, const float *m, int C)
+{
+    for (int c = 0; c < C; c++) lanes_bn_backward_sums(dy + c * ld, x + c * ld, n, m[c], &sd[c], &sdm[c], &sxm[c]);
+}
+
+/* Statistics of channel c of a (B, C, HW) tensor: saves mean and rstd, updates the running
+ * statistics, returns the affine y = ((x - hi) - lo) * scale + shift. */
+static void channel_stats(const float *in, int B, int C, int HW, int c, float eps, float momentum, float *mean,
+                          float *rstd, float *running_mean, float *running_var, const float *gamma,
+                          const float *beta, float aff[4])
+{
+    float k = in[(size_t)c * HW];
+    double s1 = 0, s2 = 0;
+    for (int b = 0; b < B; b++) lanes_shifted_sums(in + ((size_t)b * C + c) * HW, (size_t)HW, k, &s1, &s2);
+    batchnorm_stats_finish(s1, s2, k, (double)B * HW, gamma[c], beta[c], eps, momentum, mean + c, rstd + c,
+                           running_mean ? running_mean + c : NULL, running_var ? running_var + c : NULL, &aff[0],
+                           &aff[1], &aff[2], &aff[3]);
+}
+
+void batchnorm_stats_train(float *mean, float *rstd, float *running_mean, float *running_var, float *hi,
+                           float *lo, float *scale, float *shift, const float *in, const float *gamma,
+                           const float *beta, int B, int C, int HW, float eps, float momentum)
+{
+    for (int c = 0; c < C; c++) {
+        float aff[4];
+        channel_stats(in, B, C, HW, c, eps, momentum, mean, rstd, running_mean, running_var, gamma, beta, aff);
+        if (hi) hi[c] = aff[0];
+        if (lo) lo[c] = aff[1];
+        if (scale) scale[c] = aff[2];
+        if (shift) shift[c] = aff[3];
+    }
+}
+
 void batchnorm_forward_train(float *out, float *mean, float *rstd, float *running_mean,
                              float *running_var, const float *in, const float *gamma,
                              const float *beta, int B, int C, int HW, float eps, float momentum)
 {
-    double n = (double)B * HW;
     for (int c = 0; c < C; c++) {
-        float k = in[(size_t)c * HW];
-        double s1 = 0, s2 = 0;
-        for (int b = 0; b < B; b++) lanes_shifted_sums(in + ((size_t)b * C + c) * HW, (size_t)HW, k, &s1, &s2);
-        double dm = s1 / n;
-        double var = s2 / n - dm * dm; /* biased: what the normalisation uses */
-        if (var < 0) var = 0;
-        double mu = k + dm;
-        float rs = (float)(1.0 / sqrt(var + eps));
-        mean[c] = (float)mu;
-        rstd[c] = rs;
-        /* the running variance is the unbiased estimate, as in PyTorch (n = 1 would divide by 0
-         * there too; we keep the biased value instead of producing inf) */
-        if (running_mean) running_mean[c] = (1.0f - momentum) * running_mean[c] + momentum * (float)mu;
-        if (running_var) {
-            double unbiased = n > 1 ? var * n / (n - 1) : var;
-            running_var[c] = (1.0f - momentum) * running_var[c] + momentum * (float)unbiased;
-        }
-        const float hi = (float)mu, lo = (float)(mu - hi), scale = gamma[c] * rs, shift = beta[c];
+        float aff[4];
+        channel_stats(in, B, C, HW, c, eps, momentum, mean, rstd, running_mean, running_var, gamma, beta, aff);
+        const float hi = aff[0], lo = aff[1], scale = aff[2], shift = aff[3];
         for (int b = 0; b < B; b++) {
             const float *restrict x = in + ((size_t)b * C + c) * HW;
             float *restrict y = out + ((size_t)b * C + c) * HW;
@@ -69,9 +116,25 @@ void batchnorm_forward_eval(float *out, const float *in, const float *gamma, con
  *   dbeta = sum dy,  dgamma = sum dy xhat,
  *   dx = gamma rstd (dy - sum(dy)/n - xhat sum(dy xhat)/n)
  * (the batch mean and variance depend on every x, hence the two sums). */
-void batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *in,
-                        const float *mean, const float *rstd, const float *gamma, int B, int C,
-                        int HW)
+void batchnorm_backward_coeffs(double sd, double sdm, double sxm, double n, float gamma, float rstd, float *dgamma,
+                               float *dbeta, float *k, float *a, float *b)
+{
+    const double rs = rstd;
+    /* the exact batch mean is m + delta; sum dy (x - mean) = sum dy (x - m) - delta sum dy */
+    double delta = sxm / n;
+    double sdx = sdm - delta * sd;
+    if (dbeta) *dbeta += (float)sd;
+    if (dgamma) *dgamma += (float)(sdx * rs);
+    /* dx = k dy + a (x - mean) + b0 = k dy + a (x - m) + (b0 - a delta) */
+    double kd = (double)gamma * rs;
+    double ad = -kd * rs * rs * sdx / n;
+    *k = (float)kd;
+    *a = (float)ad;
+    *b = (float)(-kd * sd / n - ad * delta);
+}
+
+static void bn_backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *in,
+                        const float *mean, const float *rstd, const float *gamma, int B, int C, int HW, int set)
 {
     double n = (double)B * HW;
     for (int c = 0; c < C; c++) {
@@ -81,22 +144,30 @@ void batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *do
             size_t o = ((size_t)b * C + c) * HW;
             lanes_bn_backward_sums(dout + o, in + o, (size_t)HW, m, &sd, &sdm, &sxm);
         }
-        /* the exact batch mean is m + delta; sum dy (x - mean) = sum dy (x - m) - delta sum dy */
-        double delta = sxm / n;
-        double sdx = sdm - delta * sd;
-        if (dbeta) dbeta[c] += (float)sd;
-        if (dgamma) dgamma[c] += (float)(sdx * rs);
+        float k, a, b0;
+        batchnorm_backward_coeffs(sd, sdm, sxm, n, gamma[c], rs, dgamma ? dgamma + c : NULL,
+                                  dbeta ? dbeta + c : NULL, &k, &a, &b0);
         if (!din) continue;
-        /* dx = k dy + a (x - mean) + b0 = k dy + a (x - m) + (b0 - a delta) */
-        double kd = (double)gamma[c] * rs;
-        double ad = -kd * rs * rs * sdx / n;
-        const float k = (float)kd, a = (float)ad;
-        const float b0 = (float)(-kd * sd / n - ad * delta);
         for (int b = 0; b < B; b++) {
             size_t o = ((size_t)b * C + c) * HW;
             const float *restrict dy = dout + o, *restrict x = in + o;
             float *restrict dx = din + o;
-            for (int i = 0; i < HW; i++) dx[i] += k * dy[i] + a * (x[i] - m) + b0;
+            if (set)
+                for (int i = 0; i < HW; i++) dx[i] = k * dy[i] + a * (x[i] - m) + b0;
+            else
+                for (int i = 0; i < HW; i++) dx[i] += k * dy[i] + a * (x[i] - m) + b0;
         }
     }
+}
+
+void batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *in,
+                        const float *mean, const float *rstd, const float *gamma, int B, int C, int HW)
+{
+    bn_backward(din, dgamma, dbeta, dout, in, mean, rstd, gamma, B, C, HW, 0);
+}
+
+void batchnorm_backward_to(float *din, float *dgamma, float *dbeta, const float *dout, const float *in,
+                           const float *mean, const float *rstd, const float *gamma, int B, int C, int HW)
+{
+    bn_backward(din, dgamma, dbeta, dout, in, mean, rstd, gamma, B, C, HW, 1);
 }

@@ -34,7 +34,7 @@ static void tap_cols(int W, int OW, int S, int kj, int *lo, int *hi)
 
 /* One output row oh of the plane x (H, W):
  *   o[ow] (= or +=) sum_{ki,kj} k[ki*3+kj] * x[oh*S-1+ki][ow*S-1+kj], zero outside the plane.
- * Inlined at each call site with a constant `accumulate`, so both variants are branch-free. */
+ * Inlined at each call site with constant `accumulate` and S, so each variant is branch-free. */
 static inline void dw_row(float *restrict o, const float *restrict x, const float *restrict k,
                           int H, int W, int OW, int S, int oh, int accumulate)
 {
@@ -49,6 +49,29 @@ static inline void dw_row(float *restrict o, const float *restrict x, const floa
     const float *restrict r0 = r[0], *restrict r1 = r[1], *restrict r2 = r[2];
     const float k0 = kk[0], k1 = kk[1], k2 = kk[2], k3 = kk[3], k4 = kk[4], k5 = kk[5], k6 = kk[6],
                 k7 = kk[7], k8 = kk[8];
+    if (S == 1 && W >= 2) {
+        /* stride 1: the two border columns in straight-line code, then the interior */
+        float left = k1 * r0[0] + k2 * r0[1] + k4 * r1[0] + k5 * r1[1] + k7 * r2[0] + k8 * r2[1];
+        int e = W - 1;
+        float right = k0 * r0[e - 1] + k1 * r0[e] + k3 * r1[e - 1] + k4 * r1[e] + k6 * r2[e - 1] +
+                      k7 * r2[e];
+        if (accumulate) {
+            for (int ow = 1; ow < e; ow++)
+                o[ow] += k0 * r0[ow - 1] + k1 * r0[ow] + k2 * r0[ow + 1] + k3 * r1[ow - 1] +
+                         k4 * r1[ow] + k5 * r1[ow + 1] + k6 * r2[ow - 1] + k7 * r2[ow] +
+                         k8 * r2[ow + 1];
+            o[0] += left;
+            o[e] += right;
+        } else {
+            for (int ow = 1; ow < e; ow++)
+                o[ow] = k0 * r0[ow - 1] + k1 * r0[ow] + k2 * r0[ow + 1] + k3 * r1[ow - 1] +
+                        k4 * r1[ow] + k5 * r1[ow + 1] + k6 * r2[ow - 1] + k7 * r2[ow] +
+                        k8 * r2[ow + 1];
+            o[0] = left;
+            o[e] = right;
+        }
+        return;
+    }
     int lo, hi;
     interior_cols(W, OW, S, &lo, &hi);
     /* border columns: ow = 0 (lo is 1) and the right edge [hi, OW) */
@@ -63,24 +86,11 @@ static inline void dw_row(float *restrict o, const float *restrict x, const floa
         }
         o[ow] = accumulate ? o[ow] + s : s;
     }
-    if (S == 1) {
-        if (accumulate)
-            for (int ow = lo; ow < hi; ow++)
-                o[ow] += k0 * r0[ow - 1] + k1 * r0[ow] + k2 * r0[ow + 1] + k3 * r1[ow - 1] +
-                         k4 * r1[ow] + k5 * r1[ow + 1] + k6 * r2[ow - 1] + k7 * r2[ow] +
-                         k8 * r2[ow + 1];
-        else
-            for (int ow = lo; ow < hi; ow++)
-                o[ow] = k0 * r0[ow - 1] + k1 * r0[ow] + k2 * r0[ow + 1] + k3 * r1[ow - 1] +
-                        k4 * r1[ow] + k5 * r1[ow + 1] + k6 * r2[ow - 1] + k7 * r2[ow] +
-                        k8 * r2[ow + 1];
-    } else {
-        for (int ow = lo; ow < hi; ow++) {
-            int i = ow * S;
-            float s = k0 * r0[i - 1] + k1 * r0[i] + k2 * r0[i + 1] + k3 * r1[i - 1] + k4 * r1[i] +
-                      k5 * r1[i + 1] + k6 * r2[i - 1] + k7 * r2[i] + k8 * r2[i + 1];
-            o[ow] = accumulate ? o[ow] + s : s;
-        }
+    for (int ow = lo; ow < hi; ow++) {
+        int i = ow * S;
+        float s = k0 * r0[i - 1] + k1 * r0[i] + k2 * r0[i + 1] + k3 * r1[i - 1] + k4 * r1[i] +
+                  k5 * r1[i + 1] + k6 * r2[i - 1] + k7 * r2[i] + k8 * r2[i + 1];
+        o[ow] = accumulate ? o[ow] + s : s;
     }
 }
 
@@ -92,7 +102,10 @@ void dwconv3x3_forward(float *out, const float *in, const float *w, int B, int C
         for (int c = 0; c < C; c++) {
             const float *x = in + ((size_t)b * C + c) * H * W;
             float *y = out + ((size_t)b * C + c) * OH * OW;
-            for (int oh = 0; oh < OH; oh++) dw_row(y + (size_t)oh * OW, x, w + 9 * c, H, W, OW, S, oh, 0);
+            if (S == 1) /* constant stride: the compiler specialises dw_row for it */
+                for (int oh = 0; oh < OH; oh++) dw_row(y + (size_t)oh * OW, x, w + 9 * c, H, W, OW, 1, oh, 0);
+            else
+                for (int oh = 0; oh < OH; oh++) dw_row(y + (size_t)oh * OW, x, w + 9 * c, H, W, OW, S, oh, 0);
         }
 }
 

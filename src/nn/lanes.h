@@ -2,9 +2,11 @@
  *
  * A float sum `s += x[i]` is a loop-carried dependence that GCC may not reorder (it would change
  * the rounding), so it stays scalar. Keeping 8 independent partial sums, one per lane, makes the
- * inner loop a plain elementwise update that the SLP vectoriser turns into one AVX register. The
- * partial sums are flushed into double every LANES_CHUNK elements, so a float lane never adds more
- * than LANES_CHUNK / 8 terms and the precision does not degrade with the length of the reduction.
+ * inner loop a plain elementwise update that GCC turns into one AVX register. Each *_chunk
+ * function works on at most LANES_CHUNK elements in float; the callers add the chunks in double,
+ * so a float lane never adds more than LANES_CHUNK / 8 terms and the precision does not degrade
+ * with the length of the reduction. (Keep the chunk functions this simple: with the double
+ * accumulation in the same loop nest GCC 12 falls back to scalar code, 5x slower.)
  */
 #ifndef DCN_NN_LANES_H
 #define DCN_NN_LANES_H
@@ -14,34 +16,73 @@
 #define LANES 8
 #define LANES_CHUNK 1024
 
+static inline size_t lanes_chunk_len(size_t n, size_t c0)
+{
+    return n - c0 < LANES_CHUNK ? n - c0 : LANES_CHUNK;
+}
+
+static inline float lanes_reduce(const float acc[LANES])
+{
+    float s = 0.0f;
+    for (int l = 0; l < LANES; l++) s += acc[l];
+    return s;
+}
+
+static inline void sums_chunk(const float *restrict x, size_t n, float shift, float *s1, float *s2)
+{
+    float a1[LANES] = {0}, a2[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++) {
+            float d = x[i + l] - shift;
+            a1[l] += d;
+            a2[l] += d * d;
+        }
+    float t1 = 0.0f, t2 = 0.0f;
+    for (; i < n; i++) {
+        float d = x[i] - shift;
+        t1 += d;
+        t2 += d * d;
+    }
+    *s1 = t1 + lanes_reduce(a1);
+    *s2 = t2 + lanes_reduce(a2);
+}
+
 /* *s1 += sum (x - shift), *s2 += sum (x - shift)^2. The shift (any value near the mean) keeps the
  * one-pass variance E[(x-k)^2] - E[x-k]^2 from cancelling catastrophically when |mean| >> std. */
 static inline void lanes_shifted_sums(const float *restrict x, size_t n, float shift, double *s1,
                                       double *s2)
 {
     for (size_t c0 = 0; c0 < n; c0 += LANES_CHUNK) {
-        size_t c1 = c0 + LANES_CHUNK < n ? c0 + LANES_CHUNK : n;
-        float a1[LANES] = {0}, a2[LANES] = {0};
-        size_t i = c0;
-        for (; i + LANES <= c1; i += LANES)
-            for (int l = 0; l < LANES; l++) {
-                float d = x[i + l] - shift;
-                a1[l] += d;
-                a2[l] += d * d;
-            }
-        double t1 = 0, t2 = 0;
-        for (; i < c1; i++) {
-            float d = x[i] - shift;
-            t1 += d;
-            t2 += (double)d * d;
-        }
-        for (int l = 0; l < LANES; l++) {
-            t1 += a1[l];
-            t2 += a2[l];
-        }
+        float t1, t2;
+        sums_chunk(x + c0, lanes_chunk_len(n, c0), shift, &t1, &t2);
         *s1 += t1;
         *s2 += t2;
     }
+}
+
+static inline void bn_chunk(const float *restrict d, const float *restrict x, size_t n, float m,
+                            float *sd, float *sdx, float *sx)
+{
+    float a1[LANES] = {0}, a2[LANES] = {0}, a3[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++) {
+            float xc = x[i + l] - m;
+            a1[l] += d[i + l];
+            a2[l] += d[i + l] * xc;
+            a3[l] += xc;
+        }
+    float t1 = 0.0f, t2 = 0.0f, t3 = 0.0f;
+    for (; i < n; i++) {
+        float xc = x[i] - m;
+        t1 += d[i];
+        t2 += d[i] * xc;
+        t3 += xc;
+    }
+    *sd = t1 + lanes_reduce(a1);
+    *sdx = t2 + lanes_reduce(a2);
+    *sx = t3 + lanes_reduce(a3);
 }
 
 /* *sd += sum d, *sdx += sum d (x - m), *sx += sum (x - m): the batch-norm backward reductions
@@ -50,63 +91,49 @@ static inline void lanes_bn_backward_sums(const float *restrict d, const float *
                                           float m, double *sd, double *sdx, double *sx)
 {
     for (size_t c0 = 0; c0 < n; c0 += LANES_CHUNK) {
-        size_t c1 = c0 + LANES_CHUNK < n ? c0 + LANES_CHUNK : n;
-        float a1[LANES] = {0}, a2[LANES] = {0}, a3[LANES] = {0};
-        size_t i = c0;
-        for (; i + LANES <= c1; i += LANES)
-            for (int l = 0; l < LANES; l++) {
-                float xc = x[i + l] - m;
-                a1[l] += d[i + l];
-                a2[l] += d[i + l] * xc;
-                a3[l] += xc;
-            }
-        double t1 = 0, t2 = 0, t3 = 0;
-        for (; i < c1; i++) {
-            float xc = x[i] - m;
-            t1 += d[i];
-            t2 += (double)d[i] * xc;
-            t3 += xc;
-        }
-        for (int l = 0; l < LANES; l++) {
-            t1 += a1[l];
-            t2 += a2[l];
-            t3 += a3[l];
-        }
+        float t1, t2, t3;
+        bn_chunk(d + c0, x + c0, lanes_chunk_len(n, c0), m, &t1, &t2, &t3);
         *sd += t1;
         *sdx += t2;
         *sx += t3;
     }
 }
 
-/* sum a[i] * b[i], accumulated as above */
+static inline float dot_chunk(const float *restrict a, const float *restrict b, size_t n)
+{
+    float acc[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++) acc[l] += a[i + l] * b[i + l];
+    float s = 0.0f;
+    for (; i < n; i++) s += a[i] * b[i];
+    return s + lanes_reduce(acc);
+}
+
+/* sum a[i] * b[i] */
 static inline double lanes_dot(const float *restrict a, const float *restrict b, size_t n)
 {
     double t = 0;
-    for (size_t c0 = 0; c0 < n; c0 += LANES_CHUNK) {
-        size_t c1 = c0 + LANES_CHUNK < n ? c0 + LANES_CHUNK : n;
-        float acc[LANES] = {0};
-        size_t i = c0;
-        for (; i + LANES <= c1; i += LANES)
-            for (int l = 0; l < LANES; l++) acc[l] += a[i + l] * b[i + l];
-        for (; i < c1; i++) t += (double)a[i] * b[i];
-        for (int l = 0; l < LANES; l++) t += acc[l];
-    }
+    for (size_t c0 = 0; c0 < n; c0 += LANES_CHUNK) t += dot_chunk(a + c0, b + c0, lanes_chunk_len(n, c0));
     return t;
+}
+
+static inline float sum_chunk(const float *restrict x, size_t n)
+{
+    float acc[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++) acc[l] += x[i + l];
+    float s = 0.0f;
+    for (; i < n; i++) s += x[i];
+    return s + lanes_reduce(acc);
 }
 
 /* sum x[i] */
 static inline double lanes_sum(const float *restrict x, size_t n)
 {
     double t = 0;
-    for (size_t c0 = 0; c0 < n; c0 += LANES_CHUNK) {
-        size_t c1 = c0 + LANES_CHUNK < n ? c0 + LANES_CHUNK : n;
-        float acc[LANES] = {0};
-        size_t i = c0;
-        for (; i + LANES <= c1; i += LANES)
-            for (int l = 0; l < LANES; l++) acc[l] += x[i + l];
-        for (; i < c1; i++) t += x[i];
-        for (int l = 0; l < LANES; l++) t += acc[l];
-    }
+    for (size_t c0 = 0; c0 < n; c0 += LANES_CHUNK) t += sum_chunk(x + c0, lanes_chunk_len(n, c0));
     return t;
 }
 

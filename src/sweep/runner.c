@@ -435,7 +435,10 @@ enum dcn_status sweep_run(struct dcn_ctx *ctx, const struct sweep_spec *s, const
         print_progress(&sc, 1);
         *n_failed = sc.failed;
         enum dcn_status ms = sweep_merge(ctx, s);
-        if (ms)
+        if (ms && o->shard_count > 1) {
+            /* a shard's trials are all safe in their own files; the merge job rebuilds results.h5 */
+            dcn_log(ctx, 1, "[sweep] warning: %s (the merge step can rebuild it: dcn sweep --merge)\n", ctx->err);
+        } else if (ms)
             st = ms;
         else
             dcn_log(ctx, 1, "[sweep] results in %s (%d done, %d failed%s)\n", s->output, sc.done, sc.failed,

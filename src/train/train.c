@@ -99,7 +99,9 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
         return dcn_fail(ctx, DCN_EINVAL, "the global batch %d does not split evenly over %d ranks", cfg->batch, P);
     const int G = cfg->batch, B = cfg->batch / P;
     double comm_time = 0;
-    openblas_set_num_threads(cfg->threads > 0 ? cfg->threads : 1);
+    /* our own threads split each batch; OpenBLAS stays at one thread inside them (its threads spin
+     * and collapse on these small shapes when the cores are busy) */
+    openblas_set_num_threads(1);
     double t0 = dcn_now();
 
     struct dcn_dataset *ds = NULL;
@@ -141,6 +143,7 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
     mc.in_w = ds->cols;
     mc.freeze = cfg->freeze;
     mc.agg_init_normal = cfg->agg_init_normal;
+    mc.threads = cfg->threads > 0 ? cfg->threads : 1;
     st = model_create(ctx, &mc, dag, &m);
     if (st)
         goto done;
@@ -419,8 +422,9 @@ done:
          * checkpoint carries it on */
         snprintf(res->status, sizeof res->status, "interrupted");
         if (tf) {
-            trial_flush(ctx, tf);
-            trial_close(tf);
+            struct dcn_ctx c2 = *ctx; /* keep the interruption as the reported status */
+            trial_flush(&c2, tf);
+            trial_close(&c2, tf);
             tf = NULL;
         }
     }
@@ -449,7 +453,9 @@ done:
             st2 = trial_set_attrs(&c2, tf, fin, (int)(sizeof fin / sizeof fin[0]));
         if (!st2)
             st2 = trial_flush(&c2, tf);
-        trial_close(tf);
+        enum dcn_status st3 = trial_close(&c2, tf);
+        if (!st2)
+            st2 = st3;
         if (!st2 && rename(tmp_path, cfg->out) != 0)
             st2 = dcn_fail(&c2, DCN_EIO, "%s: cannot rename the finished trial file into place", cfg->out);
         if (st2 && !st) {

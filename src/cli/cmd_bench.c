@@ -1,0 +1,244 @@
+/* dcn bench: training throughput of one model on real batches, split by phase and by layer kind,
+ * against the machine's own single-core sgemm rate, with peak memory and arena sizes. The numbers
+ * tests/bench/compare_peer.sh sets beside the PyTorch peer's.
+ *
+ * The model is built exactly as dcn train builds it (graph_load, dag_build, dataset_load,
+ * model_create, model_init); W warm-up steps are run untimed, then N timed steps of forward,
+ * backward and Adam. The per-kind profile comes from the model's own hook (struct model_prof),
+ * whose cost is two clock reads per layer.
+ */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "dcn/data.h"
+#include "dcn/graph.h"
+#include "dcn/model.h"
+#include "opts.h"
+
+/* Single-thread sgemm rate in GFLOP/s of (M x K) . (K x N), best of a few repetitions so that a
+ * moment of contention does not define the machine's peak. */
+static double sgemm_rate(int M, int N, int K, int reps)
+{
+    float *a = malloc((size_t)M * K * sizeof *a), *b = malloc((size_t)K * N * sizeof *b),
+          *c = malloc((size_t)M * N * sizeof *c);
+    double best = 0;
+    if (a && b && c) {
+        for (size_t i = 0; i < (size_t)M * K; i++) a[i] = (float)(i % 17) * 0.01f;
+        for (size_t i = 0; i < (size_t)K * N; i++) b[i] = (float)(i % 13) * 0.01f;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a, K, b, N, 0.0f, c, N);
+        for (int r = 0; r < reps; r++) {
+            double t = dcn_now();
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a, K, b, N, 0.0f, c, N);
+            double dt = dcn_now() - t;
+            double rate = 2.0 * M * N * K / dt / 1e9;
+            if (rate > best) best = rate;
+        }
+    }
+    free(a);
+    free(b);
+    free(c);
+    return best;
+}
+
+static double mib(size_t floats) { return (double)floats * sizeof(float) / (1024.0 * 1024.0); }
+
+int cmd_bench(int argc, char **argv)
+{
+    const char *graph = "ws:n=32,k=4,p=0.75,seed=0", *dataset = "mnist", *data_dir = NULL;
+    const char *variant = "paper", *order = "random", *export_dag = NULL;
+    int batch = 32, channels = 78, steps = 20, warmup = 3, threads = 1, json = 0, train_limit = 0,
+        no_profile = 0, no_peak = 0, frozen = 0;
+    uint64_t order_seed = 0, seed = 0;
+    const struct opt tab[] = {
+        {"graph", OPT_STR, &graph, "SPEC", "graph: file, celegans, mouse, ws:n=32,k=4,p=0.75,seed=0, ... (default WS)"},
+        {"variant", OPT_STR, &variant, "V", "paper (default) or baseline (no graph)"},
+        {"batch", OPT_INT, &batch, "B", "batch size (default 32)"},
+        {"channels", OPT_INT, &channels, "C", "channels (default 78)"},
+        {"steps", OPT_INT, &steps, "N", "timed training steps (default 20)"},
+        {"warmup", OPT_INT, &warmup, "W", "untimed warm-up steps (default 3)"},
+        {"threads", OPT_INT, &threads, "T", "threads of the model (and OpenBLAS's count, default 1)"},
+        {"order", OPT_STR, &order, "ORDER", "vertex ordering: random (default), identity, degree, bfs, coord"},
+        {"order-seed", OPT_U64, &order_seed, "S", "seed of the random vertex ordering (default 0)"},
+        {"seed", OPT_U64, &seed, "S", "seed of the weights (default 0)"},
+        {"frozen", OPT_FLAG, &frozen, NULL, "freeze the DAG module (the paper's frozen model)"},
+        {"dataset", OPT_STR, &dataset, "NAME|DIR", "mnist (default), fashion, kmnist or a folder of IDX files"},
+        {"data-dir", OPT_STR, &data_dir, "DIR", "data folder (default $DCN_DATA_DIR or data/cache)"},
+        {"train-limit", OPT_INT, &train_limit, "N", "training images loaded (default: enough for all steps)"},
+        {"export-dag", OPT_STR, &export_dag, "FILE.txt", "also write the DAG as RandWire text (for the peer)"},
+        {"no-profile", OPT_FLAG, &no_profile, NULL, "do not collect the per-layer-kind profile"},
+        {"no-peak", OPT_FLAG, &no_peak, NULL, "skip measuring the machine's sgemm rate"},
+        {"json", OPT_FLAG, &json, NULL, "print the result as one JSON line"},
+        {NULL, 0, NULL, NULL, NULL},
+    };
+    const char *pos[1];
+    int npos;
+    int rc = opts_parse("bench", "[options]", tab, argc, argv, 1, pos, 0, &npos);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    if (batch < 1 || channels < 1 || steps < 1 || warmup < 0 || threads < 1 || train_limit < 0) {
+        fprintf(stderr, "dcn bench: --batch, --channels, --steps and --threads must be positive\n");
+        return DCN_EXIT_USAGE;
+    }
+    struct dcn_ctx ctx;
+    dcn_ctx_init(&ctx);
+    struct model_config mc;
+    model_config_default(&mc);
+    enum dag_order ord;
+    if (model_variant_parse(&ctx, variant, &mc.variant) || dag_order_parse(&ctx, order, &ord)) {
+        fprintf(stderr, "dcn bench: %s\n", ctx.err);
+        return DCN_EXIT_USAGE;
+    }
+    if (frozen)
+        mc.freeze = FREEZE_NODES | FREEZE_AGG;
+    mc.channels = channels;
+    mc.batch = batch;
+    mc.threads = threads;
+    openblas_set_num_threads(1);
+
+    struct dcn_dataset *ds = NULL;
+    struct dcn_graph *g = NULL;
+    struct dcn_dag *dag = NULL;
+    struct model *m = NULL;
+    float *x = NULL;
+    int *y = NULL, *idx = NULL;
+    enum dcn_status st;
+    /* enough images that no batch repeats, as in training; at least one batch */
+    long want = (long)batch * (steps + warmup);
+    if (!train_limit)
+        train_limit = want > 60000 ? 60000 : (int)want;
+    st = dataset_load(&ctx, dataset, data_dir, train_limit, 1, &ds);
+    if (!st && ds->n_train < batch)
+        st = dcn_fail(&ctx, DCN_EINVAL, "dataset %s has %d training images, fewer than one batch", ds->name,
+                      ds->n_train);
+    if (!st && mc.variant == MODEL_PAPER) {
+        st = graph_load(&ctx, graph, data_dir, &g);
+        if (!st)
+            st = dag_build(&ctx, g, ord, order_seed, &dag);
+        if (!st && export_dag)
+            st = graph_export_txt(&ctx, dag, export_dag);
+    }
+    if (st)
+        goto done;
+    mc.classes = ds->classes;
+    mc.in_h = ds->rows;
+    mc.in_w = ds->cols;
+    double t_create = dcn_now();
+    st = model_create(&ctx, &mc, dag, &m);
+    if (st)
+        goto done;
+    model_init(m, seed);
+    t_create = dcn_now() - t_create;
+    const size_t img = (size_t)ds->rows * ds->cols;
+    x = malloc((size_t)batch * img * sizeof *x);
+    y = malloc((size_t)batch * sizeof *y);
+    idx = malloc((size_t)batch * sizeof *idx);
+    if (!x || !y || !idx) {
+        st = dcn_fail(&ctx, DCN_ENOMEM, "out of memory for batches");
+        goto done;
+    }
+
+    double t_fwd = 0, t_bwd = 0, t_opt = 0, loss_first = 0, loss_last = 0;
+    for (int s = 0; s < warmup + steps; s++) {
+        if (s == warmup) {
+            memset(&m->prof, 0, sizeof m->prof);
+            m->prof.enabled = !no_profile;
+        }
+        for (int k = 0; k < batch; k++)
+            idx[k] = (int)(((long)s * batch + k) % ds->n_train);
+        dataset_batch(ds, 0, idx, batch, x, y);
+        double t0 = dcn_now();
+        float loss = model_forward(m, x, y, batch, 1, NULL);
+        double t1 = dcn_now();
+        model_backward(m, x, y, batch);
+        double t2 = dcn_now();
+        model_adam_step(m, 1e-3f, 0.9f, 0.999f, 1e-8f);
+        double t3 = dcn_now();
+        if (s == 0)
+            loss_first = loss;
+        loss_last = loss;
+        if (s >= warmup) {
+            t_fwd += t1 - t0;
+            t_bwd += t2 - t1;
+            t_opt += t3 - t2;
+        }
+    }
+    m->prof.enabled = 0;
+    const double total = t_fwd + t_bwd + t_opt, ips = (double)steps * batch / total;
+    const double flops = model_flops_per_image(m), gflops = flops * ips / 1e9;
+    double peak_model = 0, peak_big = 0;
+    if (!no_peak) {
+        /* the model's own pointwise shape, batched, and a large square one (OpenBLAS near its best) */
+        peak_model = sgemm_rate(channels, batch * m->H * m->W, channels, 20);
+        peak_big = sgemm_rate(1024, 1024, 1024, 3);
+    }
+    const double peak = peak_big > peak_model ? peak_big : peak_model;
+    const double rss = dcn_peak_rss_mib();
+    const double arena_params = mib(4 * m->param_floats), arena_act = mib(m->act_floats),
+                 arena_buf = mib(m->buffer_floats);
+    const double ms = 1e3 / steps;
+    const char *gname = mc.variant == MODEL_PAPER ? graph : "none";
+    if (json) {
+        printf("{\"tool\": \"dcn\", \"graph\": \"%s\", \"variant\": \"%s\", \"order\": \"%s\", \"order_seed\": %llu, "
+               "\"threads\": %d, \"batch\": %d, \"channels\": %d, \"steps\": %d, \"warmup\": %d, "
+               "\"dag_nodes\": %d, \"dag_edges\": %lld, \"params\": %zu, \"params_trainable\": %zu, "
+               "\"train_images_per_s\": %.2f, \"ms_per_step\": %.3f, \"ms_forward\": %.3f, \"ms_backward\": %.3f, "
+               "\"ms_optimizer\": %.3f, \"gflop_per_image\": %.5f, \"gflops\": %.2f, \"sgemm_peak_gflops\": %.2f, "
+               "\"sgemm_model_shape_gflops\": %.2f, \"sgemm_1024_gflops\": %.2f, \"fraction_of_peak\": %.3f, "
+               "\"peak_rss_mib\": %.1f, \"arena_params_mib\": %.1f, \"arena_activations_mib\": %.1f, "
+               "\"arena_buffers_mib\": %.2f, \"loss_first\": %.5f, \"loss_last\": %.5f",
+               gname, model_variant_name(mc.variant), dag_order_name(ord), (unsigned long long)order_seed, threads,
+               batch, channels, steps, warmup, dag ? dag->n : 0, dag ? (long long)dag->m : 0LL, model_param_count(m),
+               model_trainable_count(m), ips, total * ms, t_fwd * ms, t_bwd * ms, t_opt * ms, flops / 1e9, gflops, peak,
+               peak_model, peak_big, peak > 0 ? gflops / peak : 0.0, rss, arena_params, arena_act, arena_buf,
+               loss_first, loss_last);
+        if (!no_profile) {
+            printf(", \"profile_ms\": {");
+            for (int k = 0; k < PROF_KINDS; k++)
+                printf("%s\"%s\": [%.3f, %.3f]", k ? ", " : "", model_prof_kind_name(k), m->prof.fwd[k] * ms,
+                       m->prof.bwd[k] * ms);
+            printf("}");
+        }
+        printf("}\n");
+    } else {
+        printf("dcn bench: graph %s, variant %s, order %s (seed %llu): %d nodes, %lld edges, %d inputs, %d outputs\n",
+               gname, model_variant_name(mc.variant), dag_order_name(ord), (unsigned long long)order_seed,
+               dag ? dag->n : 0, dag ? (long long)dag->m : 0LL, dag ? dag->n_inputs : 0, dag ? dag->n_outputs : 0);
+        printf("batch %d, channels %d, threads %d, %d warm-up + %d timed steps, loss %.4f -> %.4f\n", batch, channels,
+               threads, warmup, steps, loss_first, loss_last);
+        printf("throughput    %.2f images/s, %.2f ms/step: forward %.2f, backward %.2f, optimizer %.2f\n", ips,
+               total * ms, t_fwd * ms, t_bwd * ms, t_opt * ms);
+        if (!no_profile) {
+            printf("per layer kind (ms/step)   forward  backward     total   share\n");
+            for (int k = 0; k < PROF_KINDS; k++) {
+                double f = m->prof.fwd[k] * ms, b = m->prof.bwd[k] * ms;
+                if (f + b < 5e-4)
+                    continue;
+                printf("  %-22s %9.2f %9.2f %9.2f %6.1f%%\n", model_prof_kind_name(k), f, b, f + b,
+                       100.0 * (f + b) / (total * ms));
+            }
+        }
+        printf("compute       %.4f GFLOP/image (forward + backward), %.2f GFLOP/s achieved\n", flops / 1e9, gflops);
+        if (!no_peak)
+            printf("sgemm 1 core  %.2f GFLOP/s at %dx%dx%d, %.2f at 1024^3: %.1f%% of the better one achieved\n",
+                   peak_model, channels, batch * m->H * m->W, channels, peak_big, 100.0 * gflops / peak);
+        printf("memory        peak RSS %.1f MiB; arenas: parameters+gradients+Adam %.1f MiB, activations %.1f MiB, "
+               "BN buffers %.2f MiB\n",
+               rss, arena_params, arena_act, arena_buf);
+        printf("parameters    %zu (trainable %zu); model built in %.2f s\n", model_param_count(m),
+               model_trainable_count(m), t_create);
+    }
+done:
+    free(x);
+    free(y);
+    free(idx);
+    model_free(m);
+    dag_free(dag);
+    graph_free(g);
+    dataset_free(ds);
+    if (st)
+        return cli_report_error("bench", &ctx);
+    return 0;
+}

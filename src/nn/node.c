@@ -1,0 +1,293 @@
+/* Fused kernels of a DAG node's front half: aggregation -> ReLU -> depthwise 3x3 (stride 1, pad 1),
+ * forward and backward, one (channel, image) plane at a time.
+ *
+ * Why fused: unfused, each of the three steps is a pass over a whole (B, C, H, W) tensor (2 MB at
+ * the paper's size, bigger than L2), so the node paid three reads and three writes of main memory
+ * for a few FLOPs per element. Per plane (14 x 14 floats) everything stays in L1: the predecessors
+ * are read once, D is written once.
+ *
+ * Why the BN affine is applied here: a node stores only its pointwise output P and the per-channel
+ * affine of its batch norm; consumers form y = ((P - hi) - lo) * scale + shift on the fly (the
+ * formula batchnorm_forward_train uses), which halves the per-node storage.
+ *
+ * The depthwise stencil works on a zero-padded plane of pitch W + 2: output i of the flattened
+ * (H, W + 2) grid is sum_t k[t] * Rp[i + ki (W + 2) + kj], one long branch-free loop that GCC
+ * vectorises; columns W and W + 1 of each output row are junk and dropped when copying out. The
+ * backward input gradient is the same stencil with the flipped kernel over the padded dD, and
+ * the weight gradient is 9 dot products between the padded dD and shifted views of Rp.
+ */
+#include <string.h>
+
+#include "dcn/nn.h"
+#include "lanes.h"
+
+/* floats of one padded plane (H+2)(W+2), plus 2 for the junk columns' reads past the last row */
+static size_t plane_pad(int H, int W) { return (((size_t)(H + 2) * (W + 2) + 2) + 15) & ~(size_t)15; }
+
+/* scratch: A and dA (nb planes each), Rp, out, dDp (one padded plane each), y (one plane, the sink) */
+size_t node_front_workspace(int H, int W, int nb)
+{
+    size_t blk = ((size_t)nb * H * W + 15) & ~(size_t)15;
+    return 2 * blk + 4 * plane_pad(H, W);
+}
+
+/* y (len) <- input k's values at off..off+len, channel c: the BN affine of the producer applied on
+ * the fly, or a plain copy */
+static inline void load_y(float *restrict y, const struct node_input *in, int c, size_t off, size_t len)
+{
+    const float *restrict x = in->x + off;
+    if (!in->hi) {
+        memcpy(y, x, len * sizeof *y);
+        return;
+    }
+    const float hi = in->hi[c], lo = in->lo[c], sc = in->scale[c], sh = in->shift[c];
+    for (size_t i = 0; i < len; i++) y[i] = ((x[i] - hi) - lo) * sc + sh;
+}
+
+/* A (len) += s * y for input k's run at off (s == 0: A = y, no multiply: the single-input node) */
+static inline void axpy_y(float *restrict A, const struct node_input *in, int c, size_t off, size_t len, float s,
+                          int first)
+{
+    const float *restrict x = in->x + off;
+    if (!in->hi) {
+        if (first)
+            for (size_t i = 0; i < len; i++) A[i] = s * x[i];
+        else
+            for (size_t i = 0; i < len; i++) A[i] += s * x[i];
+        return;
+    }
+    const float hi = in->hi[c], lo = in->lo[c], sc = in->scale[c], sh = in->shift[c];
+    if (first)
+        for (size_t i = 0; i < len; i++) A[i] = s * (((x[i] - hi) - lo) * sc + sh);
+    else
+        for (size_t i = 0; i < len; i++) A[i] += s * (((x[i] - hi) - lo) * sc + sh);
+}
+
+/* Runs of the planes (c, b0..b1): channel-major inputs (in_bs == HW) hold them as ONE contiguous run,
+ * which is what makes the aggregation stream (each predecessor's channel is read sequentially, not
+ * as scattered 784-byte planes); NCHW inputs (the stem) give one run per image. */
+#define FOR_RUNS(b0, b1, in_cs, in_bs, HW, c, OFF, LEN, POS, BODY)                                      \
+    for (int rb_ = (b0); rb_ < (b1);) {                                                                  \
+        const int nb_ = (in_bs) == (size_t)(HW) ? (b1) - rb_ : 1;                                        \
+        const size_t OFF = (size_t)(c) * (in_cs) + (size_t)rb_ * (in_bs), LEN = (size_t)nb_ * (HW),      \
+                     POS = (size_t)(rb_ - (b0)) * (HW);                                                  \
+        BODY;                                                                                           \
+        rb_ += nb_;                                                                                     \
+    }
+
+/* A (planes b0..b1 of channel c) <- the aggregation: y0 when n == 1, else s0 y0 + s1 y1 + ... in this
+ * order (PyTorch's x = xs[0] * s[0]; x = x + xs[i] * s[i]). Forward and backward both call this, so
+ * the ReLU mask recomputed in backward is bit-identical to the forward one. */
+static inline void aggregate(float *restrict A, const struct node_input *in, const float *s, int n, int c, int b0,
+                             int b1, size_t in_cs, size_t in_bs, int HW)
+{
+    FOR_RUNS(b0, b1, in_cs, in_bs, HW, c, off, len, pos, {
+        if (n == 1)
+            load_y(A + pos, &in[0], c, off, len);
+        else
+            for (int k = 0; k < n; k++) axpy_y(A + pos, &in[k], c, off, len, s[k], k == 0);
+    })
+}
+
+/* Rp interior <- relu(A); the border stays zero (set once per call) */
+static inline void relu_pad(float *restrict Rp, const float *restrict A, int H, int W)
+{
+    const int P = W + 2;
+    for (int h = 0; h < H; h++) {
+        float *restrict r = Rp + (size_t)(h + 1) * P + 1;
+        const float *restrict a = A + (size_t)h * W;
+        for (int w = 0; w < W; w++) r[w] = a[w] > 0.0f ? a[w] : 0.0f;
+    }
+}
+
+/* out[i] = sum_t k[t] * xp[i + (t / 3) P + t % 3] for i < H P (P = W + 2) */
+static inline void stencil(float *restrict out, const float *restrict xp, const float *k, int H, int W)
+{
+    const int P = W + 2, n = H * P;
+    const float k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5], k6 = k[6], k7 = k[7],
+                k8 = k[8];
+    const float *restrict r0 = xp, *restrict r1 = xp + P, *restrict r2 = xp + 2 * P;
+    /* three row sums: shorter dependency chains than one 9-term sum */
+    for (int i = 0; i < n; i++)
+        out[i] = (k0 * r0[i] + k1 * r0[i + 1] + k2 * r0[i + 2]) + (k3 * r1[i] + k4 * r1[i + 1] + k5 * r1[i + 2]) +
+                 (k6 * r2[i] + k7 * r2[i + 1] + k8 * r2[i + 2]);
+}
+
+/* GCC vector extension: 8 floats, loads and stores at any float alignment (memcpy becomes vmovups).
+ * The reductions below are written with it because the auto-vectoriser, given an accumulator array,
+ * vectorised across the wrong dimension (gathers). */
+typedef float v8f __attribute__((vector_size(32)));
+static inline v8f ld8(const float *p)
+{
+    v8f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline double hsum8(v8f v)
+{
+    double s = 0;
+    for (int l = 0; l < 8; l++) s += v[l];
+    return s;
+}
+
+/* acc[t] += sum_i g[i] * Rp[i + (t / 3) P + t % 3] over i < H P: the 9 taps of the depthwise weight
+ * gradient in one sweep with 9 independent vector accumulators (one chain would be add-latency
+ * bound), each g[i] loaded once. Float lanes over one plane (H P / 8 terms each), flushed to double. */
+static inline void dot9(double acc[9], const float *restrict g, const float *restrict Rp, int H, int W)
+{
+    const int P = W + 2, n = H * P;
+    v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0}, a8 = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const v8f gv = ld8(g + i);
+        const float *r = Rp + i;
+        a0 += gv * ld8(r);
+        a1 += gv * ld8(r + 1);
+        a2 += gv * ld8(r + 2);
+        a3 += gv * ld8(r + P);
+        a4 += gv * ld8(r + P + 1);
+        a5 += gv * ld8(r + P + 2);
+        a6 += gv * ld8(r + 2 * P);
+        a7 += gv * ld8(r + 2 * P + 1);
+        a8 += gv * ld8(r + 2 * P + 2);
+    }
+    const v8f av[9] = {a0, a1, a2, a3, a4, a5, a6, a7, a8};
+    for (int t = 0; t < 9; t++) {
+        double sum = hsum8(av[t]);
+        const float *r = Rp + (t / 3) * P + t % 3;
+        for (int j = i; j < n; j++) sum += (double)g[j] * r[j];
+        acc[t] += sum;
+    }
+}
+
+/* sum a[i] b[i] over one plane, two vector accumulators, flushed to double */
+static inline double dot_short(const float *restrict a, const float *restrict b, int n)
+{
+    v8f s0 = {0}, s1 = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 += ld8(a + i) * ld8(b + i);
+        s1 += ld8(a + i + 8) * ld8(b + i + 8);
+    }
+    for (; i + 8 <= n; i += 8) s0 += ld8(a + i) * ld8(b + i);
+    double sum = hsum8(s0) + hsum8(s1);
+    for (; i < n; i++) sum += (double)a[i] * b[i];
+    return sum;
+}
+
+void node_front_forward(float *D, size_t d_cs, size_t d_bs, const struct node_input *in, const float *s, int n,
+                        const float *w, int c0, int c1, int b0, int b1, int H, int W, size_t in_cs, size_t in_bs,
+                        float *ws)
+{
+    const int HW = H * W, P = W + 2;
+    const size_t pp = plane_pad(H, W), blk = ((size_t)(b1 - b0) * HW + 15) & ~(size_t)15;
+    float *A = ws, *Rp = ws + 2 * blk, *out = Rp + pp;
+    memset(Rp, 0, pp * sizeof *Rp);
+    for (int c = c0; c < c1; c++) {
+        const float *k = w + 9 * c;
+        aggregate(A, in, s, n, c, b0, b1, in_cs, in_bs, HW);
+        for (int b = b0; b < b1; b++) {
+            relu_pad(Rp, A + (size_t)(b - b0) * HW, H, W);
+            stencil(out, Rp, k, H, W);
+            float *d = D + c * d_cs + (size_t)(b - b0) * d_bs;
+            for (int h = 0; h < H; h++) memcpy(d + (size_t)h * W, out + (size_t)h * P, (size_t)W * sizeof *d);
+        }
+    }
+}
+
+/* sum dA[i] * y_k[i] over a run, y_k formed on the fly; vector lanes flushed to double */
+static inline double dot_y(const float *restrict dA, const struct node_input *in, int c, size_t off, size_t len)
+{
+    const float *restrict x = in->x + off;
+    const float hi = in->hi ? in->hi[c] : 0.0f, lo = in->hi ? in->lo[c] : 0.0f, sc = in->hi ? in->scale[c] : 1.0f,
+                sh = in->hi ? in->shift[c] : 0.0f;
+    double sum = 0;
+    size_t i = 0;
+    /* flush every 256 elements so a float lane never adds more than 16 terms */
+    while (i + 8 <= len) {
+        v8f s0 = {0}, s1 = {0};
+        size_t end = i + 256 < len ? i + 256 : len;
+        for (; i + 16 <= end; i += 16) {
+            s0 += ld8(dA + i) * (((ld8(x + i) - hi) - lo) * sc + sh);
+            s1 += ld8(dA + i + 8) * (((ld8(x + i + 8) - hi) - lo) * sc + sh);
+        }
+        for (; i + 8 <= end; i += 8) s0 += ld8(dA + i) * (((ld8(x + i) - hi) - lo) * sc + sh);
+        sum += hsum8(s0) + hsum8(s1);
+    }
+    for (; i < len; i++) sum += (double)dA[i] * (((x[i] - hi) - lo) * sc + sh);
+    return sum;
+}
+
+void node_front_backward(float *const *din, const int *din_set, const float *dD, size_t d_cs, size_t d_bs,
+                         const struct node_input *in, const float *s, int n, const float *w, double *dw,
+                         double *dots, int c0, int c1, int b0, int b1, int H, int W, size_t in_cs, size_t in_bs,
+                         float *ws)
+{
+    const int HW = H * W, P = W + 2;
+    const size_t pp = plane_pad(H, W), blk = ((size_t)(b1 - b0) * HW + 15) & ~(size_t)15;
+    float *A = ws, *dA = ws + blk, *Rp = ws + 2 * blk, *out = Rp + pp, *dDp = out + pp;
+    memset(Rp, 0, pp * sizeof *Rp);
+    memset(dDp, 0, pp * sizeof *dDp);
+    for (int c = c0; c < c1; c++) {
+        const float *k = w + 9 * c;
+        float kf[9];
+        for (int t = 0; t < 9; t++) kf[t] = k[8 - t];
+        double acc[9] = {0};
+        aggregate(A, in, s, n, c, b0, b1, in_cs, in_bs, HW);
+        for (int b = b0; b < b1; b++) {
+            const float *a = A + (size_t)(b - b0) * HW;
+            const float *g = dD + c * d_cs + (size_t)(b - b0) * d_bs;
+            for (int h = 0; h < H; h++) memcpy(dDp + (size_t)(h + 1) * P + 1, g + (size_t)h * W, (size_t)W * sizeof *g);
+            if (dw) {
+                relu_pad(Rp, a, H, W);
+                /* dD in pitch P with zeros in the junk columns starts at dDp + P + 1 */
+                dot9(acc, dDp + P + 1, Rp, H, W);
+            }
+            /* dR by the flipped stencil, then the ReLU mask from the recomputed aggregation */
+            stencil(out, dDp, kf, H, W);
+            float *restrict da = dA + (size_t)(b - b0) * HW;
+            for (int h = 0; h < H; h++) {
+                const float *restrict o = out + (size_t)h * P, *restrict ar = a + (size_t)h * W;
+                float *restrict dr = da + (size_t)h * W;
+                for (int x = 0; x < W; x++) dr[x] = ar[x] > 0.0f ? o[x] : 0.0f;
+            }
+        }
+        /* into the inputs, each predecessor's channel as one streaming run */
+        for (int j = 0; j < n; j++) {
+            const float sj = n == 1 ? 1.0f : s[j];
+            float *dst = din[j];
+            FOR_RUNS(b0, b1, in_cs, in_bs, HW, c, off, len, pos, {
+                const float *restrict g = dA + pos;
+                if (dst) {
+                    float *restrict d = dst + off;
+                    if (din_set[j])
+                        for (size_t i = 0; i < len; i++) d[i] = sj * g[i];
+                    else
+                        for (size_t i = 0; i < len; i++) d[i] += sj * g[i];
+                }
+                if (dots) dots[j] += dot_y(g, &in[j], c, off, len);
+            })
+        }
+        if (dw)
+            for (int t = 0; t < 9; t++) dw[9 * c + t] += acc[t];
+    }
+}
+
+void node_sink_forward(float *H, const struct node_input *in, int n, int B, int C, int HW, int c0, int c1, float *ws)
+{
+    const float inv = 1.0f / (float)n;
+    const size_t len = (size_t)B * HW;
+    float *restrict acc = ws;
+    for (int c = c0; c < c1; c++) {
+        /* each output's channel c is one contiguous run of B planes: stream it (1.0f * y is exact) */
+        for (int k = 0; k < n; k++) axpy_y(acc, &in[k], c, (size_t)c * len, len, 1.0f, k == 0);
+        for (int b = 0; b < B; b++) {
+            const float *restrict a = acc + (size_t)b * HW;
+            float *restrict h = H + ((size_t)b * C + c) * HW;
+            for (int i = 0; i < HW; i++) {
+                float v = a[i] * inv;
+                h[i] = v > 0.0f ? v : 0.0f;
+            }
+        }
+    }
+}
