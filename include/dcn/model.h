@@ -41,6 +41,7 @@ struct model_config {
     int freeze;       /* FREEZE_* mask */
     int agg_init_normal; /* 0: aggregation weights start at 0 (RandWire); 1: N(0,1) (authors' code) */
     float bn_eps, bn_momentum; /* 1e-5, 0.1 */
+    MPI_Comm bn_comm; /* synchronised BN over these processes (data parallel); MPI_COMM_NULL: local */
     int threads;      /* worker threads of forward/backward (1 default; OpenBLAS itself stays at one) */
 };
 void model_config_default(struct model_config *c);

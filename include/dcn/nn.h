@@ -149,6 +149,14 @@ void node_front_backward(float *const *din, const int *din_set, const float *dD,
 void node_sink_forward(float *H, const struct node_input *in, int n, int B, int C, int HW, int c0, int c1,
                        float *ws);
 
+/* Synchronised batch norm (data-parallel training): when given, the kernels hand their per-channel
+ * sums to sum(), which adds them over all processes in place and returns the process count, so the
+ * statistics are those of the global batch (equal shards). The kernels stay free of MPI. */
+struct bn_sync {
+    int (*sum)(void *arg, double *v, int n);
+    void *arg;
+};
+
 /* ---- the fused stem: conv 3x3 / stride 2 / pad 1 from one channel, BN, ReLU (src/nn/stem.c) ----
  * Same results as conv2d_forward + batchnorm_forward_train (or _eval) + relu_forward, in one pass.
  * conv and out are (B, C, OH, OW); conv keeps the BN input for backward. ws: stem_workspace()
@@ -156,13 +164,14 @@ void node_sink_forward(float *H, const struct node_input *in, int n, int B, int 
 size_t stem_workspace(int H, int W);
 void stem_forward(float *conv, float *out, float *mean, float *rstd, float *running_mean, float *running_var,
                   const float *x, const float *w, const float *gamma, const float *beta, int B, int C, int H, int W,
-                  int train, float eps, float momentum, float *ws, double *s1, double *s2, float *shift);
+                  int train, float eps, float momentum, float *ws, double *s1, double *s2, float *shift,
+                  const struct bn_sync *sync);
 /* Backward of stem_forward (train) given dout, the gradient at the ReLU's output: dgamma, dbeta and
  * dw (C, 9) += (any may be NULL); the image gets no gradient. acc (9C doubles) and coef (3C floats)
  * are scratch. */
 void stem_backward(float *dw, float *dgamma, float *dbeta, const float *dout, const float *out, const float *conv,
                    const float *mean, const float *rstd, const float *x, const float *gamma, int B, int C, int H,
-                   int W, float *ws, double *acc, float *coef);
+                   int W, float *ws, double *acc, float *coef, const struct bn_sync *sync);
 
 /* ---- elementwise ---- */
 void relu_forward(float *out, const float *in, size_t n);

@@ -81,7 +81,19 @@ struct model_layout {
     float *ws;       /* threads x ws_floats: node kernel workspaces */
     size_t ws_floats;
     struct pool *pool;
+    struct bn_sync sync; /* synchronised BN (cfg.bn_comm), else sync.sum == NULL */
+    const struct bn_sync *syncp; /* &sync or NULL */
 };
+
+/* struct bn_sync's reduction over the model's BN communicator */
+static int bn_sum(void *arg, double *v, int n)
+{
+    MPI_Comm comm = *(MPI_Comm *)arg;
+    int size = 1;
+    MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, comm);
+    MPI_Comm_size(comm, &size);
+    return size;
+}
 
 enum dcn_status model_variant_parse(struct dcn_ctx *ctx, const char *name, enum model_variant *out)
 {
@@ -127,6 +139,7 @@ void model_config_default(struct model_config *c)
     c->classes = 10;
     c->in_h = c->in_w = 28;
     c->bn_eps = 1e-5f;
+    c->bn_comm = MPI_COMM_NULL;
     c->bn_momentum = 0.1f;
     c->threads = 1;
 }
@@ -311,6 +324,11 @@ enum dcn_status model_create(struct dcn_ctx *ctx, const struct model_config *cfg
     L->din_set = calloc((size_t)max_in, sizeof *L->din_set);
     L->dots = calloc((size_t)max_in * (size_t)nth, sizeof *L->dots);
     L->pool = pool_create(nth);
+    if (cfg->bn_comm != MPI_COMM_NULL) {
+        L->sync.sum = bn_sum;
+        L->sync.arg = &m->cfg.bn_comm;
+        L->syncp = &L->sync;
+    }
     if (!L->in || !L->s || !L->din || !L->din_set || !L->dots || !L->pool) {
         model_free(m);
         return dcn_fail(ctx, DCN_ENOMEM, "model: out of memory (or no threads) planning activations");
@@ -563,8 +581,10 @@ static void bn_finish(struct model *m, struct model_node *nd, int B, int train)
         }
         return;
     }
+    double *S1 = L->sd, *S2 = L->sdm; /* free during the forward pass */
+    float *K = L->bk;
     for (int c = 0; c < C; c++) {
-        double S1 = 0, S2 = 0;
+        double s1a = 0, s2a = 0;
         float k = 0;
         int have = 0;
         for (int t = 0; t < nt; t++) {
@@ -579,13 +599,30 @@ static void bn_finish(struct model *m, struct model_node *nd, int B, int train)
                 have = 1;
             }
             const double d = (double)kt - (double)k;
-            S1 += s1 + nt_ * d;
-            S2 += s2 + 2.0 * d * s1 + nt_ * d * d;
+            s1a += s1 + nt_ * d;
+            s2a += s2 + 2.0 * d * s1 + nt_ * d * d;
         }
-        batchnorm_stats_finish(S1, S2, k, (double)B * HW, gamma[c], beta[c], m->cfg.bn_eps, m->cfg.bn_momentum,
+        S1[c] = s1a;
+        S2[c] = s2a;
+        K[c] = k;
+    }
+    double n = (double)B * HW;
+    if (L->syncp) {
+        /* all processes re-centre on the running mean (identical everywhere under synchronised BN)
+         * and add their sums: the statistics of the global batch */
+        for (int c = 0; c < C; c++) {
+            const double d = (double)K[c] - (double)rm[c];
+            S2[c] += 2.0 * d * S1[c] + n * d * d;
+            S1[c] += n * d;
+            K[c] = rm[c];
+        }
+        L->sync.sum(L->sync.arg, S1, C);
+        n *= L->sync.sum(L->sync.arg, S2, C);
+    }
+    for (int c = 0; c < C; c++)
+        batchnorm_stats_finish(S1[c], S2[c], K[c], n, gamma[c], beta[c], m->cfg.bn_eps, m->cfg.bn_momentum,
                                nd->mean + c, nd->rstd + c, rm + c, rv + c, nd->hi + c, nd->lo + c, nd->scale + c,
                                nd->shift + c);
-    }
 }
 
 /* BN backward sums and coefficients of a node, by channels */
@@ -729,7 +766,7 @@ float model_forward(struct model *m, const float *x, const int *y, int B, int tr
 
     stem_forward(L->stem_conv, L->stem_out, L->stem_mean, L->stem_rstd, B_(m, L->b_stem_mean), B_(m, L->b_stem_var), x,
                  P_(m, L->t_stem_w), P_(m, L->t_stem_gamma), P_(m, L->t_stem_beta), B, C, c->in_h, c->in_w, train,
-                 c->bn_eps, c->bn_momentum, L->conv_ws, L->ts1, L->ts2, L->tk);
+                 c->bn_eps, c->bn_momentum, L->conv_ws, L->ts1, L->ts2, L->tk, L->syncp);
     prof_tick(m, pa, PROF_STEM, &pt);
 
     const float *head_in = L->stem_out;
@@ -802,6 +839,22 @@ void model_backward(struct model *m, const float *x, const int *y, int B)
             ph.dY = nd->is_output ? L->dsink : L->slots + (size_t)nd->slot * L->Nr;
             int n_in = node_inputs(m, nd, B, &ph);
             pool_run(L->pool, ph_bn_bwd, &ph);
+            if (L->syncp) {
+                /* dgamma and dbeta came from this process's sums (the trainer averages them); the
+                 * input gradient needs the global batch's: add the sums up and redo the coefficients.
+                 * tdw is free until ph_bwd. */
+                double *v = L->tdw;
+                for (int c2 = 0; c2 < C; c2++) {
+                    v[3 * c2] = L->sd[c2];
+                    v[3 * c2 + 1] = L->sdm[c2];
+                    v[3 * c2 + 2] = L->sxm[c2];
+                }
+                const double ntot = (double)B * HW * L->sync.sum(L->sync.arg, v, 3 * C);
+                const float *gamma = P_(m, nd->t_gamma);
+                for (int c2 = 0; c2 < C; c2++)
+                    batchnorm_backward_coeffs(v[3 * c2], v[3 * c2 + 1], v[3 * c2 + 2], ntot, gamma[c2], nd->rstd[c2],
+                                              NULL, NULL, &L->bk[c2], &L->ba[c2], &L->bb[c2]);
+            }
             prof_tick(m, pa, PROF_BN, &pt);
             if (nd->indeg == 0) {
                 L->din[0] = need_stem ? L->dstem : NULL;
@@ -849,7 +902,7 @@ void model_backward(struct model *m, const float *x, const int *y, int B)
          * thread 0's partial arrays (free here); bk, ba, bb are consecutive, so 3 C floats from bk. */
         stem_backward(G_(m, L->t_stem_w), G_(m, L->t_stem_gamma), G_(m, L->t_stem_beta), L->dstem, L->stem_out,
                       L->stem_conv, L->stem_mean, L->stem_rstd, x, P_(m, L->t_stem_gamma), B, C, c->in_h, c->in_w,
-                      L->conv_ws, L->tdw, L->bk);
+                      L->conv_ws, L->tdw, L->bk, L->syncp);
         prof_tick(m, pa, PROF_STEM, &pt);
     }
 }

@@ -52,7 +52,8 @@ size_t stem_workspace(int H, int W)
 
 void stem_forward(float *conv, float *out, float *mean, float *rstd, float *running_mean, float *running_var,
                   const float *x, const float *w, const float *gamma, const float *beta, int B, int C, int H, int W,
-                  int train, float eps, float momentum, float *ws, double *s1, double *s2, float *shift)
+                  int train, float eps, float momentum, float *ws, double *s1, double *s2, float *shift,
+                  const struct bn_sync *sync)
 {
     const int OH = conv_out_size(H, 3, 2, 1), OW = conv_out_size(W, 3, 2, 1), HW = OH * OW;
     float *col = ws;
@@ -73,10 +74,23 @@ void stem_forward(float *conv, float *out, float *mean, float *rstd, float *runn
             }
         }
     }
+    double n = (double)B * HW;
+    if (train && sync && sync->sum) {
+        /* re-centre every process's sums on one shift they all know (the running mean, identical
+         * everywhere under synchronised BN), then add them up */
+        for (int c = 0; c < C; c++) {
+            const double d = (double)shift[c] - (double)running_mean[c];
+            s2[c] += 2.0 * d * s1[c] + n * d * d;
+            s1[c] += n * d;
+            shift[c] = running_mean[c];
+        }
+        sync->sum(sync->arg, s1, C);
+        n *= sync->sum(sync->arg, s2, C);
+    }
     for (int c = 0; c < C; c++) {
         float hi, lo, sc, sh;
         if (train) {
-            batchnorm_stats_finish(s1[c], s2[c], shift[c], (double)B * HW, gamma[c], beta[c], eps, momentum, mean + c,
+            batchnorm_stats_finish(s1[c], s2[c], shift[c], n, gamma[c], beta[c], eps, momentum, mean + c,
                                    rstd + c, running_mean + c, running_var + c, &hi, &lo, &sc, &sh);
         } else { /* batchnorm_forward_eval's formula */
             hi = running_mean[c];
@@ -97,7 +111,7 @@ void stem_forward(float *conv, float *out, float *mean, float *rstd, float *runn
 
 void stem_backward(float *dw, float *dgamma, float *dbeta, const float *dout, const float *out, const float *conv,
                    const float *mean, const float *rstd, const float *x, const float *gamma, int B, int C, int H,
-                   int W, float *ws, double *acc, float *coef)
+                   int W, float *ws, double *acc, float *coef, const struct bn_sync *sync)
 {
     const int OH = conv_out_size(H, 3, 2, 1), OW = conv_out_size(W, 3, 2, 1), HW = OH * OW;
     const double n = (double)B * HW;
@@ -132,6 +146,19 @@ void stem_backward(float *dw, float *dgamma, float *dbeta, const float *dout, co
         }
         batchnorm_backward_coeffs(sd, sdm, sxm, n, gamma[c], rstd[c], dgamma ? dgamma + c : NULL,
                                   dbeta ? dbeta + c : NULL, &kk[c], &aa[c], &bb[c]);
+        if (sync && sync->sum) {
+            acc[3 * c] = sd;
+            acc[3 * c + 1] = sdm;
+            acc[3 * c + 2] = sxm;
+        }
+    }
+    if (sync && sync->sum) {
+        /* dgamma and dbeta above come from this process's own sums (the trainer averages them over
+         * the processes); the input gradient needs the global batch's sums */
+        const double ntot = n * sync->sum(sync->arg, acc, 3 * C);
+        for (int c = 0; c < C; c++)
+            batchnorm_backward_coeffs(acc[3 * c], acc[3 * c + 1], acc[3 * c + 2], ntot, gamma[c], rstd[c], NULL, NULL,
+                                      &kk[c], &aa[c], &bb[c]);
     }
     if (!dw) return;
     for (int j = 0; j < 9 * C; j++) acc[j] = 0.0;

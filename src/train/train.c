@@ -144,6 +144,7 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
     mc.freeze = cfg->freeze;
     mc.agg_init_normal = cfg->agg_init_normal;
     mc.threads = cfg->threads > 0 ? cfg->threads : 1;
+    mc.bn_comm = dp && cfg->sync_bn ? comm : MPI_COMM_NULL;
     st = model_create(ctx, &mc, dag, &m);
     if (st)
         goto done;
