@@ -107,6 +107,12 @@ struct model {
     size_t n_grad_slots; /* node-gradient buffers the backward liveness plan needs */
     void *priv;          /* layout of the fixed buffers (private) */
     struct model_prof prof; /* zeroed by model_create; set prof.enabled to collect */
+    /* Optional: model_backward calls grad_ready(arg, from) whenever the gradients from float offset
+     * `from` to the end of the gradient arena are final. Backward finishes the arena from its end
+     * (head, last node, ..., first node, stem), so data-parallel training can start reducing the
+     * finished part while backward goes on. The last call has from == 0. */
+    void (*grad_ready)(void *arg, size_t from);
+    void *grad_ready_arg;
 };
 
 enum dcn_status model_create(struct dcn_ctx *ctx, const struct model_config *cfg, const struct dcn_dag *dag,

@@ -42,6 +42,8 @@ struct train_config {
      * gradients are summed with MPI_Allreduce and averaged; rank 0 alone writes files and logs */
     int data_parallel;
     int sync_bn;                    /* batch statistics over all ranks' shards (else each rank's own) */
+    double bucket_mb;               /* > 0: reduce gradients in buckets of this size while backward goes
+                                     * on (MPI_Iallreduce); 0: one MPI_Allreduce after backward */
 };
 void train_config_default(struct train_config *c);
 

@@ -183,10 +183,8 @@ static int data_info(int argc, char **argv)
     dcn_ctx_init(&ctx);
     struct dcn_dataset *ds = NULL;
     double t0 = dcn_now();
-    if (dataset_load(&ctx, pos[0], data_dir, train_limit, test_limit, &ds) != DCN_OK) {
-        fprintf(stderr, "dcn data: %s\n", ctx.err);
-        return 1;
-    }
+    if (dataset_load(&ctx, pos[0], data_dir, train_limit, test_limit, &ds) != DCN_OK)
+        return cli_report_error("data info", &ctx); /* "dcn data info: <kind>: <message>", as the README says */
     double secs = dcn_now() - t0;
     int *htr = calloc((size_t)ds->classes, sizeof *htr), *hte = calloc((size_t)ds->classes, sizeof *hte);
     if (!htr || !hte) {

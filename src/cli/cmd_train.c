@@ -60,6 +60,8 @@ int cmd_train(int argc, char **argv)
         {"data-parallel", OPT_FLAG, &data_parallel, NULL,
          "under mpirun: ranks split each global --batch and average gradients (allreduce)"},
         {"sync-bn", OPT_FLAG, &sync_bn, NULL, "with --data-parallel: batch-norm statistics over all ranks' shards"},
+        {"bucket-mb", OPT_DOUBLE, &c.bucket_mb, "MB",
+         "with --data-parallel: reduce gradients in buckets of MB while backward runs (default 1; 0: after backward)"},
         {"json", OPT_FLAG, &json, NULL, "print the result as one JSON line"},
         {"quiet", OPT_FLAG, &quiet, NULL, "no progress lines"},
         {NULL, 0, NULL, NULL, NULL},

@@ -38,9 +38,38 @@ static enum dcn_status close_out(struct dcn_ctx *ctx, FILE *f, const char *path)
     return bad ? dcn_fail(ctx, DCN_EIO, "%s: write error", path) : DCN_OK;
 }
 
+/* Length of the valid UTF-8 sequence (and XML character) at s, 0 when s starts an invalid one. */
+static size_t utf8_char_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80) /* also stops at the terminating NUL */
+            return 0;
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xF0 && s[1] < 0x90) || /* overlong */
+        (c == 0xED && s[1] >= 0xA0) ||                              /* surrogates */
+        (c == 0xF4 && s[1] >= 0x90) ||                              /* beyond U+10FFFF */
+        (c == 0xEF && s[1] == 0xBF && (s[2] == 0xBE || s[2] == 0xBF))) /* U+FFFE, U+FFFF: not XML */
+        return 0;
+    return n;
+}
+
 static void xml_escape(FILE *f, const char *s)
 {
     for (; *s; s++) {
+        if ((unsigned char)*s >= 0x80) {
+            /* labels from GML or edge lists may hold any bytes; XML must be UTF-8, or dcn could not
+             * read back its own export: invalid sequences become U+FFFD */
+            size_t n = utf8_char_len((const unsigned char *)s);
+            if (n)
+                fwrite(s, 1, n, f);
+            else
+                fputs("\xEF\xBF\xBD", f);
+            s += n ? n - 1 : 0;
+            continue;
+        }
         switch (*s) {
         case '&': fputs("&amp;", f); break;
         case '<': fputs("&lt;", f); break;

@@ -17,6 +17,13 @@
 
 /* ---- RandWire text and plain edge lists ---- */
 
+/* In these formats a vertex costs no bytes of input: a header N, or one id in a plain edge list (every
+ * id up to the largest is a vertex), asks for it. The loader spends ~60 bytes per vertex (labels, CSR
+ * offsets) and statistics far more, so the 11-byte file "0 99999999" used to take 9 GB and minutes
+ * under GRAPH_MAX_NODES (10^8). 10^7 vertices bound the loader to ~0.6 GB; the largest connectomes
+ * have ~10^5-10^6 neurons. GML and GraphML pay input bytes per vertex and keep GRAPH_MAX_NODES. */
+#define TEXT_MAX_NODES 10000000
+
 /* Parses one integer token at *p (no leading space); returns 0 and advances, or -1. Values beyond
  * long long saturate and are rejected by the caller's range check. */
 static int parse_ll(const char **p, long long *out)
@@ -92,9 +99,9 @@ enum dcn_status graph_load_text(struct dcn_ctx *ctx, const char *path, int randw
                 goto done;
             }
             hdr[nhdr++] = v[0];
-            if (nhdr == 1 && hdr[0] > GRAPH_MAX_NODES) {
+            if (nhdr == 1 && hdr[0] > TEXT_MAX_NODES) {
                 st = dcn_fail(ctx, DCN_ENOMEM, "%s:%d: %lld nodes exceed the limit %d", path, line, hdr[0],
-                              GRAPH_MAX_NODES);
+                              TEXT_MAX_NODES);
                 goto done;
             }
             if (nhdr == 2 && hdr[1] > GRAPH_MAX_EDGES) {
@@ -113,10 +120,14 @@ enum dcn_status graph_load_text(struct dcn_ctx *ctx, const char *path, int randw
             st = dcn_fail(ctx, DCN_EPARSE, "%s:%d: negative node id %lld", path, line, v[0] < 0 ? v[0] : v[1]);
             goto done;
         }
-        long long lim = randwire ? hdr[0] : GRAPH_MAX_NODES;
+        long long lim = randwire ? hdr[0] : TEXT_MAX_NODES;
         if (v[0] >= lim || v[1] >= lim) {
-            st = dcn_fail(ctx, DCN_EPARSE, "%s:%d: node id %lld out of range (%s %lld)", path, line,
-                          v[0] >= lim ? v[0] : v[1], randwire ? "the header declares N =" : "limit", lim);
+            if (randwire)
+                st = dcn_fail(ctx, DCN_EPARSE, "%s:%d: node id %lld out of range (the header declares N = %lld)",
+                              path, line, v[0] >= lim ? v[0] : v[1], lim);
+            else
+                st = dcn_fail(ctx, DCN_ENOMEM, "%s:%d: node id %lld is over the limit of %lld vertices (in an edge "
+                              "list every id up to the largest is a vertex)", path, line, v[0] >= lim ? v[0] : v[1], lim);
             goto done;
         }
         if (randwire && eb.m >= hdr[1]) {
@@ -530,17 +541,25 @@ done:
 
 /* ---- GraphML ---- */
 
+/* Start tags a GraphML file may have: 3M elements keep libxml2's tree under ~2.5 GB (a 1M-edge file
+ * loads in a few seconds); larger graphs belong in the text formats. */
+#define GRAPHML_MAX_ELEMENTS 3000000
+
 static int name_is(const xmlNode *n, const char *name)
 {
     return n->type == XML_ELEMENT_NODE && !strcmp((const char *)n->name, name);
 }
 
-/* libxml2 errors end with a newline; keep the message on one line */
+/* libxml2 errors end with a newline, and some have more lines inside (the encoding error lists the
+ * bytes on a second line); keep the message on one line */
 static void chomp(char *s)
 {
     size_t l = strlen(s);
     while (l && (s[l - 1] == '\n' || s[l - 1] == '\r'))
         s[--l] = '\0';
+    for (char *q = s; *q; q++)
+        if (*q == '\n' || *q == '\r')
+            *q = ' ';
 }
 
 /* The parser keeps going after the first fatal error, and its last error ("premature end of data")
@@ -558,7 +577,7 @@ static void xml_keep_first(void *data, xmlErrorPtr e)
     if (!fe || fe->set || !e || e->level < XML_ERR_ERROR)
         return;
     fe->set = 1;
-    fe->line = e->line;
+    fe->line = e->line ? e->line : pc->input ? pc->input->line : 0; /* encoding errors carry no line */
     snprintf(fe->msg, sizeof fe->msg, "%s", e->message ? e->message : "unknown error");
     chomp(fe->msg);
 }
@@ -586,6 +605,19 @@ enum dcn_status graph_load_graphml(struct dcn_ctx *ctx, const char *path, struct
         free(buf);
         return dcn_fail(ctx, DCN_ENOMEM, "%s: too large for the XML parser", path);
     }
+    /* libxml2's tree costs ~800 bytes per <edge> element (measured: 1M edges, 0.9 GB), so a 1 GiB
+     * GraphML file of 10^7 edges would need ~8 GB and minutes; count the start tags first and refuse
+     * early (the plain-text formats have no such cost). '<' + a name character is a start tag; the
+     * count may include a few from comments or CDATA, which only makes it conservative. */
+    long long tags = 0;
+    for (const char *q = buf; (q = memchr(q, '<', len - (size_t)(q - buf))) != NULL; q++)
+        tags += isalpha((unsigned char)q[1]) || q[1] == '_' || q[1] == ':';
+    if (tags > GRAPHML_MAX_ELEMENTS) {
+        free(buf);
+        return dcn_fail(ctx, DCN_ENOMEM, "%s: %lld XML elements exceed the GraphML limit of %d (the XML tree would "
+                        "need about %lld MiB); convert the graph to an edge list ('u v' per line) or RandWire .txt",
+                        path, tags, GRAPHML_MAX_ELEMENTS, tags * 800 / (1 << 20));
+    }
     xmlParserCtxtPtr pc = xmlNewParserCtxt();
     if (!pc) {
         free(buf);
@@ -595,9 +627,13 @@ enum dcn_status graph_load_graphml(struct dcn_ctx *ctx, const char *path, struct
     pc->_private = &fe;
     if (pc->sax)
         pc->sax->serror = xml_keep_first;
+    /* errors raised without the parser context (encoding conversion, I/O) go to the global handlers,
+     * which print to stderr; route them to the same first-error record for the parse */
+    xmlSetStructuredErrorFunc(pc, xml_keep_first);
     /* no XML_PARSE_NOENT (entity substitution) and no DTD loading; NONET forbids network access */
     xmlDocPtr doc = xmlCtxtReadMemory(pc, buf, (int)len, path, NULL,
                                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlSetStructuredErrorFunc(NULL, NULL);
     struct strmap ids = {0};
     struct edgebuf eb = {0};
     char **labels = NULL;

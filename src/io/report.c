@@ -291,6 +291,17 @@ static enum dcn_status read_summary(struct dcn_ctx *ctx, const char *path, hid_t
     return st;
 }
 
+/* 1 when attribute a holds exactly one element: H5Aread writes the whole dataspace, so reading a
+ * list into one value would overflow it (found by fuzzing) */
+static int attr_is_single(hid_t a)
+{
+    hid_t sp = H5Aget_space(a);
+    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (sp >= 0)
+        H5Sclose(sp);
+    return n == 1;
+}
+
 static void read_attr_str(hid_t loc, const char *name, char *buf, size_t len)
 {
     buf[0] = 0;
@@ -298,7 +309,7 @@ static void read_attr_str(hid_t loc, const char *name, char *buf, size_t len)
         return;
     hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
     hid_t ft = H5Aget_type(a);
-    if (H5Tget_class(ft) == H5T_STRING) {
+    if (H5Tget_class(ft) == H5T_STRING && attr_is_single(a)) {
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_cset(mt, H5Tget_cset(ft)); /* HDF5 converts no character set into another */
         if (H5Tis_variable_str(ft) > 0) {
@@ -361,7 +372,7 @@ enum dcn_status report_load(struct dcn_ctx *ctx, const char *path, struct report
         snprintf(r->path, sizeof r->path, "%s", path);
         long long v = -1;
         hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
-        if (a < 0 || H5Aread(a, H5T_NATIVE_LLONG, &v) < 0)
+        if (a < 0 || !attr_is_single(a) || H5Aread(a, H5T_NATIVE_LLONG, &v) < 0)
             st = dcn_fail(ctx, DCN_EPARSE, "%s: unreadable format_version attribute", path);
         if (a >= 0)
             H5Aclose(a);

@@ -254,8 +254,21 @@ enum dcn_status trial_read_attr_str(struct dcn_ctx *ctx, const char *path, const
         return dcn_fail(ctx, DCN_EIO, "%s: cannot open as an HDF5 trial file", path);
     enum dcn_status st = DCN_OK;
     hid_t at = H5Aexists(file, name) > 0 ? H5Aopen(file, name, H5P_DEFAULT) : -1;
+    /* H5Aread writes every element of the attribute's dataspace: a list (or an empty/null space)
+     * where one value is expected would overflow the single value read below (found by fuzzing) */
+    hssize_t npts = -1;
+    if (at >= 0) {
+        hid_t sp = H5Aget_space(at);
+        npts = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+        if (sp >= 0)
+            H5Sclose(sp);
+    }
     if (at < 0) {
         st = dcn_fail(ctx, DCN_EPARSE, "%s: attribute '%s' is missing", path, name);
+    } else if (npts != 1) {
+        st = dcn_fail(ctx, DCN_EPARSE, "%s: attribute '%s' holds %lld values, expected a single value", path, name,
+                      (long long)npts);
+        H5Aclose(at);
     } else {
         hid_t ft = H5Aget_type(at);
         H5T_class_t cls = H5Tget_class(ft);

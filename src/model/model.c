@@ -824,6 +824,8 @@ void model_backward(struct model *m, const float *x, const int *y, int B)
     linear_backward((need_stem || need_dag) ? dhead : NULL, G_(m, L->t_fc_w), G_(m, L->t_fc_b), L->dlogits,
                     head_in, P_(m, L->t_fc_w), B, C * HW, K);
     prof_tick(m, pa, PROF_HEAD, &pt);
+    if (m->grad_ready)
+        m->grad_ready(m->grad_ready_arg, m->params[L->t_fc_w].offset);
 
     if (need_dag) {
         const struct dcn_dag *d = m->dag;
@@ -895,6 +897,8 @@ void model_backward(struct model *m, const float *x, const int *y, int B)
                 }
             }
             prof_tick(m, pa, PROF_MISC, &pt);
+            if (m->grad_ready)
+                m->grad_ready(m->grad_ready_arg, m->params[nd->t_agg >= 0 ? nd->t_agg : nd->t_dw].offset);
         }
     }
     if (need_stem) {
@@ -905,6 +909,8 @@ void model_backward(struct model *m, const float *x, const int *y, int B)
                       L->conv_ws, L->tdw, L->bk, L->syncp);
         prof_tick(m, pa, PROF_STEM, &pt);
     }
+    if (m->grad_ready)
+        m->grad_ready(m->grad_ready_arg, 0);
 }
 
 void model_adam_step(struct model *m, float lr, float beta1, float beta2, float eps)

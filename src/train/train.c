@@ -26,6 +26,7 @@ void train_config_default(struct train_config *c)
     c->eps = 1e-8;
     c->threads = 1;
     c->progress = 1;
+    c->bucket_mb = 1.0;
 }
 
 static void iso_time(char *buf, size_t len)
@@ -71,6 +72,31 @@ static void evaluate(struct model *m, const struct dcn_dataset *ds, float *x, in
     *acc = v[1] / ds->n_test;
 }
 
+/* Gradient buckets reduced while backward goes on: model_backward reports how much of the arena
+ * (from its end) is final; once that reaches the bucket size, the bucket's MPI_Iallreduce starts.
+ * Every rank runs the same backward, so the buckets (and the order of the collectives) agree. */
+struct buckets {
+    MPI_Comm comm;
+    float *grad;
+    size_t end;    /* start of the part already handed to MPI (the arena's end at first) */
+    size_t size;   /* floats per bucket */
+    MPI_Request *req;
+    int n, cap;
+};
+
+static void buckets_ready(void *arg, size_t from)
+{
+    struct buckets *b = arg;
+    if (from < b->end && (b->end - from >= b->size || from == 0) && b->n < b->cap) {
+        MPI_Iallreduce(MPI_IN_PLACE, b->grad + from, (int)(b->end - from), MPI_FLOAT, MPI_SUM, b->comm, &b->req[b->n++]);
+        b->end = from;
+    } else if (b->n) {
+        /* Open MPI progresses nonblocking collectives only inside MPI calls */
+        int flag;
+        MPI_Testall(b->n, b->req, &flag, MPI_STATUSES_IGNORE);
+    }
+}
+
 static const char *freeze_string(int mask, char *buf, size_t len)
 {
     buf[0] = 0;
@@ -114,6 +140,7 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
     char tmp_path[1100] = "";
     struct trial_epoch *history = NULL;
     double wall_before = 0;
+    struct buckets bk = {0}; /* data-parallel gradient buckets (set up once the model exists) */
     enum dcn_status st = dataset_load(ctx, cfg->dataset, cfg->data_dir, cfg->train_limit, cfg->test_limit, &ds);
     if (st)
         goto done;
@@ -149,6 +176,21 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
     if (st)
         goto done;
     model_init(m, cfg->seed);
+    if (dp && cfg->bucket_mb > 0) {
+        bk.comm = comm;
+        bk.grad = m->grad_mem;
+        bk.size = (size_t)(cfg->bucket_mb * 1048576.0 / sizeof(float));
+        if (bk.size < 1)
+            bk.size = 1;
+        bk.cap = m->n_params + 2; /* at most one bucket per tensor, plus the final one */
+        bk.req = malloc((size_t)bk.cap * sizeof *bk.req);
+        if (!bk.req) {
+            st = dcn_fail(ctx, DCN_ENOMEM, "out of memory");
+            goto done;
+        }
+        m->grad_ready = buckets_ready;
+        m->grad_ready_arg = &bk;
+    }
     if (dp) {
         /* identical seeds already give identical weights; the broadcast makes it a guarantee */
         MPI_Bcast(m->param_mem, (int)m->param_floats, MPI_FLOAT, 0, comm);
@@ -206,6 +248,7 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
              dp ? "global batch split evenly across ranks; lr as given (scale it yourself when raising --batch)"
                 : "single process", 0, 0},
             {"local_batch", TRIAL_INT, NULL, B, 0},
+            {"bucket_mb", TRIAL_DOUBLE, NULL, 0, dp ? cfg->bucket_mb : 0},
         };
         st = trial_create(ctx, tmp_path, at, (int)(sizeof at / sizeof at[0]), &tf);
         if (!st && dag)
@@ -319,11 +362,19 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
                               isnan(loss) ? "NaN" : "infinite", ep, s + 1, lr);
                 goto done;
             }
+            if (bk.req) {
+                bk.end = m->param_floats;
+                bk.n = 0;
+            }
             model_backward(m, x, y, B);
             if (dp) {
-                /* sum in one call over the whole gradient arena (a fixed order on every rank), then average */
+                /* sum over the whole gradient arena in a fixed order on every rank, then average:
+                 * either the buckets started during backward (wait for them) or one call now */
                 double tc = dcn_now();
-                MPI_Allreduce(MPI_IN_PLACE, m->grad_mem, (int)m->param_floats, MPI_FLOAT, MPI_SUM, comm);
+                if (bk.req)
+                    MPI_Waitall(bk.n, bk.req, MPI_STATUSES_IGNORE);
+                else
+                    MPI_Allreduce(MPI_IN_PLACE, m->grad_mem, (int)m->param_floats, MPI_FLOAT, MPI_SUM, comm);
                 comm_time += dcn_now() - tc;
                 const float inv = 1.0f / (float)P;
                 for (size_t k = 0; k < m->param_floats; k++)
@@ -468,6 +519,7 @@ done:
             remove(cfg->checkpoint);
     }
     free(history);
+    free(bk.req);
     free(x);
     free(y);
     free(perm);

@@ -1,0 +1,2 @@
+E# only a comment
+
