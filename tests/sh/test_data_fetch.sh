@@ -96,8 +96,8 @@ else
     expect "dcn data info --train-limit" 0 "train     1 images" "mean      0.500000" -- \
         "$bin" data info "$ds" --train-limit 1
     printf '\x00\x00\x08\x01\x00\x00\x00\x02\x02\x03' > "$ds/t10k-labels-idx1-ubyte"
-    expect "dcn data info names a bad file" 1 "dcn data: $ds/t10k-labels-idx1-ubyte: label 3" -- "$bin" data info "$ds"
-    expect "dcn data info on a missing kmnist says where to get it" 1 "dcn data: dataset kmnist not found" \
+    expect "dcn data info names a bad file" 1 "dcn data info: parse error: $ds/t10k-labels-idx1-ubyte: label 3" -- "$bin" data info "$ds"
+    expect "dcn data info on a missing kmnist says where to get it" 1 "dcn data info: I/O error: dataset kmnist not found" \
         "http://codh.rois.ac.jp/kmnist/dataset/kmnist/" -- "$bin" data info kmnist --data-dir "$tmp/nothing"
     expect "dcn data fetch: unknown option" 2 "'--bogus'" -- "$bin" data fetch mnist --bogus
     expect "dcn data info: bad limit" 2 "--train-limit" -- "$bin" data info mnist --train-limit x
