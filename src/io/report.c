@@ -255,6 +255,11 @@ static enum dcn_status read_summary(struct dcn_ctx *ctx, const char *path, hid_t
     else
         st = summary_mem_type(ctx, path, ft, &mt);
     hssize_t n = st ? 0 : H5Sget_simple_extent_npoints(sp);
+    /* a sweep has at most 10^6 trials (src/sweep/spec.c); a damaged file may declare 10^12 rows in a
+     * few bytes, and ~1 KB per row would be allocated and filled before any check */
+    if (!st && n > 1000000)
+        st = dcn_fail(ctx, DCN_EPARSE, "%s: /summary declares %lld rows, more than the 1000000 trials a sweep may have",
+                      path, (long long)n);
     struct row *rows = NULL;
     if (!st) {
         rows = calloc((size_t)(n > 0 ? n : 1), sizeof *rows);
@@ -350,7 +355,7 @@ enum dcn_status report_load(struct dcn_ctx *ctx, const char *path, struct report
         return dcn_fail(ctx, DCN_EPARSE, "%s: not an HDF5 file (expected the results.h5 a dcn sweep writes)", path);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
-        return dcn_fail(ctx, DCN_EIO, "%s: cannot open the HDF5 file (permissions, or locked by a writer?)", path);
+        return dcn_fail(ctx, DCN_EIO, "%s: cannot open the HDF5 file (damaged or truncated, no read permission, or locked by a writer)", path);
     enum dcn_status st = DCN_OK;
     struct report_results *r = calloc(1, sizeof *r);
     if (!r)

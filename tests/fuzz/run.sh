@@ -31,7 +31,7 @@ if ! ls "$here/corpus/trial_h5/"*.h5 >/dev/null 2>&1 || [ ! -f "$here/corpus/idx
   /usr/bin/python3 "$here/make_corpus.py" "$here/corpus" >/dev/null || exit 1
 fi
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export OPENBLAS_NUM_THREADS=1
 status=0

@@ -12,6 +12,7 @@ Environment: DCN_BIN (the dcn executable), DCN_SOURCE_DIR. The results-file entr
 data folder (tests/run.sh fetches it); without it they are skipped with a note."""
 import gzip
 import os
+import re
 import resource
 import shutil
 import struct
@@ -150,6 +151,12 @@ def graphs(tmp):
     p = g("negative.el", "0 1\n1 -2\n")
     entry("graph", "edge list with a negative id", [DCN, "graph", "stats", p], 1,
           ["negative.el:2", "negative node id -2"])
+    p = g("sparse.el", "0 1\n0 99999999\n")
+    entry("graph", "edge list with a huge id (10^8 vertices from 20 bytes)", [DCN, "graph", "stats", p], 1,
+          ["sparse.el:2", "node id 99999999 is over the limit of 10000000 vertices"], max_seconds=10)
+    p = g("huge_header.txt", "100000000\n0\n")
+    entry("graph", "RandWire .txt declaring 10^8 nodes", [DCN, "graph", "stats", p], 1,
+          ["huge_header.txt:1", "100000000 nodes exceed the limit 10000000"], max_seconds=10)
     p = g("short.txt", "4\n3\n0 1\n1 2\n")
     entry("graph", "RandWire .txt with fewer edges than declared", [DCN, "graph", "stats", p], 1,
           ["short.txt", "2 edges, but line 2 declares 3"])
@@ -260,6 +267,11 @@ def results_files(tmp):
                 f.attrs[k] = v
         return dst
 
+    p = os.path.join(tmp, "results_truncated.h5")
+    with open(res, "rb") as f, open(p, "wb") as g:
+        g.write(f.read()[:4096])
+    entry("results file", "truncated results file", [DCN, "report", p], 1,
+          ["results_truncated.h5", "damaged or truncated"])
     p = copy_with(res, "results_v2.h5", format_version=np.int64(2))
     entry("results file", "results file of a newer format_version", [DCN, "report", p], 1,
           ["results_v2.h5", "format_version 2 is newer"])
@@ -277,6 +289,17 @@ def results_files(tmp):
     p = copy_with(trial, "trial_list_attr.h5", format_version=np.array([1, 1, 1], dtype=np.int64))
     entry("results file", "dcn eval: format_version is a list (fuzz finding)",
           [DCN, "eval", p, "--dataset", "mnist"], 1, ["trial_list_attr.h5", "holds 3 values"])
+    p = copy_with(trial, "trial_channels0.h5", channels=np.int64(0))
+    entry("results file", "dcn eval on a trial file recording 0 channels",
+          [DCN, "eval", p, "--dataset", "mnist", "--test-limit", "16"], 1, ["channels", "must be positive"])
+    p = os.path.join(tmp, "summary_huge.h5")
+    with h5py.File(p, "w") as f:
+        f.attrs["format_version"] = np.int64(1)
+        dt = np.dtype([("id", "S24"), ("graph", "S8"), ("dataset", "S8"), ("variant", "S8"), ("frozen", "<i4"),
+                       ("seed", "<u8"), ("test_accuracy", "<f8"), ("best_test_accuracy", "<f8"), ("status", "S8")])
+        f.create_dataset("summary", shape=(10**12,), dtype=dt, chunks=(1024,))  # no chunk is ever written
+    entry("results file", "results file whose /summary declares 10^12 rows", [DCN, "report", p], 1,
+          ["summary_huge.h5", "declares 1000000000000 rows"], max_seconds=10)
     p = os.path.join(tmp, "trial_no_weights.h5")
     shutil.copy(trial, p)
     with h5py.File(p, "r+") as f:
@@ -285,10 +308,10 @@ def results_files(tmp):
           [DCN, "eval", p, "--dataset", "mnist", "--test-limit", "16"], 1, ["trial_no_weights.h5", "/weights"])
 
 
-def markdown():
+def markdown(tmp):
     print("| | input | command | exit | message |\n| --- | --- | --- | --- | --- |")
     for cat, what, cmd, rc, msg in rows:
-        msg = msg.replace("|", "\\|")
+        msg = re.sub(re.escape(tmp) + r"/[a-z_]+/", "", msg).replace("|", "\\|")
         print(f"| {cat} | {what} | `{cmd}` | {rc} | `{msg}` |")
 
 
@@ -299,9 +322,9 @@ def main():
             d = os.path.join(tmp, part.__name__)
             os.makedirs(d)
             part(d)
-    print(f"{len(rows)} entries in {time.monotonic() - t0:.1f} s")
-    if "--markdown" in sys.argv:
-        markdown()
+        print(f"{len(rows)} entries in {time.monotonic() - t0:.1f} s")
+        if "--markdown" in sys.argv:
+            markdown(tmp)
     if failures:
         print(f"{len(failures)} check(s) failed")
         sys.exit(1)
