@@ -121,6 +121,27 @@ def main():
         m3, w3, _, _ = load(ref)
         check(max_rel(w2, w3) == 0.0 and np.array_equal(m2["train_loss"], m3["train_loss"]),
               f"the resumed run is bit-identical to an uninterrupted one ({max_rel(w2, w3):.2e})")
+        # a checkpoint resumes with another world size: written by 2 ranks, finished by 1 process
+        ck1 = os.path.join(tmp, "ws.ckpt.h5")
+        out1 = os.path.join(tmp, "ws-resumed.h5")
+        cmd2 = ["mpirun", "-n", "2", DCN, *long_args, "--data-parallel", "--sync-bn", "--out", out1, "--checkpoint",
+                ck1, "--checkpoint-every", "0.2"]
+        p = subprocess.Popen(cmd2, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        t0 = time.time()
+        while not os.path.exists(ck1) and p.poll() is None and time.time() - t0 < 120:
+            time.sleep(0.05)
+        for q in subprocess.run(["pgrep", "-f", f"dcn train.*--checkpoint {ck1}"], capture_output=True,
+                                text=True).stdout.split():
+            if int(q) != p.pid:
+                os.kill(int(q), signal.SIGTERM)
+        p.communicate(timeout=120)
+        check(os.path.exists(ck1), "2-rank checkpoint written")
+        run([DCN, *long_args, "--out", out1, "--checkpoint", ck1])
+        m4, w4, _, a4 = load(out1)
+        check(a4["status"] == "done" and a4["resumed_epoch"] >= 0 and a4["world_size"] == 1,
+              f"a 2-rank checkpoint resumed in one process: {a4['status']}, {a4['resumed_epoch']}")
+        check(abs(float(m4["test_accuracy"][-1]) - float(m3["test_accuracy"][-1])) <= 0.02,
+              "and it ends where the uninterrupted 2-rank run does (within 2 points)")
     if failures:
         print(f"{len(failures)} check(s) failed")
         sys.exit(1)
