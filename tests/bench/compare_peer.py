@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Side-by-side training throughput and peak memory: `dcn bench` against the PyTorch peer
-(/work/shared/peers/torch_dcn.py), paper model, MNIST, batch 32, 78 channels, one run per model and
+(../shared/peers/torch_dcn.py beside the repository, or --peer / $DCN_PEER), paper model, MNIST, batch 32, 78 channels, one run per model and
 thread count, each tool in turn (never two at once: the C. elegans peer alone needs ~19 GB).
 
   /usr/bin/python3 tests/bench/compare_peer.py [--dcn build/dcn] [--threads 1,2]
@@ -20,7 +20,7 @@ import argparse, json, os, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.abspath(os.path.join(HERE, "..", ".."))
-PEER = "/work/shared/peers/torch_dcn.py"
+PEER = os.environ.get("DCN_PEER", os.path.join(SRC, "..", "shared", "peers", "torch_dcn.py"))
 CONN = os.path.join(SRC, "data", "cache", "connectomes")
 MNIST = os.path.join(SRC, "data", "cache", "mnist")
 TARGETS = {  # images/s ratio at least, memory ratio (peer / dcn) at least
