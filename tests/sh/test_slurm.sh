@@ -57,7 +57,7 @@ cleanup() {
     bash "$src/tests/slurm/slurm-down.sh"
     if [ "$fails" -gt 0 ] || [ "$rc" -ne 0 ]; then
         echo "# ---- job logs (last lines) ----"
-        for f in "$tmp"/work/logs/*.out "$tmp"/work/*.out; do
+        for f in "$tmp"/jobs-dir/logs/*.out "$tmp"/jobs-dir/*.out; do
             [ -f "$f" ] && { echo "## $f"; grep -v '^\[rank' "$f" | tail -15; }
         done
         echo "## slurmctld.log"
@@ -76,7 +76,7 @@ export SLURM_CONF="$SLURM_TEST_DIR/etc/slurm.conf"
 export SLURM_TEST_MARK="$SLURM_TEST_DIR" # lets slurm-down.sh find leftover job processes
 export DCN_BIN="$bin" OPENBLAS_NUM_THREADS=1
 [ -d "$src/data/cache/mnist" ] && export DCN_DATA_DIR=${DCN_DATA_DIR:-$src/data/cache}
-work="$tmp/work"
+work="$tmp/jobs-dir"
 mkdir -p "$work/logs"
 cd "$work" || exit 1
 
