@@ -6,28 +6,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-herr_t h5_close_or_discard(hid_t file)
-{
-    if (file < 0)
-        return -1;
-    /* the descriptor must be taken while the file is healthy: after a failed H5Fclose the identifier
-     * is half released and cannot be used again */
-    void *handle = NULL;
-    int fd = -1;
-    if (H5Fget_vfd_handle(file, H5P_DEFAULT, &handle) >= 0 && handle)
-        fd = *(int *)handle; /* the default (sec2) driver's handle points to its descriptor */
-    herr_t ret = 0;
-    if (H5Fflush(file, H5F_SCOPE_LOCAL) < 0) {
-        ret = -1;
-        /* free the unusable file's space so that the flush inside H5Fclose can succeed */
-        if (fd >= 0 && ftruncate(fd, 0) == 0)
-            H5Fflush(file, H5F_SCOPE_LOCAL);
-    }
-    if (H5Fclose(file) < 0)
-        ret = -1;
-    return ret;
-}
-
 hid_t h5_mem_create(void)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);

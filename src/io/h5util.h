@@ -3,14 +3,7 @@
 #define DCN_IO_H5UTIL_H
 #include <hdf5.h>
 
-/* Closes a file that is being written. When the close fails (the disk is full, so HDF5 cannot flush),
- * the library keeps the file open and would retry the flush when it shuts down at MPI_Finalize, where
- * a second failure crashes the process. The file's contents are lost either way, so its space is
- * released (truncated to 0 through the driver's descriptor) and the close repeated. Returns < 0 when
- * the first close failed: the caller must treat the file as garbage and remove it. */
-herr_t h5_close_or_discard(hid_t file);
-
-/* Files written in one go (the aggregate results file, checkpoints) are built in memory (HDF5's core
+/* dcn's HDF5 files (trial files, the aggregate results file, checkpoints) are built in memory (HDF5's core
  * driver without a backing store) and saved with plain write(2) calls: a full disk then gives a
  * clean error from write instead of an HDF5 failure half-way through its own bookkeeping (HDF5 1.10
  * crashes in H5Ocopy when a write fails). */
