@@ -18,9 +18,14 @@
 enum model_variant {
     MODEL_PAPER = 0, /* stem conv s2 + BN + ReLU, DAG at C x 14 x 14, ReLU, flatten, FC (default) */
     MODEL_BASELINE,  /* the paper's "no graph": stem + flatten FC */
+    MODEL_AUTHORS,   /* the authors' code: two-conv stem (bias) to C x 7 x 7, DAG input nodes stride 2
+                      * (7 -> 4), output nodes 4C, ReLU, conv 1x1 4C -> 1280 (bias), BN, global average
+                      * pool, linear (src/model/authors.c) */
 };
 enum dcn_status model_variant_parse(struct dcn_ctx *ctx, const char *name, enum model_variant *out);
 const char *model_variant_name(enum model_variant v);
+/* 1 when the variant is built from a graph's DAG (paper, authors) */
+int model_variant_has_dag(enum model_variant v);
 
 /* Parameter groups, for freezing. The paper's --frozen is FREEZE_NODES | FREEZE_AGG. */
 enum {
@@ -52,6 +57,7 @@ struct model_tensor {
     size_t offset;  /* floats into the arena */
     size_t size;    /* floats */
     int ndim, shape[4];
+    int fan_in;     /* inputs per output of the layer it belongs to (PyTorch's init bound 1/sqrt) */
     int group;      /* FREEZE_* group it belongs to */
     int trainable;  /* not frozen */
 };
@@ -85,7 +91,7 @@ const char *model_prof_kind_name(int kind);
 struct model {
     struct model_config cfg;
     const struct dcn_dag *dag; /* borrowed; NULL for the baseline */
-    int H, W;                  /* spatial size inside the DAG (14 x 14) */
+    int H, W;                  /* spatial size inside the DAG (14 x 14; the authors' variant: 4 x 4) */
 
     /* parameters, gradients and Adam moments share one layout */
     int n_params;

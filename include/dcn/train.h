@@ -25,6 +25,7 @@ struct train_config {
     int epochs, batch, channels;
     double lr, beta1, beta2, eps;
     int agg_init_normal;
+    int normalize_half;   /* inputs as x - 0.5 (the authors' code) instead of (x - mean) / std */
     int train_limit, test_limit; /* 0: all */
     int threads;          /* OpenBLAS threads */
     const char *out;      /* trial file, or NULL */
@@ -46,6 +47,10 @@ struct train_config {
                                      * on (MPI_Iallreduce); 0: one MPI_Allreduce after backward */
 };
 void train_config_default(struct train_config *c);
+/* The authors' code's settings for the authors variant: only the aggregation weights train (stem,
+ * nodes and head frozen), aggregation weights start N(0,1), inputs x - 0.5. Their lr 0.01, batch 128
+ * and 20 epochs are the CLI's defaults for that variant; callers set those. */
+void train_config_authors(struct train_config *c);
 
 struct train_result {
     double test_accuracy, test_loss, best_test_accuracy;

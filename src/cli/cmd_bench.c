@@ -113,7 +113,7 @@ int cmd_bench(int argc, char **argv)
     if (!st && ds->n_train < batch)
         st = dcn_fail(&ctx, DCN_EINVAL, "dataset %s has %d training images, fewer than one batch", ds->name,
                       ds->n_train);
-    if (!st && mc.variant == MODEL_PAPER) {
+    if (!st && model_variant_has_dag(mc.variant)) {
         st = graph_load(&ctx, graph, data_dir, &g);
         if (!st)
             st = dag_build(&ctx, g, ord, order_seed, &dag);
@@ -179,7 +179,7 @@ int cmd_bench(int argc, char **argv)
     const double arena_params = mib(4 * m->param_floats), arena_act = mib(m->act_floats),
                  arena_buf = mib(m->buffer_floats);
     const double ms = 1e3 / steps;
-    const char *gname = mc.variant == MODEL_PAPER ? graph : "none";
+    const char *gname = model_variant_has_dag(mc.variant) ? graph : "none";
     if (json) {
         printf("{\"tool\": \"dcn\", \"graph\": \"%s\", \"variant\": \"%s\", \"order\": \"%s\", \"order_seed\": %llu, "
                "\"threads\": %d, \"batch\": %d, \"channels\": %d, \"steps\": %d, \"warmup\": %d, "

@@ -33,24 +33,30 @@ int cmd_train(int argc, char **argv)
 {
     struct train_config c;
     train_config_default(&c);
-    const char *variant = "paper", *order = "random", *freeze = NULL, *agg_init = "zero";
+    const char *variant = "paper", *order = "random", *freeze = NULL, *agg_init = NULL, *normalize = NULL;
+    /* unset until parsed: their defaults depend on the variant */
+    c.epochs = c.batch = -1;
+    c.lr = -1;
     int frozen = 0, json = 0, quiet = 0, data_parallel = 0, sync_bn = 0;
     const struct opt tab[] = {
         {"graph", OPT_STR, &c.graph, "SPEC", "graph: file, celegans, mouse, ws:n=32,k=4,p=0.75,seed=0, er:..., ba:..."},
         {"dataset", OPT_STR, &c.dataset, "NAME|DIR", "mnist, fashion, kmnist or a folder of IDX files (default mnist)"},
         {"data-dir", OPT_STR, &c.data_dir, "DIR", "data folder (default $DCN_DATA_DIR or data/cache)"},
-        {"variant", OPT_STR, &variant, "V", "paper (default) or baseline (no graph)"},
+        {"variant", OPT_STR, &variant, "V",
+         "paper (default), authors (the authors' code: only aggregation weights train) or baseline (no graph)"},
         {"frozen", OPT_FLAG, &frozen, NULL, "freeze the DAG module (the paper's frozen model)"},
         {"freeze", OPT_STR, &freeze, "LIST", "freeze groups: stem,nodes,agg,head (dag = nodes,agg)"},
         {"seed", OPT_U64, &c.seed, "S", "seed of weights and data order (default 0)"},
         {"order", OPT_STR, &order, "ORDER", "vertex ordering: random (default), identity, degree, bfs, coord"},
         {"order-seed", OPT_U64, &c.order_seed, "S", "seed of the random vertex ordering (default 0)"},
-        {"epochs", OPT_INT, &c.epochs, "E", "epochs (default 50)"},
-        {"batch", OPT_INT, &c.batch, "B", "batch size (default 32); with --data-parallel the global batch"},
+        {"epochs", OPT_INT, &c.epochs, "E", "epochs (default 50; authors: 20)"},
+        {"batch", OPT_INT, &c.batch, "B", "batch size (default 32; authors: 128); with --data-parallel the global batch"},
         {"global-batch", OPT_INT, &c.batch, "B", "the same as --batch: the global batch split over data-parallel ranks"},
-        {"lr", OPT_DOUBLE, &c.lr, "LR", "peak learning rate, cosine-decayed to 0 (default 0.001)"},
+        {"lr", OPT_DOUBLE, &c.lr, "LR", "peak learning rate, cosine-decayed to 0 (default 0.001; authors: 0.01)"},
         {"channels", OPT_INT, &c.channels, "C", "channels (default 78)"},
-        {"agg-init", OPT_STR, &agg_init, "zero|normal", "aggregation weight init (default zero)"},
+        {"agg-init", OPT_STR, &agg_init, "zero|normal", "aggregation weight init (default zero; authors: normal)"},
+        {"normalize", OPT_STR, &normalize, "meanstd|half",
+         "inputs (x - mean) / std of the training set, or x - 0.5 (default meanstd; authors: half)"},
         {"train-limit", OPT_INT, &c.train_limit, "N", "use the first N training images (default all)"},
         {"test-limit", OPT_INT, &c.test_limit, "N", "use the first N test images (default all)"},
         {"threads", OPT_INT, &c.threads, "T", "threads per process, each taking a share of the batch (default 1)"},
@@ -79,12 +85,35 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "dcn train: %s\n", ctx.err);
         return DCN_EXIT_USAGE;
     }
+    const int authors = c.variant == MODEL_AUTHORS;
+    if (authors && !freeze && !frozen)
+        train_config_authors(&c); /* freeze everything but the aggregation weights, N(0,1), x - 0.5 */
     if (frozen)
         c.freeze |= FREEZE_NODES | FREEZE_AGG;
+    if (c.epochs == -1)
+        c.epochs = authors ? 20 : 50;
+    if (c.batch == -1)
+        c.batch = authors ? 128 : 32;
+    if (c.lr == -1)
+        c.lr = authors ? 0.01 : 1e-3;
+    if (!agg_init)
+        agg_init = authors ? "normal" : "zero";
+    if (!normalize)
+        normalize = authors ? "half" : "meanstd";
     if (!strcmp(agg_init, "normal"))
         c.agg_init_normal = 1;
-    else if (strcmp(agg_init, "zero")) {
+    else if (!strcmp(agg_init, "zero"))
+        c.agg_init_normal = 0;
+    else {
         fprintf(stderr, "dcn train: option --agg-init: expected zero or normal, got '%s'\n", agg_init);
+        return DCN_EXIT_USAGE;
+    }
+    if (!strcmp(normalize, "half"))
+        c.normalize_half = 1;
+    else if (!strcmp(normalize, "meanstd"))
+        c.normalize_half = 0;
+    else {
+        fprintf(stderr, "dcn train: option --normalize: expected meanstd or half, got '%s'\n", normalize);
         return DCN_EXIT_USAGE;
     }
     if (c.epochs < 1 || c.batch < 1 || c.channels < 1 || c.lr <= 0 || c.threads < 1 || c.train_limit < 0 ||
@@ -97,8 +126,8 @@ int cmd_train(int argc, char **argv)
         c.checkpoint_every = 300;
     if (c.checkpoint) {
         char fp[256];
-        snprintf(fp, sizeof fp, "train;graph=%s;dataset=%s;variant=%s;freeze=%d;seed=%llu;order=%s;order_seed=%llu;epochs=%d;batch=%d;lr=%.17g;channels=%d;train_limit=%d",
-                 c.graph, c.dataset, variant, c.freeze, (unsigned long long)c.seed, order,
+        snprintf(fp, sizeof fp, "train;graph=%s;dataset=%s;variant=%s;freeze=%d;agg_init=%d;normalize=%d;seed=%llu;order=%s;order_seed=%llu;epochs=%d;batch=%d;lr=%.17g;channels=%d;train_limit=%d",
+                 c.graph, c.dataset, variant, c.freeze, c.agg_init_normal, c.normalize_half, (unsigned long long)c.seed, order,
                  (unsigned long long)c.order_seed, c.epochs, c.batch, c.lr, c.channels, c.train_limit);
         static char fingerprint[256];
         memcpy(fingerprint, fp, sizeof fp);
@@ -139,7 +168,7 @@ int cmd_train(int argc, char **argv)
     }
     if (json) {
         printf("{\"status\": \"%s\", \"graph\": ", st ? "failed" : "done");
-        print_json_string(stdout, c.variant == MODEL_PAPER ? c.graph : "none");
+        print_json_string(stdout, model_variant_has_dag(c.variant) ? c.graph : "none");
         printf(", \"dataset\": ");
         print_json_string(stdout, c.dataset);
         printf(", \"variant\": \"%s\", \"freeze\": %d, \"seed\": %llu, \"order\": \"%s\", \"order_seed\": %llu, "

@@ -27,12 +27,15 @@
 #include "dcn/model.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cblas.h>
 
 #include "dcn/nn.h"
+#include "internal.h"
 #include "pool.h"
 
 struct model_node {
@@ -101,12 +104,19 @@ enum dcn_status model_variant_parse(struct dcn_ctx *ctx, const char *name, enum 
         *out = MODEL_PAPER;
     else if (!strcmp(name, "baseline"))
         *out = MODEL_BASELINE;
+    else if (!strcmp(name, "authors"))
+        *out = MODEL_AUTHORS;
     else
-        return dcn_fail(ctx, DCN_EINVAL, "unknown model variant '%s' (expected paper or baseline)", name);
+        return dcn_fail(ctx, DCN_EINVAL, "unknown model variant '%s' (expected paper, authors or baseline)", name);
     return DCN_OK;
 }
 
-const char *model_variant_name(enum model_variant v) { return v == MODEL_BASELINE ? "baseline" : "paper"; }
+const char *model_variant_name(enum model_variant v)
+{
+    return v == MODEL_BASELINE ? "baseline" : v == MODEL_AUTHORS ? "authors" : "paper";
+}
+
+int model_variant_has_dag(enum model_variant v) { return v != MODEL_BASELINE; }
 
 enum dcn_status model_freeze_parse(struct dcn_ctx *ctx, const char *list, int *mask)
 {
@@ -145,15 +155,7 @@ void model_config_default(struct model_config *c)
 }
 
 /* ---- tensor tables ---- */
-struct table {
-    struct model_tensor *t;
-    int n, cap;
-    size_t floats;
-};
-
-static int table_add(struct table *tb, int group, int ndim, const int *shape, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static int table_add(struct table *tb, int group, int ndim, const int *shape, const char *fmt, ...)
+int table_add(struct table *tb, int group, int ndim, const int *shape, const char *fmt, ...)
 {
     if (tb->n == tb->cap) {
         int cap = tb->cap ? 2 * tb->cap : 64;
@@ -175,6 +177,7 @@ static int table_add(struct table *tb, int group, int ndim, const int *shape, co
         t->shape[i] = shape[i];
         t->size *= (size_t)shape[i];
     }
+    t->fan_in = ndim > 1 ? (int)(t->size / (size_t)shape[0]) : 0;
     t->group = group;
     t->offset = tb->floats;
     /* 16-float alignment keeps every tensor on a 64-byte boundary for vector loads */
@@ -182,7 +185,7 @@ static int table_add(struct table *tb, int group, int ndim, const int *shape, co
     return tb->n++;
 }
 
-static float *aligned_floats(size_t n)
+float *aligned_floats(size_t n)
 {
     void *p = NULL;
     if (posix_memalign(&p, 64, (n ? n : 1) * sizeof(float)))
@@ -230,8 +233,11 @@ enum dcn_status model_create(struct dcn_ctx *ctx, const struct model_config *cfg
     *out = NULL;
     if (cfg->channels < 1 || cfg->batch < 1 || cfg->classes < 2 || cfg->in_h < 2 || cfg->in_w < 2)
         return dcn_fail(ctx, DCN_EINVAL, "model: channels, batch, classes and input size must be positive");
-    if (cfg->variant == MODEL_PAPER && (!dag || dag->n < 1))
-        return dcn_fail(ctx, DCN_EINVAL, "model: the paper variant needs a DAG with at least one node");
+    if (model_variant_has_dag(cfg->variant) && (!dag || dag->n < 1))
+        return dcn_fail(ctx, DCN_EINVAL, "model: the %s variant needs a DAG with at least one node",
+                        model_variant_name(cfg->variant));
+    if (cfg->variant == MODEL_AUTHORS)
+        return authors_create(ctx, cfg, dag, out);
     struct model *m = calloc(1, sizeof *m);
     struct model_layout *L = calloc(1, sizeof *L);
     if (!m || !L) {
@@ -284,6 +290,8 @@ enum dcn_status model_create(struct dcn_ctx *ctx, const struct model_config *cfg
         int sfc[2] = {K, C * HW}, sb[1] = {K};
         L->t_fc_w = table_add(&pt, FREEZE_HEAD, 2, sfc, "fc.w");
         L->t_fc_b = table_add(&pt, FREEZE_HEAD, 1, sb, "fc.b");
+        if (L->t_fc_b >= 0)
+            pt.t[L->t_fc_b].fan_in = C * HW;
         if (L->t_fc_b < 0 || L->b_stem_var < 0)
             ok = 0;
     }
@@ -434,6 +442,10 @@ void model_free(struct model *m)
     free(m->buffer_mem);
     free(m->act_mem);
     struct model_layout *L = m->priv;
+    if (m->cfg.variant == MODEL_AUTHORS) {
+        authors_free_priv(m);
+        L = NULL;
+    }
     if (L) {
         pool_free(L->pool);
         free(L->in);
@@ -471,12 +483,10 @@ void model_init(struct model *m, uint64_t seed)
             if (m->cfg.agg_init_normal)
                 for (size_t k = 0; k < t->size; k++)
                     p[k] = (float)dcn_rng_normal(&r);
-        } else if (!strcmp(t->name, "fc.b")) {
-            fill_uniform(&r, p, t->size, 1.0 / sqrt((double)m->params[((struct model_layout *)m->priv)->t_fc_w].shape[1]));
         } else {
-            /* conv and linear weights: PyTorch's kaiming_uniform_(a=sqrt(5)) = U(+-1/sqrt(fan_in)) */
-            size_t fan_in = t->size / (size_t)t->shape[0];
-            fill_uniform(&r, p, t->size, 1.0 / sqrt((double)fan_in));
+            /* conv and linear weights: PyTorch's kaiming_uniform_(a=sqrt(5)) = U(+-1/sqrt(fan_in));
+             * their biases: U(+-1/sqrt(fan_in of the weight)) */
+            fill_uniform(&r, p, t->size, 1.0 / sqrt((double)(t->fan_in > 0 ? t->fan_in : 1)));
         }
     }
     for (int i = 0; i < m->n_buffers; i++) {
@@ -759,6 +769,8 @@ static int node_inputs(struct model *m, const struct model_node *nd, int B, stru
 
 float model_forward(struct model *m, const float *x, const int *y, int B, int train, int *correct)
 {
+    if (m->cfg.variant == MODEL_AUTHORS)
+        return authors_forward(m, x, y, B, train, correct);
     struct model_layout *L = m->priv;
     const struct model_config *c = &m->cfg;
     const int C = c->channels, HW = m->H * m->W;
@@ -801,10 +813,19 @@ float model_forward(struct model *m, const float *x, const int *y, int B, int tr
     return loss;
 }
 
-const float *model_logits(const struct model *m) { return ((const struct model_layout *)m->priv)->logits; }
+const float *model_logits(const struct model *m)
+{
+    if (m->cfg.variant == MODEL_AUTHORS)
+        return authors_logits(m);
+    return ((const struct model_layout *)m->priv)->logits;
+}
 
 void model_backward(struct model *m, const float *x, const int *y, int B)
 {
+    if (m->cfg.variant == MODEL_AUTHORS) {
+        authors_backward(m, x, y, B);
+        return;
+    }
     struct model_layout *L = m->priv;
     const struct model_config *c = &m->cfg;
     const int C = c->channels, HW = m->H * m->W, K = c->classes;
@@ -963,6 +984,8 @@ struct model_tensor *model_find(struct model *m, const char *name, float **data,
  * arithmetic per element, which is small beside the GEMMs. */
 double model_flops_per_image(const struct model *m)
 {
+    if (m->cfg.variant == MODEL_AUTHORS)
+        return authors_flops_per_image(m);
     const struct model_layout *L = m->priv;
     const double C = m->cfg.channels, HW = (double)m->H * m->W, K = m->cfg.classes, CHW = C * HW;
     const int stem_tr = m->params[L->t_stem_w].trainable;

@@ -269,6 +269,8 @@ static int run_trial(struct sched *sc, int index, double *seconds)
     c.data_dir = s->data_dir[0] ? s->data_dir : NULL;
     c.variant = t->variant;
     c.freeze = t->frozen ? FREEZE_NODES | FREEZE_AGG : 0;
+    if (t->variant == MODEL_AUTHORS)
+        train_config_authors(&c); /* only its aggregation weights train; frozen does not apply */
     c.seed = t->seed;
     c.order = t->order;
     c.order_seed = t->order_seed;

@@ -1,6 +1,6 @@
 /* Sweep files: YAML (libyaml's document API, which keeps line numbers for messages) expanded into the
  * Cartesian product of the axes. Duplicate trials (the baseline does not depend on the graph, the
- * ordering or freezing) are dropped, so every trial id is unique. */
+ * ordering or freezing; the authors variant not on freezing) are dropped, so every trial id is unique. */
 #include <errno.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -188,7 +188,7 @@ static enum dcn_status expand(struct dcn_ctx *ctx, struct sweep_spec *s, struct 
     double lrs[MAX_AXIS];
     for (int i = 0; i < r->variants.n; i++)
         if (model_variant_parse(ctx, r->variants.v[i], &variants[i]))
-            return dcn_fail(ctx, DCN_EINVAL, "%s:%d: variants: unknown variant '%s' (paper or baseline)", path,
+            return dcn_fail(ctx, DCN_EINVAL, "%s:%d: variants: unknown variant '%s' (paper, authors or baseline)", path,
                             r->variants.line, r->variants.v[i]);
     for (int i = 0; i < r->orders.n; i++)
         if (dag_order_parse(ctx, r->orders.v[i], &orders[i]))
@@ -260,7 +260,8 @@ static enum dcn_status expand(struct dcn_ctx *ctx, struct sweep_spec *s, struct 
             free(seen);
             return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", path);
         }
-        t.frozen = is_base ? 0 : frozen[idx[3]];
+        /* the authors variant always trains only its aggregation weights: frozen does not apply */
+        t.frozen = is_base || t.variant == MODEL_AUTHORS ? 0 : frozen[idx[3]];
         t.order = is_base ? DAG_ORDER_RANDOM : orders[idx[4]];
         t.order_seed = is_base ? 0 : oseeds[idx[5]];
         t.seed = seeds[idx[6]];

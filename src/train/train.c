@@ -29,6 +29,13 @@ void train_config_default(struct train_config *c)
     c->bucket_mb = 1.0;
 }
 
+void train_config_authors(struct train_config *c)
+{
+    c->freeze = FREEZE_STEM | FREEZE_NODES | FREEZE_HEAD;
+    c->agg_init_normal = 1;
+    c->normalize_half = 1;
+}
+
 static void iso_time(char *buf, size_t len)
 {
     time_t t = time(NULL);
@@ -149,7 +156,11 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
                       ds->n_train, cfg->batch);
         goto done;
     }
-    if (cfg->variant == MODEL_PAPER) {
+    if (cfg->normalize_half) {
+        ds->mean = 0.5f;
+        ds->std = 1.0f;
+    }
+    if (model_variant_has_dag(cfg->variant)) {
         st = graph_load(ctx, cfg->graph, cfg->data_dir, &g);
         if (!st)
             st = dag_build(ctx, g, cfg->order, cfg->order_seed, &dag);
@@ -217,7 +228,7 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
          * that looks finished */
         snprintf(tmp_path, sizeof tmp_path, "%s.tmp", cfg->out);
         struct trial_attr at[] = {
-            {"graph", TRIAL_STR, cfg->variant == MODEL_PAPER ? cfg->graph : "none", 0, 0},
+            {"graph", TRIAL_STR, model_variant_has_dag(cfg->variant) ? cfg->graph : "none", 0, 0},
             {"dataset", TRIAL_STR, cfg->dataset, 0, 0},
             {"variant", TRIAL_STR, model_variant_name(cfg->variant), 0, 0},
             {"frozen", TRIAL_INT, NULL, (cfg->freeze & (FREEZE_NODES | FREEZE_AGG)) == (FREEZE_NODES | FREEZE_AGG), 0},
@@ -232,6 +243,7 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
             {"train_limit", TRIAL_INT, NULL, cfg->train_limit, 0},
             {"test_limit", TRIAL_INT, NULL, cfg->test_limit, 0},
             {"agg_init", TRIAL_STR, cfg->agg_init_normal ? "normal" : "zero", 0, 0},
+            {"normalize", TRIAL_STR, cfg->normalize_half ? "half" : "meanstd", 0, 0},
             {"threads", TRIAL_INT, NULL, cfg->threads, 0},
             {"host", TRIAL_STR, host, 0, 0},
             {"start_time", TRIAL_STR, start, 0, 0},
@@ -324,7 +336,7 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
     long train_images = ts.train_images;
     if (progress)
         dcn_log(ctx, 1, "train: %s on %s, %s%s, %zu parameters (%zu trainable), %d steps/epoch x %d epochs\n",
-                cfg->variant == MODEL_PAPER ? cfg->graph : "no graph", ds->name, model_variant_name(cfg->variant),
+                model_variant_has_dag(cfg->variant) ? cfg->graph : "no graph", ds->name, model_variant_name(cfg->variant),
                 cfg->freeze ? " (frozen parts)" : "", res->params_total, res->params_trainable, steps_per_epoch,
                 cfg->epochs);
     for (int ep = first_epoch; ep <= cfg->epochs; ep++) {
@@ -584,7 +596,7 @@ enum dcn_status train_eval_file(struct dcn_ctx *ctx, const char *trial_path, con
         ds->mean = (float)mean;
         ds->std = (float)std;
     }
-    if (!st && mc.variant == MODEL_PAPER) {
+    if (!st && model_variant_has_dag(mc.variant)) {
         st = graph_load(ctx, graph, data_dir, &g);
         if (!st)
             st = dag_build(ctx, g, ord, order_seed, &dag);

@@ -101,6 +101,51 @@ def test_small_sweep(tmp):
     check([t["index"] for t in shard["trials"]] == [1, 4, 7], "shard 1/3 holds indices 1, 4, 7")
 
 
+def test_authors_variant(tmp):
+    """The authors variant in a sweep: freezing does not apply to it (its trials are not duplicated
+    over frozen), and its trials train only the aggregation weights."""
+    out = os.path.join(tmp, "authors")
+    yml = os.path.join(tmp, "authors.yaml")
+    write(yml, f"""output: {out}/results.h5
+graphs: ["ws:n=8,k=4,p=0.75,seed=1", "er:n=10,p=0.4,seed=2"]
+variants: [paper, authors, baseline]
+frozen: [false, true]
+seeds: 0..1
+epochs: 1
+channels: 4
+train_limit: 256
+test_limit: 100
+""")
+    listing = json.loads(subprocess.run([DCN, "sweep", yml, "--dry-run", "--json"], env=ENV, check=True,
+                                        capture_output=True, text=True).stdout)
+    by = {}
+    for t in listing["trials"]:
+        by[t["variant"]] = by.get(t["variant"], 0) + 1
+    check(by == {"paper": 8, "authors": 4, "baseline": 2}, f"authors trials not repeated over frozen: {by}")
+    yml1 = os.path.join(tmp, "authors1.yaml")
+    write(yml1, f"""output: {out}/results.h5
+graphs: ["ws:n=8,k=4,p=0.75,seed=1"]
+variants: [authors]
+epochs: 1
+batch: 32
+lr: 0.01
+channels: 4
+train_limit: 256
+test_limit: 100
+""")
+    r = subprocess.run([DCN, "sweep", yml1], env=ENV, capture_output=True, text=True, timeout=600)
+    check(r.returncode == 0, f"authors sweep: exit {r.returncode}: {r.stderr[-1000:]}")
+    files = glob.glob(os.path.join(out, "trials", "*.h5"))
+    check(len(files) == 1, f"one authors trial file: {files}")
+    for p in files:
+        a = attrs(p)
+        check(a["variant"] == "authors" and a["freeze"] == "stem,nodes,head" and a["normalize"] == "half"
+              and a["agg_init"] == "normal", f"authors trial in a sweep uses the authors' settings: {a}")
+        with h5py.File(p, "r") as f:
+            n_agg = sum(f["weights"][k].size for k in f["weights"] if k.endswith(".agg"))
+        check(a["params_trainable"] == n_agg, "authors sweep trial trains only aggregation weights")
+
+
 def wait_for(pred, timeout, what):
     t0 = time.time()
     while time.time() - t0 < timeout:
@@ -256,6 +301,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="dcn-sweep-test-") as tmp:
         test_bad_sweeps(tmp)
         test_small_sweep(tmp)
+        test_authors_variant(tmp)
         test_rank_groups(tmp)
         test_sigterm(tmp)
         test_sigterm_single(tmp)

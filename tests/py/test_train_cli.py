@@ -1,0 +1,186 @@
+#!/usr/bin/python3
+"""End-to-end tests of `dcn train` and `dcn eval` for the three model variants, checked with h5py and
+an independent PyTorch forward pass:
+- paper, baseline, authors: a one-epoch trial on an MNIST subset writes a done trial file whose
+  attributes, metrics and weight shapes are what the README documents, and `dcn eval` on it
+  reproduces the trial's final test accuracy and loss;
+- authors: the defaults are the authors' code's (batch 128, lr 0.01, x - 0.5 inputs, aggregation
+  weights N(0,1), only the aggregation weights train); PyTorch, rebuilding the authors' network from
+  the trial file's DAG and weights in evaluation mode (BN running statistics), gets dcn's test loss
+  and accuracy on the same images;
+- `--freeze none` overrides the authors' freezing; bad --normalize is a usage error.
+Needs MNIST in the data folder (tests/run.sh fetches it)."""
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+
+DCN = os.environ.get("DCN_BIN", "build/dcn")
+ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+failures = []
+GRAPH = "ws:n=8,k=4,p=0.75,seed=1"
+TEST_LIMIT = 300
+
+
+def check(cond, msg):
+    if not cond:
+        failures.append(msg)
+        print("FAIL:", msg, flush=True)
+
+
+def attrs(f):
+    return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+
+
+def train(out, *args):
+    r = subprocess.run([DCN, "train", "--graph", GRAPH, "--channels", "4", "--epochs", "1", "--train-limit", "512",
+                        "--test-limit", str(TEST_LIMIT), "--quiet", "--json", "--out", out, *args], env=ENV,
+                       capture_output=True, text=True, timeout=600)
+    check(r.returncode == 0, f"dcn train {' '.join(args)}: exit {r.returncode}: {r.stderr[-1500:]}")
+    return json.loads(r.stdout) if r.returncode == 0 else None
+
+
+def evaluate(path):
+    r = subprocess.run([DCN, "eval", path, "--dataset", "mnist", "--test-limit", str(TEST_LIMIT), "--json"], env=ENV,
+                       capture_output=True, text=True, timeout=600)
+    check(r.returncode == 0, f"dcn eval {path}: exit {r.returncode}: {r.stderr[-800:]}")
+    return json.loads(r.stdout) if r.returncode == 0 else None
+
+
+def mnist_test(n):
+    """The first n MNIST test images and labels, read straight from the IDX files."""
+    d = os.environ.get("DCN_DATA_DIR", os.path.join(os.environ.get("DCN_SOURCE_DIR", "."), "data", "cache"))
+    with open(os.path.join(d, "mnist", "t10k-images-idx3-ubyte"), "rb") as f:
+        _, cnt, rows, cols = struct.unpack(">IIII", f.read(16))
+        x = np.frombuffer(f.read(n * rows * cols), dtype=np.uint8).reshape(n, 1, rows, cols)
+    with open(os.path.join(d, "mnist", "t10k-labels-idx1-ubyte"), "rb") as f:
+        f.read(8)
+        y = np.frombuffer(f.read(n), dtype=np.uint8)
+    return x, y
+
+
+def torch_authors_eval(path):
+    """Test loss and accuracy of the authors' network rebuilt in PyTorch from a trial file."""
+    import torch
+    import torch.nn.functional as F
+    with h5py.File(path, "r") as f:
+        a = attrs(f)
+        W = {k: torch.from_numpy(f["weights"][k][()]) for k in f["weights"]}
+        Bf = {k: torch.from_numpy(f["buffers"][k][()]) for k in f["buffers"]}
+        edges = f["dag/edges"][()]
+        n = len(f["dag/vertex"][()])
+        outputs = sorted(int(v) for v in f["dag/outputs"][()])
+    preds = [[] for _ in range(n)]
+    for s, t in edges:
+        preds[int(t)].append(int(s))
+    for p in preds:
+        p.sort()
+    C = int(a["channels"])
+
+    def bn(x, name):
+        return F.batch_norm(x, Bf[name + ".running_mean"], Bf[name + ".running_var"], W[name + ".gamma"],
+                            W[name + ".beta"], training=False, eps=1e-5)
+
+    x8, y = mnist_test(TEST_LIMIT)
+    x = (torch.from_numpy(x8.astype(np.float32)) / 255.0 - float(a["data_mean"])) / float(a["data_std"])
+    with torch.no_grad():
+        h = F.relu(bn(F.conv2d(x, W["stem.conv1.w"], W["stem.conv1.b"], stride=2, padding=1), "stem.bn1"))
+        h = bn(F.conv2d(h, W["stem.conv2.w"], W["stem.conv2.b"], stride=2, padding=1), "stem.bn2")
+        out = [None] * n
+        for v in range(n):
+            if not preds[v]:
+                z = h
+            elif len(preds[v]) == 1:
+                z = out[preds[v][0]]
+            else:
+                s = torch.sigmoid(W[f"node.{v}.agg"])
+                z = sum(s[i] * out[u] for i, u in enumerate(preds[v]))
+            z = F.conv2d(F.relu(z), W[f"node.{v}.dw"], padding=1, groups=C, stride=1 if preds[v] else 2)
+            out[v] = bn(F.conv2d(z, W[f"node.{v}.pw"]), f"node.{v}.bn")
+        z = torch.mean(torch.stack([out[v] for v in outputs]), dim=0)
+        z = bn(F.conv2d(F.relu(z), W["head.conv.w"], W["head.conv.b"]), "head.bn")
+        logits = F.linear(F.adaptive_avg_pool2d(z, 1).flatten(1), W["fc.w"], W["fc.b"])
+        yt = torch.from_numpy(y.astype(np.int64))
+        loss = F.cross_entropy(logits, yt).item()
+        acc = (logits.argmax(1) == yt).double().mean().item()
+    return loss, acc
+
+
+def test_variants(tmp):
+    for variant in ("paper", "baseline", "authors"):
+        path = os.path.join(tmp, f"{variant}.h5")
+        r = train(path, "--variant", variant)
+        if r is None:
+            continue
+        check(r["status"] == "done" and r["variant"] == variant, f"{variant}: done, variant in JSON")
+        with h5py.File(path, "r") as f:
+            a = attrs(f)
+            check(a["status"] == "done" and a["variant"] == variant, f"{variant}: trial attributes")
+            acc = f["metrics/test_accuracy"][()]
+            check(len(acc) == 1 and abs(acc[-1] - r["test_accuracy"]) < 2e-6, f"{variant}: metrics agree with JSON")
+            n_params = sum(f["weights"][k].size for k in f["weights"])
+            check(n_params == r["params_total"], f"{variant}: weights hold params_total ({n_params})")
+            check(("dag" in f) == (variant != "baseline"), f"{variant}: DAG stored iff the variant has one")
+            if variant == "authors":
+                C = 4
+                check(a["batch"] == 128 and abs(a["lr"] - 0.01) < 1e-12, f"authors defaults batch/lr: {a}")
+                check(a["normalize"] == "half" and abs(a["data_mean"] - 0.5) < 1e-7 and a["data_std"] == 1.0,
+                      "authors inputs are x - 0.5")
+                check(a["agg_init"] == "normal" and a["freeze"] == "stem,nodes,head", f"authors freeze: {a['freeze']}")
+                n_agg = sum(f["weights"][k].size for k in f["weights"] if k.endswith(".agg"))
+                check(n_agg > 0 and r["params_trainable"] == n_agg,
+                      f"authors: only the {n_agg} aggregation weights train ({r['params_trainable']})")
+                outs = set(int(v) for v in f["dag/outputs"][()])
+                for k in f["weights"]:
+                    if k.endswith(".pw"):
+                        v = int(k.split(".")[1])
+                        check(f["weights"][k].shape == ((4 * C if v in outs else C), C, 1, 1), f"authors {k} shape")
+                check(f["weights/head.conv.w"].shape == (1280, 4 * C, 1, 1), "authors head conv 4C -> 1280")
+                check(f["weights/stem.conv1.w"].shape == (C // 2, 1, 3, 3), "authors stem conv1 1 -> C/2")
+            else:
+                check(a["normalize"] == "meanstd" and a["batch"] == 32, f"{variant}: paper protocol defaults")
+        e = evaluate(path)
+        if e:
+            check(abs(e["test_accuracy"] - r["test_accuracy"]) < 2e-6 and abs(e["test_loss"] - r["test_loss"]) < 1e-5,
+                  f"{variant}: dcn eval reproduces the trial: {e} vs {r['test_accuracy']}, {r['test_loss']}")
+        if variant == "authors" and e:
+            loss, acc = torch_authors_eval(path)
+            check(abs(acc - e["test_accuracy"]) < 1e-9 and abs(loss - e["test_loss"]) < 1e-4 * max(1, abs(loss)),
+                  f"authors: PyTorch on the trial's weights gives loss {loss:.6f} acc {acc:.4f}, "
+                  f"dcn {e['test_loss']:.6f} {e['test_accuracy']:.4f}")
+            print(f"authors eval: dcn loss {e['test_loss']:.6f} acc {e['test_accuracy']:.4f}, "
+                  f"PyTorch loss {loss:.6f} acc {acc:.4f}")
+
+
+def test_overrides(tmp):
+    path = os.path.join(tmp, "authors-all.h5")
+    r = train(path, "--variant", "authors", "--freeze", "none", "--batch", "64", "--lr", "0.002")
+    if r:
+        check(r["params_trainable"] == r["params_total"], "--freeze none trains every authors parameter")
+        with h5py.File(path, "r") as f:
+            a = attrs(f)
+            check(a["batch"] == 64 and abs(a["lr"] - 0.002) < 1e-12 and a["normalize"] == "half",
+                  f"explicit options win over the authors defaults: {a['batch']} {a['lr']}")
+    r = subprocess.run([DCN, "train", "--normalize", "zscore"], env=ENV, capture_output=True, text=True)
+    check(r.returncode == 2 and "--normalize" in r.stderr, f"bad --normalize is a usage error: {r.stderr.strip()}")
+    r = subprocess.run([DCN, "train", "--variant", "author"], env=ENV, capture_output=True, text=True)
+    check(r.returncode == 2 and "authors" in r.stderr, f"unknown variant lists the known ones: {r.stderr.strip()}")
+
+
+def main():
+    with tempfile.TemporaryDirectory(prefix="dcn-train-test-") as tmp:
+        test_variants(tmp)
+        test_overrides(tmp)
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        sys.exit(1)
+    print("all train/eval checks passed")
+
+
+if __name__ == "__main__":
+    main()
