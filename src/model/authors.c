@@ -3,8 +3,11 @@
  * with stride 2 (7 -> 4), output nodes widen to 4C, and the head is conv 1x1 -> BN -> global average
  * pool -> linear. Its trials are cheap (4 x 4 maps), so this is the plain layer-by-layer form: NCHW
  * tensors, every activation backward needs stored once per node, the layer kernels of src/nn, one
- * thread. The paper variant's fused, channel-major, recomputing engine stays specialised to its
- * uniform C x 14 x 14 nodes.
+ * thread. The paper variant's fused, recomputing engine stays specialised to its uniform C x 14 x 14
+ * nodes. Like it, node tensors and the head are channel-major, (C, B, HW): a 4 x 4 map makes per-image
+ * GEMMs 16 columns wide, so each pointwise and head convolution is ONE sgemm over B*HW columns, and
+ * the batch norms see one contiguous run per channel (the layer kernels are called with B = 1 and
+ * HW = B*HW). The stem stays NCHW and is transposed once each way.
  *
  *   stem   conv 3x3 s2 (1 -> C/2, bias), BN, ReLU, conv 3x3 s2 (C/2 -> C, bias), BN   -> C x 7 x 7
  *   node   sum_k sigmoid(w_k) y_k (in-degree > 1), ReLU, depthwise 3x3 (stride 2 for input nodes),
@@ -21,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../nn/lanes.h"
 #include "dcn/nn.h"
 #include "internal.h"
 
@@ -43,12 +47,12 @@ struct alayout {
     int t_c2w, t_c2b, t_bn2g, t_bn2b, b_bn2m, b_bn2v;
     int t_hw, t_hb, t_hbng, t_hbnb, b_hbnm, b_hbnv, t_fcw, t_fcb;
     struct anode *nodes;
-    float *c1, *r1, *c2, *s;           /* stem: conv1 out, ReLU(BN1), conv2 out, BN2 out */
+    float *c1, *r1, *c2, *s, *sT;      /* stem: conv1 out, ReLU(BN1), conv2 out, BN2 out; sT = s (C,B,HW) */
     float *m1, *rs1, *m2, *rs2, *mh, *rsh; /* BN batch statistics */
-    float *S, *Hr, *Q, *Z, *G;         /* sink, ReLU, head conv, head BN, pooled */
+    float *S, *Hr, *Q, *Z, *G, *Gt;    /* sink, ReLU, head conv, head BN, pooled (B,1280), (1280,B) */
     float *logits, *probs, *dlogits;
     float *dG, *dZ, *dQ, *dHr, *dOut;  /* head gradients; dOut: every output node's dY */
-    float *dstem, *dc2, *dr1, *dc1;    /* stem gradients */
+    float *dstem, *dstemT, *dc2, *dr1, *dc1; /* stem gradients (dstemT channel-major) */
     float *A, *dP, *dD, *dR;           /* per-node scratch */
     float *ws;                         /* im2col workspace */
     float *sig;                        /* (max in-degree) sigmoids of a node's aggregation weights */
@@ -200,8 +204,8 @@ enum dcn_status authors_create(struct dcn_ctx *ctx, const struct model_config *c
     size_t ws = conv2d_workspace(1, cfg->in_h, cfg->in_w, 3, 2, 1);
     if (conv2d_workspace(C2, L->H1, L->W1, 3, 2, 1) > ws)
         ws = conv2d_workspace(C2, L->H1, L->W1, 3, 2, 1);
-    size_t total = 4 * n1 + 4 * n2 + 2 * c2r + 2 * cr + 2 * hr; /* c1 r1 dr1 dc1, c2 s dstem dc2, stats */
-    total += 2 * no + 4 * nh + 2 * bh + 3 * bk + 2 * no;       /* S Hr, Q Z dZ dQ, G dG, logits.., dHr dOut */
+    size_t total = 4 * n1 + 6 * n2 + 2 * c2r + 2 * cr + 2 * hr; /* c1 r1 dr1 dc1, c2 s sT dstem(T) dc2, stats */
+    total += 2 * no + 4 * nh + 3 * bh + 3 * bk + 2 * no;       /* S Hr, Q Z dZ dQ, G Gt dG, logits.., dHr dOut */
     total += n2 + no + n3 + n2 + r16(ws);                       /* A (input-node size), dP, dD, dR, ws */
     for (int i = 0; i < n; i++) {
         const struct anode *nd = &L->nodes[i];
@@ -228,7 +232,9 @@ enum dcn_status authors_create(struct dcn_ctx *ctx, const struct model_config *c
     TAKE(L->dc1, n1);
     TAKE(L->c2, n2);
     TAKE(L->s, n2);
+    TAKE(L->sT, n2);
     TAKE(L->dstem, n2);
+    TAKE(L->dstemT, n2);
     TAKE(L->dc2, n2);
     TAKE(L->m1, c2r);
     TAKE(L->rs1, c2r);
@@ -243,6 +249,7 @@ enum dcn_status authors_create(struct dcn_ctx *ctx, const struct model_config *c
     TAKE(L->dZ, nh);
     TAKE(L->dQ, nh);
     TAKE(L->G, bh);
+    TAKE(L->Gt, bh);
     TAKE(L->dG, bh);
     TAKE(L->logits, bk);
     TAKE(L->probs, bk);
@@ -273,15 +280,24 @@ enum dcn_status authors_create(struct dcn_ctx *ctx, const struct model_config *c
 
 static inline float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-/* BN forward in training (batch statistics, running statistics updated) or evaluation mode */
+/* BN forward in training (batch statistics, running statistics updated) or evaluation mode over a
+ * channel-major (C, n) tensor */
 static void bn_fwd(const struct model *m, float *out, float *mean, float *rstd, int tg, int tb, int bm, int bv,
-                   const float *in, int B, int C, int HW, int train)
+                   const float *in, int C, size_t n, int train)
 {
     if (train)
-        batchnorm_forward_train(out, mean, rstd, BA(m, bm), BA(m, bv), in, PA(m, tg), PA(m, tb), B, C, HW,
+        batchnorm_forward_train(out, mean, rstd, BA(m, bm), BA(m, bv), in, PA(m, tg), PA(m, tb), 1, C, (int)n,
                                 m->cfg.bn_eps, m->cfg.bn_momentum);
     else
-        batchnorm_forward_eval(out, in, PA(m, tg), PA(m, tb), BA(m, bm), BA(m, bv), B, C, HW, m->cfg.bn_eps);
+        batchnorm_forward_eval(out, in, PA(m, tg), PA(m, tb), BA(m, bm), BA(m, bv), 1, C, (int)n, m->cfg.bn_eps);
+}
+
+/* (R, S, HW) -> (S, R, HW): NCHW <-> channel-major */
+static void swap_outer(float *restrict out, const float *restrict in, int R, int S, int HW)
+{
+    for (int r = 0; r < R; r++)
+        for (int q = 0; q < S; q++)
+            memcpy(out + ((size_t)q * R + r) * HW, in + ((size_t)r * S + q) * HW, (size_t)HW * sizeof(float));
 }
 
 float authors_forward(struct model *m, const float *x, const int *y, int B, int train, int *correct)
@@ -293,20 +309,32 @@ float authors_forward(struct model *m, const float *x, const int *y, int B, int 
     double *pa = m->prof.fwd, pt = m->prof.enabled ? dcn_now() : 0;
 
     conv2d_forward(L->c1, x, PA(m, L->t_c1w), PA(m, L->t_c1b), L->ws, B, 1, c->in_h, c->in_w, C2, 3, 2, 1);
-    bn_fwd(m, L->r1, L->m1, L->rs1, L->t_bn1g, L->t_bn1b, L->b_bn1m, L->b_bn1v, L->c1, B, C2, HW1, train);
+    if (train)
+        batchnorm_forward_train(L->r1, L->m1, L->rs1, BA(m, L->b_bn1m), BA(m, L->b_bn1v), L->c1, PA(m, L->t_bn1g),
+                                PA(m, L->t_bn1b), B, C2, HW1, c->bn_eps, c->bn_momentum);
+    else
+        batchnorm_forward_eval(L->r1, L->c1, PA(m, L->t_bn1g), PA(m, L->t_bn1b), BA(m, L->b_bn1m),
+                               BA(m, L->b_bn1v), B, C2, HW1, c->bn_eps);
     relu_forward(L->r1, L->r1, (size_t)B * C2 * HW1);
     conv2d_forward(L->c2, L->r1, PA(m, L->t_c2w), PA(m, L->t_c2b), L->ws, B, C2, L->H1, L->W1, C, 3, 2, 1);
-    bn_fwd(m, L->s, L->m2, L->rs2, L->t_bn2g, L->t_bn2b, L->b_bn2m, L->b_bn2v, L->c2, B, C, HW2, train);
+    if (train)
+        batchnorm_forward_train(L->s, L->m2, L->rs2, BA(m, L->b_bn2m), BA(m, L->b_bn2v), L->c2, PA(m, L->t_bn2g),
+                                PA(m, L->t_bn2b), B, C, HW2, c->bn_eps, c->bn_momentum);
+    else
+        batchnorm_forward_eval(L->s, L->c2, PA(m, L->t_bn2g), PA(m, L->t_bn2b), BA(m, L->b_bn2m),
+                               BA(m, L->b_bn2v), B, C, HW2, c->bn_eps);
+    swap_outer(L->sT, L->s, B, C, HW2);
     tick(m, pa, PROF_STEM, &pt);
 
     const struct dcn_dag *d = m->dag;
-    const size_t n3 = (size_t)B * C * HW3;
+    const size_t n3 = (size_t)B * C * HW3, cols = (size_t)B * HW3;
     for (int i = 0; i < d->n; i++) {
         struct anode *nd = &L->nodes[i];
-        const size_t nin = (size_t)B * C * nd->hin * nd->win;
+        const int hwin = nd->hin * nd->win;
+        const size_t nin = (size_t)B * C * hwin;
         const float *a;
         if (nd->indeg == 0)
-            a = L->s;
+            a = L->sT;
         else if (nd->indeg == 1)
             a = L->nodes[nd->pred[0]].Y;
         else {
@@ -325,17 +353,20 @@ float authors_forward(struct model *m, const float *x, const int *y, int B, int 
         tick(m, pa, PROF_AGG, &pt);
         relu_forward(nd->R, a, nin);
         tick(m, pa, PROF_RELU, &pt);
-        dwconv3x3_forward(nd->D, nd->R, PA(m, nd->t_dw), B, C, nd->hin, nd->win, nd->stride);
+        const float *wd = PA(m, nd->t_dw);
+        for (int ch = 0; ch < C; ch++) /* channel ch of every image: B one-channel maps, one weight */
+            dwconv3x3_forward(nd->D + (size_t)ch * cols, nd->R + (size_t)ch * B * hwin, wd + 9 * ch, B, 1, nd->hin,
+                              nd->win, nd->stride);
         tick(m, pa, PROF_DW, &pt);
-        pointwise_forward(nd->P, nd->D, PA(m, nd->t_pw), NULL, B, C, HW3, nd->oc);
+        pointwise_forward(nd->P, nd->D, PA(m, nd->t_pw), NULL, 1, C, (int)cols, nd->oc);
         tick(m, pa, PROF_PW, &pt);
-        bn_fwd(m, nd->Y, nd->mean, nd->rstd, nd->t_gamma, nd->t_beta, nd->b_mean, nd->b_var, nd->P, B, nd->oc, HW3,
+        bn_fwd(m, nd->Y, nd->mean, nd->rstd, nd->t_gamma, nd->t_beta, nd->b_mean, nd->b_var, nd->P, nd->oc, cols,
                train);
         tick(m, pa, PROF_BN, &pt);
     }
 
     /* sink: mean of the output nodes; the head's ReLU */
-    const size_t no = (size_t)B * OC * HW3;
+    const size_t no = (size_t)OC * cols;
     const float inv = 1.0f / (float)d->n_outputs;
     memset(L->S, 0, no * sizeof(float));
     for (int k = 0; k < d->n_outputs; k++) {
@@ -348,9 +379,10 @@ float authors_forward(struct model *m, const float *x, const int *y, int B, int 
         L->Hr[j] = L->S[j] > 0.0f ? L->S[j] : 0.0f;
     }
     tick(m, pa, PROF_SINK, &pt);
-    pointwise_forward(L->Q, L->Hr, PA(m, L->t_hw), PA(m, L->t_hb), B, OC, HW3, HEAD_WIDTH);
-    bn_fwd(m, L->Z, L->mh, L->rsh, L->t_hbng, L->t_hbnb, L->b_hbnm, L->b_hbnv, L->Q, B, HEAD_WIDTH, HW3, train);
-    gap_forward(L->G, L->Z, B, HEAD_WIDTH, HW3);
+    pointwise_forward(L->Q, L->Hr, PA(m, L->t_hw), PA(m, L->t_hb), 1, OC, (int)cols, HEAD_WIDTH);
+    bn_fwd(m, L->Z, L->mh, L->rsh, L->t_hbng, L->t_hbnb, L->b_hbnm, L->b_hbnv, L->Q, HEAD_WIDTH, cols, train);
+    gap_forward(L->Gt, L->Z, 1, HEAD_WIDTH * B, HW3); /* (1280, B) */
+    swap_outer(L->G, L->Gt, HEAD_WIDTH, B, 1);
     linear_forward(L->logits, L->G, PA(m, L->t_fcw), PA(m, L->t_fcb), B, HEAD_WIDTH, c->classes);
     tick(m, pa, PROF_HEAD, &pt);
     int corr = 0;
@@ -380,20 +412,21 @@ void authors_backward(struct model *m, const float *x, const int *y, int B)
     tick(m, pa, PROF_SOFTMAX, &pt);
 
     /* head: linear, pool, BN, conv 1x1, ReLU; then the sink's mean hands dOut to every output node */
-    const size_t no = (size_t)B * OC * HW3, nh = (size_t)B * HEAD_WIDTH * HW3;
+    const size_t cols = (size_t)B * HW3, no = (size_t)OC * cols, nh = (size_t)HEAD_WIDTH * cols;
     const int need_below = need_dag || need_stem;
     memset(L->dG, 0, (size_t)B * HEAD_WIDTH * sizeof(float));
     linear_backward(L->dG, GA(m, L->t_fcw), GA(m, L->t_fcb), L->dlogits, L->G, PA(m, L->t_fcw), B, HEAD_WIDTH, K);
     const int head_body = need_below || GA(m, L->t_hw) || GA(m, L->t_hbng);
     if (head_body) {
+        swap_outer(L->Gt, L->dG, B, HEAD_WIDTH, 1); /* Gt is free now: dG as (1280, B) */
         memset(L->dZ, 0, nh * sizeof(float));
-        gap_backward(L->dZ, L->dG, B, HEAD_WIDTH, HW3);
+        gap_backward(L->dZ, L->Gt, 1, HEAD_WIDTH * B, HW3);
         batchnorm_backward_to(L->dQ, GA(m, L->t_hbng), GA(m, L->t_hbnb), L->dZ, L->Q, L->mh, L->rsh,
-                              PA(m, L->t_hbng), B, HEAD_WIDTH, HW3);
+                              PA(m, L->t_hbng), 1, HEAD_WIDTH, (int)cols);
         if (need_below)
             memset(L->dHr, 0, no * sizeof(float));
         pointwise_backward(need_below ? L->dHr : NULL, GA(m, L->t_hw), GA(m, L->t_hb), L->dQ, L->Hr,
-                           PA(m, L->t_hw), B, OC, HW3, HEAD_WIDTH);
+                           PA(m, L->t_hw), 1, OC, (int)cols, HEAD_WIDTH);
     }
     tick(m, pa, PROF_HEAD, &pt);
 
@@ -404,23 +437,28 @@ void authors_backward(struct model *m, const float *x, const int *y, int B)
         for (int i = 0; i < d->n; i++)
             if (L->nodes[i].dY)
                 memset(L->nodes[i].dY, 0, n3 * sizeof(float));
-        memset(L->dstem, 0, n2 * sizeof(float));
+        memset(L->dstemT, 0, n2 * sizeof(float));
         tick(m, pa, PROF_SINK, &pt);
         for (int i = d->n - 1; i >= 0; i--) {
             struct anode *nd = &L->nodes[i];
             const float *dY = nd->is_output ? L->dOut : nd->dY;
-            const size_t nin = (size_t)B * C * nd->hin * nd->win;
+            const int hwin = nd->hin * nd->win;
+            const size_t nin = (size_t)B * C * hwin;
             batchnorm_backward_to(L->dP, GA(m, nd->t_gamma), GA(m, nd->t_beta), dY, nd->P, nd->mean, nd->rstd,
-                                  PA(m, nd->t_gamma), B, nd->oc, HW3);
+                                  PA(m, nd->t_gamma), 1, nd->oc, (int)cols);
             tick(m, pa, PROF_BN, &pt);
             memset(L->dD, 0, n3 * sizeof(float));
-            pointwise_backward(L->dD, GA(m, nd->t_pw), NULL, L->dP, nd->D, PA(m, nd->t_pw), B, C, HW3, nd->oc);
+            pointwise_backward(L->dD, GA(m, nd->t_pw), NULL, L->dP, nd->D, PA(m, nd->t_pw), 1, C, (int)cols, nd->oc);
             tick(m, pa, PROF_PW, &pt);
             const int below = nd->indeg > 0 || need_stem; /* does anything under this node want dA? */
             if (below)
                 memset(L->dR, 0, nin * sizeof(float));
-            dwconv3x3_backward(below ? L->dR : NULL, GA(m, nd->t_dw), L->dD, nd->R, PA(m, nd->t_dw), B, C, nd->hin,
-                               nd->win, nd->stride);
+            const float *wd = PA(m, nd->t_dw);
+            float *gd = GA(m, nd->t_dw);
+            for (int ch = 0; ch < C; ch++)
+                dwconv3x3_backward(below ? L->dR + (size_t)ch * B * hwin : NULL, gd ? gd + 9 * ch : NULL,
+                                   L->dD + (size_t)ch * cols, nd->R + (size_t)ch * B * hwin, wd + 9 * ch, B, 1,
+                                   nd->hin, nd->win, nd->stride);
             tick(m, pa, PROF_DW, &pt);
             if (!below)
                 continue;
@@ -432,7 +470,7 @@ void authors_backward(struct model *m, const float *x, const int *y, int B)
                     dA[j] = 0.0f;
             tick(m, pa, PROF_RELU, &pt);
             if (nd->indeg == 0) {
-                for (size_t j = 0; j < nin; j++) L->dstem[j] += dA[j];
+                for (size_t j = 0; j < nin; j++) L->dstemT[j] += dA[j];
             } else if (nd->indeg == 1) {
                 float *restrict dp = L->nodes[nd->pred[0]].dY;
                 for (size_t j = 0; j < nin; j++) dp[j] += dA[j];
@@ -444,19 +482,16 @@ void authors_backward(struct model *m, const float *x, const int *y, int B)
                     const float sk = sigm(w[k]);
                     float *restrict dp = p->dY;
                     const float *restrict yp = p->Y;
-                    double dot = 0.0;
-                    for (size_t j = 0; j < nin; j++) {
-                        dp[j] += sk * dA[j];
-                        dot += (double)dA[j] * yp[j];
-                    }
+                    for (size_t j = 0; j < nin; j++) dp[j] += sk * dA[j];
                     if (gw)
-                        gw[k] += (float)(sk * (1.0f - sk) * dot);
+                        gw[k] += (float)(sk * (1.0f - sk) * lanes_dot(dA, yp, nin));
                 }
             }
             tick(m, pa, PROF_AGG, &pt);
         }
     }
     if (need_stem) {
+        swap_outer(L->dstem, L->dstemT, C, B, HW2);
         batchnorm_backward_to(L->dc2, GA(m, L->t_bn2g), GA(m, L->t_bn2b), L->dstem, L->c2, L->m2, L->rs2,
                               PA(m, L->t_bn2g), B, C, HW2);
         memset(L->dr1, 0, (size_t)B * C2 * HW1 * sizeof(float));
