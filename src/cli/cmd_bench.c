@@ -54,7 +54,7 @@ int cmd_bench(int argc, char **argv)
     uint64_t order_seed = 0, seed = 0;
     const struct opt tab[] = {
         {"graph", OPT_STR, &graph, "SPEC", "graph: file, celegans, mouse, ws:n=32,k=4,p=0.75,seed=0, ... (default WS)"},
-        {"variant", OPT_STR, &variant, "V", "paper (default) or baseline (no graph)"},
+        {"variant", OPT_STR, &variant, "V", "paper (default), authors (only aggregation weights train, as in the authors' code) or baseline"},
         {"batch", OPT_INT, &batch, "B", "batch size (default 32)"},
         {"channels", OPT_INT, &channels, "C", "channels (default 78)"},
         {"steps", OPT_INT, &steps, "N", "timed training steps (default 20)"},
@@ -93,6 +93,10 @@ int cmd_bench(int argc, char **argv)
     }
     if (frozen)
         mc.freeze = FREEZE_NODES | FREEZE_AGG;
+    else if (mc.variant == MODEL_AUTHORS) {
+        mc.freeze = FREEZE_STEM | FREEZE_NODES | FREEZE_HEAD;
+        mc.agg_init_normal = 1;
+    }
     mc.channels = channels;
     mc.batch = batch;
     mc.threads = threads;
