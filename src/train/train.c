@@ -606,6 +606,12 @@ enum dcn_status train_eval_file(struct dcn_ctx *ctx, const char *trial_path, con
         mc.in_h = ds->rows;
         mc.in_w = ds->cols;
         st = model_create(ctx, &mc, dag, &m);
+        if (st) {
+            /* the configuration came from the file: name it */
+            char why[sizeof ctx->err];
+            snprintf(why, sizeof why, "%s", ctx->err);
+            st = dcn_fail(ctx, st, "%s: the trial's configuration does not make a model (%s)", trial_path, why);
+        }
     }
     if (!st)
         st = trial_read_weights(ctx, trial_path, m);

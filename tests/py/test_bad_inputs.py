@@ -291,7 +291,7 @@ def results_files(tmp):
           [DCN, "eval", p, "--dataset", "mnist"], 1, ["trial_list_attr.h5", "holds 3 values"])
     p = copy_with(trial, "trial_channels0.h5", channels=np.int64(0))
     entry("results file", "dcn eval on a trial file recording 0 channels",
-          [DCN, "eval", p, "--dataset", "mnist", "--test-limit", "16"], 1, ["channels", "must be positive"])
+          [DCN, "eval", p, "--dataset", "mnist", "--test-limit", "16"], 1, ["trial_channels0.h5", "channels", "must be positive"])
     p = os.path.join(tmp, "summary_huge.h5")
     with h5py.File(p, "w") as f:
         f.attrs["format_version"] = np.int64(1)
