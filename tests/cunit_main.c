@@ -4,7 +4,9 @@
  * same executable runs on every rank. */
 #include <CUnit/Basic.h>
 #include <mpi.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "cunit_main.h"
 
@@ -23,5 +25,15 @@ int main(int argc, char **argv)
     unsigned total = 0;
     MPI_Allreduce(&failed, &total, 1, MPI_UNSIGNED, MPI_SUM, MPI_COMM_WORLD);
     MPI_Finalize();
+    /* dcn_test_tmpdir()'s fixtures: kept when something failed, for inspection */
+    char dir[64];
+    struct stat sb;
+    snprintf(dir, sizeof dir, "test-tmp-%d", (int)getpid());
+    if (!total && stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf -- %s", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", dir);
+    }
     return total ? 1 : 0;
 }
