@@ -24,6 +24,9 @@ run() { # NAME COMMAND...
 }
 run train "$bin" train --graph "ws:n=6,k=2,p=0.5,seed=1" --channels 3 --epochs 1 --train-limit 64 --test-limit 64 \
     --quiet --out "$tmp/trial.h5" --checkpoint "$tmp/trial.ckpt.h5"
+run train-authors "$bin" train --variant authors --graph "ws:n=6,k=2,p=0.5,seed=1" --channels 4 --epochs 1 \
+    --batch 32 --train-limit 64 --test-limit 64 --quiet --out "$tmp/authors.h5"
+run eval-authors "$bin" eval "$tmp/authors.h5" --dataset mnist --test-limit 64
 cat >"$tmp/s.yaml" <<YAML
 output: $tmp/sweep/results.h5
 graphs: ["ws:n=6,k=2,p=0.5,seed=1"]
