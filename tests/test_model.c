@@ -78,7 +78,7 @@ static double max_rel_diff(const float *a, const float *b, size_t n, double floo
  * lr * g / (|g| + eps), so a weight whose gradient is rounding-sized (in the authors' head, inputs that
  * the ReLU zeroes for a whole batch) moves by an amount the rounding decides; the gradients themselves
  * are held to 1e-3 everywhere. */
-static void check_against_pytorch(const char *file, enum model_variant variant, double param_tol)
+static void check_against_pytorch(const char *file, enum model_variant variant, double param_tol, int threads)
 {
     hid_t f = ref_open_file(file);
     CU_ASSERT_FATAL(f >= 0);
@@ -88,6 +88,7 @@ static void check_against_pytorch(const char *file, enum model_variant variant, 
     struct model_config mc;
     model_config_default(&mc);
     mc.variant = variant;
+    mc.threads = threads;
     mc.channels = 4;
     mc.batch = 4;
     struct model *m = NULL;
@@ -178,8 +179,8 @@ static void check_against_pytorch(const char *file, enum model_variant variant, 
         worst_b = fmax(worst_b, dd);
         free(v);
     }
-    printf("\n  %s model vs PyTorch: losses %.6f %.6f %.6f, worst gradient rel. diff %.2e, params %.2e, BN stats %.2e\n",
-           model_variant_name(variant), loss[0], loss[1], loss[2], worst_grad, worst_p, worst_b);
+    printf("\n  %s model (%d thread%s) vs PyTorch: losses %.6f %.6f %.6f, worst gradient rel. diff %.2e, params %.2e, BN stats %.2e\n",
+           model_variant_name(variant), threads, threads > 1 ? "s" : "", loss[0], loss[1], loss[2], worst_grad, worst_p, worst_b);
     CU_ASSERT(worst_p < param_tol);
     CU_ASSERT(worst_b < 1e-4);
     free(x);
@@ -191,10 +192,13 @@ static void check_against_pytorch(const char *file, enum model_variant variant, 
     H5Fclose(f);
 }
 
-static void test_matches_pytorch(void) { check_against_pytorch("model_reference.h5", MODEL_PAPER, 1e-4); }
+static void test_matches_pytorch(void) { check_against_pytorch("model_reference.h5", MODEL_PAPER, 1e-4, 1); }
+
+/* the same with the batch, channels and FC columns split over 3 threads (uneven shares of 4) */
+static void test_matches_pytorch_threads(void) { check_against_pytorch("model_reference.h5", MODEL_PAPER, 1e-4, 3); }
 
 /* The authors' code variant (two-conv stem, stride-2 input nodes, 4C outputs, 1280-wide head) */
-static void test_authors_matches_pytorch(void) { check_against_pytorch("authors_reference.h5", MODEL_AUTHORS, 1e-3); }
+static void test_authors_matches_pytorch(void) { check_against_pytorch("authors_reference.h5", MODEL_AUTHORS, 1e-3, 1); }
 
 static void test_frozen_keeps_dag(void)
 {
@@ -358,6 +362,7 @@ static void test_bad_config(void)
 
 void dcn_register_tests(void)
 {
-    DCN_SUITE("model", DCN_TEST(test_matches_pytorch), DCN_TEST(test_authors_matches_pytorch),
+    DCN_SUITE("model", DCN_TEST(test_matches_pytorch), DCN_TEST(test_matches_pytorch_threads),
+              DCN_TEST(test_authors_matches_pytorch),
               DCN_TEST(test_frozen_keeps_dag), DCN_TEST(test_authors_only_agg_trains), DCN_TEST(test_bad_config));
 }

@@ -161,7 +161,7 @@ struct bn_sync {
  * Same results as conv2d_forward + batchnorm_forward_train (or _eval) + relu_forward, in one pass.
  * conv and out are (B, C, OH, OW); conv keeps the BN input for backward. ws: stem_workspace()
  * floats; s1, s2 (C doubles) and shift (C floats) are scratch. */
-size_t stem_workspace(int H, int W);
+size_t stem_workspace(int H, int W, int C);
 void stem_forward(float *conv, float *out, float *mean, float *rstd, float *running_mean, float *running_var,
                   const float *x, const float *w, const float *gamma, const float *beta, int B, int C, int H, int W,
                   int train, float eps, float momentum, float *ws, double *s1, double *s2, float *shift,
@@ -172,6 +172,27 @@ void stem_forward(float *conv, float *out, float *mean, float *rstd, float *runn
 void stem_backward(float *dw, float *dgamma, float *dbeta, const float *dout, const float *out, const float *conv,
                    const float *mean, const float *rstd, const float *x, const float *gamma, int B, int C, int H,
                    int W, float *ws, double *acc, float *coef, const struct bn_sync *sync);
+/* The pieces stem_forward and stem_backward are made of, for threads that split the channels
+ * [c0, c1) (every channel's result is the same as the whole call's, whatever the split):
+ * forward = stem_conv_range (conv and BN sums; ws: one thread's stem_workspace), then stem_stats
+ * (all channels: statistics, running statistics, the affine hi/lo/sc/sh), then stem_apply_range;
+ * backward = stem_backward_sums_range (sums = sd | sdm | sxm, C doubles each), stem_backward_coeffs
+ * (all channels: dgamma, dbeta +=, coef = k | a | b), stem_backward_dw_range (acc, 9C doubles, = the
+ * weight gradient of channels [c0, c1)). */
+void stem_conv_range(float *conv, double *s1, double *s2, float *shift, const float *x, const float *w, int B, int C,
+                     int H, int W, int c0, int c1, int train, float *ws);
+void stem_stats(float *mean, float *rstd, float *running_mean, float *running_var, float *hi, float *lo, float *sc,
+                float *sh, double *s1, double *s2, float *shift, const float *gamma, const float *beta, int B,
+                int C, int HW, int train, float eps, float momentum, const struct bn_sync *sync);
+void stem_apply_range(float *out, const float *conv, const float *hi, const float *lo, const float *sc,
+                      const float *sh, int B, int C, int HW, int c0, int c1);
+void stem_backward_sums_range(double *sd, double *sdm, double *sxm, const float *dout, const float *out,
+                              const float *conv, const float *mean, int B, int C, int HW, int c0, int c1);
+void stem_backward_coeffs(float *dgamma, float *dbeta, double *sums, const float *gamma, const float *rstd, int B,
+                          int C, int HW, float *coef, const struct bn_sync *sync);
+void stem_backward_dw_range(double *acc, const float *dout, const float *out, const float *conv, const float *mean,
+                            const float *kk, const float *aa, const float *bb, const float *x, int B, int C, int H,
+                            int W, int c0, int c1, float *ws);
 
 /* ---- elementwise ---- */
 void relu_forward(float *out, const float *in, size_t n);

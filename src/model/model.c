@@ -70,7 +70,9 @@ struct model_layout {
     float *tdW;         /* threads x C*C: pointwise weight gradient partials (threads > 1 only) */
     double *sd, *sdm, *sxm; /* (C) BN backward sums */
     float *bk, *ba, *bb;    /* (C) BN backward coefficients: dP = k dY + a (P - mean) + b */
-    float *conv_ws;  /* stem im2col workspace */
+    float *conv_ws;  /* threads x stem_ws: stem patch workspaces */
+    size_t stem_ws;
+    float *stem_aff; /* (4 Cr) the stem BN affine hi | lo | sc | sh */
     float *slots;    /* n_grad_slots x (C, B*HW) */
     size_t Nr;       /* floats per node tensor (padded) */
     /* per-node inputs assembled by the caller thread before each parallel phase */
@@ -344,8 +346,9 @@ enum dcn_status model_create(struct dcn_ctx *ctx, const struct model_config *cfg
     const size_t BK = (size_t)cfg->batch * (size_t)K, Cr = ((size_t)C + 15) & ~(size_t)15;
     const size_t Nr = (N + 15) & ~(size_t)15;
     L->Nr = Nr;
-    size_t ws = stem_workspace(cfg->in_h, cfg->in_w);
+    size_t ws = stem_workspace(cfg->in_h, cfg->in_w, C);
     ws = (ws + 15) & ~(size_t)15;
+    L->stem_ws = ws;
     size_t bkr = (BK + 15) & ~(size_t)15;
     L->ws_floats = 0; /* set with the block size below */
     /* Images per block. Measured on the 2-core Zen 4 (1 MiB L2, 32 MiB L3) with the paper's sizes:
@@ -360,7 +363,7 @@ enum dcn_status model_create(struct dcn_ctx *ctx, const struct model_config *cfg
     /* fixed: stem_conv, stem_out, H, dH, dstem always; dsink with a DAG; per-thread blocks; per node P
      * and 6 per-channel vectors; slots */
     const size_t fixed = n_nodes ? 6 : 5;
-    m->act_floats = fixed * Nr + 5 * Cr + 3 * bkr + ws + (size_t)nth * (L->ws_floats + 3 * L->blk_floats + Cr) +
+    m->act_floats = fixed * Nr + 9 * Cr + 3 * bkr + (size_t)nth * ws + (size_t)nth * (L->ws_floats + 3 * L->blk_floats + Cr) +
                     (nth > 1 ? (size_t)nth * CC : 0) + (size_t)n_nodes * (Nr + 6 * Cr) + (size_t)nslots * Nr;
     L->dmem = calloc((size_t)nth * (2 * Cr + 9 * (size_t)C) + 3 * Cr, sizeof *L->dmem);
     if (!L->dmem) {
@@ -410,7 +413,8 @@ enum dcn_status model_create(struct dcn_ctx *ctx, const struct model_config *cfg
     TAKE(L->logits, bkr);
     TAKE(L->probs, bkr);
     TAKE(L->dlogits, bkr);
-    TAKE(L->conv_ws, ws);
+    TAKE(L->conv_ws, (size_t)nth * ws);
+    TAKE(L->stem_aff, 4 * Cr);
     TAKE(L->ws, (size_t)nth * L->ws_floats);
     for (int i = 0; i < n_nodes; i++) {
         struct model_node *nd = &m->nodes[i];
@@ -526,6 +530,8 @@ struct phase {
     int B, n_in;
     size_t in_cs, in_bs; /* plane strides of the inputs (and of their gradients) */
     const float *dY;     /* node output gradient (backward) */
+    const float *x;      /* the images (stem) */
+    const float *head_in;/* the FC layer's input (B, C*HW) */
     int train;
     double *pa, *pt;     /* profile: thread 0 (the caller) charges its sub-steps to pa[] */
 };
@@ -742,6 +748,95 @@ static void ph_dsink(void *arg, int t, int nt)
         }
 }
 
+/* The stem and the FC head, split over the pool's threads: the stem by channels (each channel's
+ * numbers are those of the one-thread call), the FC layer by images (forward) or input columns
+ * (backward). */
+static void ph_stem_conv(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct model_layout *L = LAY(m);
+    int c0, c1;
+    pool_share(m->cfg.channels, t, nt, 1, &c0, &c1);
+    stem_conv_range(L->stem_conv, L->ts1, L->ts2, L->tk, ph->x, P_(m, L->t_stem_w), ph->B, m->cfg.channels,
+                    m->cfg.in_h, m->cfg.in_w, c0, c1, ph->train, L->conv_ws + (size_t)t * L->stem_ws);
+}
+
+static void ph_stem_apply(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct model_layout *L = LAY(m);
+    const int C = m->cfg.channels;
+    const size_t Cr = ((size_t)C + 15) & ~(size_t)15;
+    int c0, c1;
+    pool_share(C, t, nt, 1, &c0, &c1);
+    stem_apply_range(L->stem_out, L->stem_conv, L->stem_aff, L->stem_aff + Cr, L->stem_aff + 2 * Cr,
+                     L->stem_aff + 3 * Cr, ph->B, C, m->H * m->W, c0, c1);
+}
+
+static void ph_stem_bsums(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct model_layout *L = LAY(m);
+    const int C = m->cfg.channels;
+    int c0, c1;
+    pool_share(C, t, nt, 1, &c0, &c1);
+    stem_backward_sums_range(L->tdw, L->tdw + C, L->tdw + 2 * C, L->dstem, L->stem_out, L->stem_conv, L->stem_mean,
+                             ph->B, C, m->H * m->W, c0, c1);
+}
+
+static void ph_stem_bdw(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct model_layout *L = LAY(m);
+    const int C = m->cfg.channels;
+    int c0, c1;
+    pool_share(C, t, nt, 1, &c0, &c1);
+    /* bk, ba, bb are consecutive: the 3 C coefficients start at bk */
+    stem_backward_dw_range(L->tdw, L->dstem, L->stem_out, L->stem_conv, L->stem_mean, L->bk, L->bk + C,
+                           L->bk + 2 * C, ph->x, ph->B, C, m->cfg.in_h, m->cfg.in_w, c0, c1,
+                           L->conv_ws + (size_t)t * L->stem_ws);
+}
+
+static void ph_fc_fwd(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct model_layout *L = LAY(m);
+    const int IC = m->cfg.channels * m->H * m->W, K = m->cfg.classes;
+    int b0, b1;
+    pool_share(ph->B, t, nt, 1, &b0, &b1);
+    if (b1 > b0)
+        linear_forward(L->logits + (size_t)b0 * K, ph->head_in + (size_t)b0 * IC, P_(m, L->t_fc_w), P_(m, L->t_fc_b),
+                       b1 - b0, IC, K);
+}
+
+/* dW[:, i0:i1] += dlogits^T . in[:, i0:i1] and din[:, i0:i1] += dlogits . W[:, i0:i1]; fc.b by thread 0 */
+static void ph_fc_bwd(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct model_layout *L = LAY(m);
+    const int IC = m->cfg.channels * m->H * m->W, K = m->cfg.classes, B = ph->B;
+    float *gw = G_(m, L->t_fc_w), *gb = G_(m, L->t_fc_b), *din = (float *)ph->dY;
+    if (t == 0 && gb)
+        for (int b = 0; b < B; b++)
+            for (int o = 0; o < K; o++) gb[o] += L->dlogits[(size_t)b * K + o];
+    int i0, i1;
+    pool_share(IC, t, nt, 16, &i0, &i1);
+    if (i1 <= i0)
+        return;
+    if (gw)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, i1 - i0, B, 1.0f, L->dlogits, K, ph->head_in + i0, IC,
+                    1.0f, gw + i0, IC);
+    if (din)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, i1 - i0, K, 1.0f, L->dlogits, K,
+                    P_(m, L->t_fc_w) + i0, IC, 1.0f, din + i0, IC);
+}
+
 /* Fills L->in / L->s with node nd's inputs and returns their count; sets the plane strides. */
 static int node_inputs(struct model *m, const struct model_node *nd, int B, struct phase *ph)
 {
@@ -776,9 +871,17 @@ float model_forward(struct model *m, const float *x, const int *y, int B, int tr
     const int C = c->channels, HW = m->H * m->W;
     double *pa = m->prof.fwd, pt = m->prof.enabled ? dcn_now() : 0;
 
-    stem_forward(L->stem_conv, L->stem_out, L->stem_mean, L->stem_rstd, B_(m, L->b_stem_mean), B_(m, L->b_stem_var), x,
-                 P_(m, L->t_stem_w), P_(m, L->t_stem_gamma), P_(m, L->t_stem_beta), B, C, c->in_h, c->in_w, train,
-                 c->bn_eps, c->bn_momentum, L->conv_ws, L->ts1, L->ts2, L->tk, L->syncp);
+    {
+        /* stem_forward, its channels split over the threads */
+        struct phase sp = {.m = m, .B = B, .train = train, .x = x};
+        const size_t Cr = ((size_t)C + 15) & ~(size_t)15;
+        pool_run(L->pool, ph_stem_conv, &sp);
+        stem_stats(L->stem_mean, L->stem_rstd, B_(m, L->b_stem_mean), B_(m, L->b_stem_var), L->stem_aff,
+                   L->stem_aff + Cr, L->stem_aff + 2 * Cr, L->stem_aff + 3 * Cr, L->ts1, L->ts2, L->tk,
+                   P_(m, L->t_stem_gamma), P_(m, L->t_stem_beta), B, C, HW, train, c->bn_eps, c->bn_momentum,
+                   L->syncp);
+        pool_run(L->pool, ph_stem_apply, &sp);
+    }
     prof_tick(m, pa, PROF_STEM, &pt);
 
     const float *head_in = L->stem_out;
@@ -803,7 +906,10 @@ float model_forward(struct model *m, const float *x, const int *y, int B, int tr
         head_in = L->H;
         prof_tick(m, pa, PROF_SINK, &pt);
     }
-    linear_forward(L->logits, head_in, P_(m, L->t_fc_w), P_(m, L->t_fc_b), B, C * HW, c->classes);
+    {
+        struct phase fp = {.m = m, .B = B, .head_in = head_in};
+        pool_run(L->pool, ph_fc_fwd, &fp);
+    }
     prof_tick(m, pa, PROF_HEAD, &pt);
     int corr = 0;
     float loss = softmax_xent_forward(L->probs, L->logits, y, B, c->classes, &corr);
@@ -842,8 +948,10 @@ void model_backward(struct model *m, const float *x, const int *y, int B)
     const float *head_in = m->dag ? L->H : L->stem_out;
     float *dhead = m->dag ? L->dH : L->dstem;
     memset(dhead, 0, Nb);
-    linear_backward((need_stem || need_dag) ? dhead : NULL, G_(m, L->t_fc_w), G_(m, L->t_fc_b), L->dlogits,
-                    head_in, P_(m, L->t_fc_w), B, C * HW, K);
+    {
+        struct phase fp = {.m = m, .B = B, .head_in = head_in, .dY = (need_stem || need_dag) ? dhead : NULL};
+        pool_run(L->pool, ph_fc_bwd, &fp);
+    }
     prof_tick(m, pa, PROF_HEAD, &pt);
     if (m->grad_ready)
         m->grad_ready(m->grad_ready_arg, m->params[L->t_fc_w].offset);
@@ -923,11 +1031,19 @@ void model_backward(struct model *m, const float *x, const int *y, int B)
         }
     }
     if (need_stem) {
-        /* stem: ReLU (mask from its output), BN, conv, fused; the image needs no gradient. Scratch:
-         * thread 0's partial arrays (free here); bk, ba, bb are consecutive, so 3 C floats from bk. */
-        stem_backward(G_(m, L->t_stem_w), G_(m, L->t_stem_gamma), G_(m, L->t_stem_beta), L->dstem, L->stem_out,
-                      L->stem_conv, L->stem_mean, L->stem_rstd, x, P_(m, L->t_stem_gamma), B, C, c->in_h, c->in_w,
-                      L->conv_ws, L->tdw, L->bk, L->syncp);
+        /* stem_backward, its channels split over the threads: ReLU (mask from its output), BN, conv,
+         * fused; the image needs no gradient. Scratch: tdw (its 9 C doubles hold the BN sums, then the
+         * weight gradient) and bk, ba, bb (consecutive: the 3 C coefficients). */
+        struct phase sp = {.m = m, .B = B, .train = 1, .x = x};
+        pool_run(L->pool, ph_stem_bsums, &sp);
+        stem_backward_coeffs(G_(m, L->t_stem_gamma), G_(m, L->t_stem_beta), L->tdw, P_(m, L->t_stem_gamma),
+                             L->stem_rstd, B, C, HW, L->bk, L->syncp);
+        float *gsw = G_(m, L->t_stem_w);
+        if (gsw) {
+            pool_run(L->pool, ph_stem_bdw, &sp);
+            for (int j = 0; j < 9 * C; j++)
+                gsw[j] += (float)L->tdw[j];
+        }
         prof_tick(m, pa, PROF_STEM, &pt);
     }
     if (m->grad_ready)

@@ -45,22 +45,22 @@ static void patches(float *restrict col, const float *restrict x, int H, int W, 
     }
 }
 
-size_t stem_workspace(int H, int W)
+size_t stem_workspace(int H, int W, int C)
 {
-    return 9 * (size_t)conv_out_size(H, 3, 2, 1) * conv_out_size(W, 3, 2, 1) + 16;
+    return 9 * (size_t)conv_out_size(H, 3, 2, 1) * conv_out_size(W, 3, 2, 1) + 4 * (size_t)C + 16;
 }
 
-void stem_forward(float *conv, float *out, float *mean, float *rstd, float *running_mean, float *running_var,
-                  const float *x, const float *w, const float *gamma, const float *beta, int B, int C, int H, int W,
-                  int train, float eps, float momentum, float *ws, double *s1, double *s2, float *shift,
-                  const struct bn_sync *sync)
+/* conv (B, C, HW) for channels [c0, c1) and, in training, their shifted BN sums (shift = the first
+ * image's first value) */
+void stem_conv_range(float *conv, double *s1, double *s2, float *shift, const float *x, const float *w, int B, int C,
+                     int H, int W, int c0, int c1, int train, float *ws)
 {
     const int OH = conv_out_size(H, 3, 2, 1), OW = conv_out_size(W, 3, 2, 1), HW = OH * OW;
     float *col = ws;
-    for (int c = 0; c < C; c++) s1[c] = s2[c] = 0.0;
+    for (int c = c0; c < c1; c++) s1[c] = s2[c] = 0.0;
     for (int b = 0; b < B; b++) {
         patches(col, x + (size_t)b * H * W, H, W, OH, OW);
-        for (int c = 0; c < C; c++) {
+        for (int c = c0; c < c1; c++) {
             const float *k = w + 9 * c;
             float *restrict y = conv + ((size_t)b * C + c) * HW;
             for (int i = 0; i < HW; i++) {
@@ -74,6 +74,27 @@ void stem_forward(float *conv, float *out, float *mean, float *rstd, float *runn
             }
         }
     }
+}
+
+void stem_apply_range(float *out, const float *conv, const float *hi, const float *lo, const float *sc,
+                      const float *sh, int B, int C, int HW, int c0, int c1)
+{
+    for (int c = c0; c < c1; c++)
+        for (int b = 0; b < B; b++) {
+            const float *restrict y = conv + ((size_t)b * C + c) * HW;
+            float *restrict o = out + ((size_t)b * C + c) * HW;
+            const float h = hi[c], l = lo[c], s = sc[c], t = sh[c];
+            for (int i = 0; i < HW; i++) {
+                float v = ((y[i] - h) - l) * s + t;
+                o[i] = v > 0.0f ? v : 0.0f;
+            }
+        }
+}
+
+void stem_stats(float *mean, float *rstd, float *running_mean, float *running_var, float *hi, float *lo, float *sc,
+                float *sh, double *s1, double *s2, float *shift, const float *gamma, const float *beta, int B,
+                int C, int HW, int train, float eps, float momentum, const struct bn_sync *sync)
+{
     double n = (double)B * HW;
     if (train && sync && sync->sum) {
         /* re-centre every process's sums on one shift they all know (the running mean, identical
@@ -88,39 +109,39 @@ void stem_forward(float *conv, float *out, float *mean, float *rstd, float *runn
         n *= sync->sum(sync->arg, s2, C);
     }
     for (int c = 0; c < C; c++) {
-        float hi, lo, sc, sh;
         if (train) {
-            batchnorm_stats_finish(s1[c], s2[c], shift[c], n, gamma[c], beta[c], eps, momentum, mean + c,
-                                   rstd + c, running_mean + c, running_var + c, &hi, &lo, &sc, &sh);
+            batchnorm_stats_finish(s1[c], s2[c], shift[c], n, gamma[c], beta[c], eps, momentum, mean + c, rstd + c,
+                                   running_mean + c, running_var + c, hi + c, lo + c, sc + c, sh + c);
         } else { /* batchnorm_forward_eval's formula */
-            hi = running_mean[c];
-            lo = 0.0f;
-            sc = gamma[c] / sqrtf(running_var[c] + eps);
-            sh = beta[c];
-        }
-        for (int b = 0; b < B; b++) {
-            const float *restrict y = conv + ((size_t)b * C + c) * HW;
-            float *restrict o = out + ((size_t)b * C + c) * HW;
-            for (int i = 0; i < HW; i++) {
-                float v = ((y[i] - hi) - lo) * sc + sh;
-                o[i] = v > 0.0f ? v : 0.0f;
-            }
+            hi[c] = running_mean[c];
+            lo[c] = 0.0f;
+            sc[c] = gamma[c] / sqrtf(running_var[c] + eps);
+            sh[c] = beta[c];
         }
     }
 }
 
-void stem_backward(float *dw, float *dgamma, float *dbeta, const float *dout, const float *out, const float *conv,
-                   const float *mean, const float *rstd, const float *x, const float *gamma, int B, int C, int H,
-                   int W, float *ws, double *acc, float *coef, const struct bn_sync *sync)
+void stem_forward(float *conv, float *out, float *mean, float *rstd, float *running_mean, float *running_var,
+                  const float *x, const float *w, const float *gamma, const float *beta, int B, int C, int H, int W,
+                  int train, float eps, float momentum, float *ws, double *s1, double *s2, float *shift,
+                  const struct bn_sync *sync)
 {
-    const int OH = conv_out_size(H, 3, 2, 1), OW = conv_out_size(W, 3, 2, 1), HW = OH * OW;
-    const double n = (double)B * HW;
-    float *col = ws;
-    float *kk = coef, *aa = coef + C, *bb = coef + 2 * C;
-    /* BN backward sums with the ReLU mask applied on the fly: g = out > 0 ? dout : 0 */
-    for (int c = 0; c < C; c++) {
+    const int HW = conv_out_size(H, 3, 2, 1) * conv_out_size(W, 3, 2, 1);
+    /* the BN affine goes after the patch matrix in ws (stem_workspace has room for it) */
+    float *aff = ws + 9 * (size_t)HW, *hi = aff, *lo = aff + C, *sc = aff + 2 * C, *sh = aff + 3 * C;
+    stem_conv_range(conv, s1, s2, shift, x, w, B, C, H, W, 0, C, train, ws);
+    stem_stats(mean, rstd, running_mean, running_var, hi, lo, sc, sh, s1, s2, shift, gamma, beta, B, C, HW, train,
+               eps, momentum, sync);
+    stem_apply_range(out, conv, hi, lo, sc, sh, B, C, HW, 0, C);
+}
+
+/* BN backward sums of channels [c0, c1) with the ReLU mask applied on the fly: g = out > 0 ? dout : 0 */
+void stem_backward_sums_range(double *sd, double *sdm, double *sxm, const float *dout, const float *out,
+                              const float *conv, const float *mean, int B, int C, int HW, int c0, int c1)
+{
+    for (int c = c0; c < c1; c++) {
         const float m = mean[c];
-        double sd = 0, sdm = 0, sxm = 0;
+        double tsd = 0, tsdm = 0, tsxm = 0;
         for (int b = 0; b < B; b++) {
             const size_t o = ((size_t)b * C + c) * HW;
             const float *restrict d = dout + o, *restrict r = out + o, *restrict xx = conv + o;
@@ -140,31 +161,28 @@ void stem_backward(float *dw, float *dgamma, float *dbeta, const float *dout, co
                 t2 += (double)g * xc;
                 t3 += xc;
             }
-            sd += t1;
-            sdm += t2;
-            sxm += t3;
+            tsd += t1;
+            tsdm += t2;
+            tsxm += t3;
         }
-        batchnorm_backward_coeffs(sd, sdm, sxm, n, gamma[c], rstd[c], dgamma ? dgamma + c : NULL,
-                                  dbeta ? dbeta + c : NULL, &kk[c], &aa[c], &bb[c]);
-        if (sync && sync->sum) {
-            acc[3 * c] = sd;
-            acc[3 * c + 1] = sdm;
-            acc[3 * c + 2] = sxm;
-        }
+        sd[c] = tsd;
+        sdm[c] = tsdm;
+        sxm[c] = tsxm;
     }
-    if (sync && sync->sum) {
-        /* dgamma and dbeta above come from this process's own sums (the trainer averages them over
-         * the processes); the input gradient needs the global batch's sums */
-        const double ntot = n * sync->sum(sync->arg, acc, 3 * C);
-        for (int c = 0; c < C; c++)
-            batchnorm_backward_coeffs(acc[3 * c], acc[3 * c + 1], acc[3 * c + 2], ntot, gamma[c], rstd[c], NULL, NULL,
-                                      &kk[c], &aa[c], &bb[c]);
-    }
-    if (!dw) return;
-    for (int j = 0; j < 9 * C; j++) acc[j] = 0.0;
+}
+
+/* acc (9C doubles) for channels [c0, c1) = the conv weight gradient, given the BN backward
+ * coefficients kk, aa, bb (dconv = k g + a (conv - mean) + b) */
+void stem_backward_dw_range(double *acc, const float *dout, const float *out, const float *conv, const float *mean,
+                            const float *kk, const float *aa, const float *bb, const float *x, int B, int C, int H,
+                            int W, int c0, int c1, float *ws)
+{
+    const int OH = conv_out_size(H, 3, 2, 1), OW = conv_out_size(W, 3, 2, 1), HW = OH * OW;
+    float *col = ws;
+    for (int j = 9 * c0; j < 9 * c1; j++) acc[j] = 0.0;
     for (int b = 0; b < B; b++) {
         patches(col, x + (size_t)b * H * W, H, W, OH, OW);
-        for (int c = 0; c < C; c++) {
+        for (int c = c0; c < c1; c++) {
             const size_t o = ((size_t)b * C + c) * HW;
             const float *restrict d = dout + o, *restrict r = out + o, *restrict xx = conv + o;
             const float k = kk[c], a = aa[c], b0 = bb[c], m = mean[c];
@@ -186,5 +204,38 @@ void stem_backward(float *dw, float *dgamma, float *dbeta, const float *dout, co
             }
         }
     }
+}
+
+/* the coefficients of every channel from the sums (sd, sdm, sxm: C doubles each, consecutive in
+ * sums); with sync, dgamma and dbeta from this process's sums and the input gradient's coefficients
+ * from the global batch's */
+void stem_backward_coeffs(float *dgamma, float *dbeta, double *sums, const float *gamma, const float *rstd, int B,
+                          int C, int HW, float *coef, const struct bn_sync *sync)
+{
+    const double n = (double)B * HW;
+    float *kk = coef, *aa = coef + C, *bb = coef + 2 * C;
+    double *sd = sums, *sdm = sums + C, *sxm = sums + 2 * C;
+    for (int c = 0; c < C; c++)
+        batchnorm_backward_coeffs(sd[c], sdm[c], sxm[c], n, gamma[c], rstd[c], dgamma ? dgamma + c : NULL,
+                                  dbeta ? dbeta + c : NULL, &kk[c], &aa[c], &bb[c]);
+    if (sync && sync->sum) {
+        /* dgamma and dbeta above come from this process's own sums (the trainer averages them over
+         * the processes); the input gradient needs the global batch's sums */
+        const double ntot = n * sync->sum(sync->arg, sums, 3 * C);
+        for (int c = 0; c < C; c++)
+            batchnorm_backward_coeffs(sd[c], sdm[c], sxm[c], ntot, gamma[c], rstd[c], NULL, NULL, &kk[c], &aa[c],
+                                      &bb[c]);
+    }
+}
+
+void stem_backward(float *dw, float *dgamma, float *dbeta, const float *dout, const float *out, const float *conv,
+                   const float *mean, const float *rstd, const float *x, const float *gamma, int B, int C, int H,
+                   int W, float *ws, double *acc, float *coef, const struct bn_sync *sync)
+{
+    const int HW = conv_out_size(H, 3, 2, 1) * conv_out_size(W, 3, 2, 1);
+    stem_backward_sums_range(acc, acc + C, acc + 2 * C, dout, out, conv, mean, B, C, HW, 0, C);
+    stem_backward_coeffs(dgamma, dbeta, acc, gamma, rstd, B, C, HW, coef, sync);
+    if (!dw) return;
+    stem_backward_dw_range(acc, dout, out, conv, mean, coef, coef + C, coef + 2 * C, x, B, C, H, W, 0, C, ws);
     for (int j = 0; j < 9 * C; j++) dw[j] += (float)acc[j];
 }
