@@ -144,6 +144,16 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
+/* The trial's configuration as one string; returns its length (which may exceed len - 1). */
+static int describe(char *buf, size_t len, const struct sweep_trial *t)
+{
+    return snprintf(buf, len,
+                    "graph=%s;dataset=%s;variant=%s;frozen=%d;order=%s;order_seed=%" PRIu64 ";seed=%" PRIu64
+                    ";epochs=%d;batch=%d;lr=%.17g;channels=%d;train_limit=%d;test_limit=%d",
+                    t->graph, t->dataset, model_variant_name(t->variant), t->frozen, dag_order_name(t->order),
+                    t->order_seed, t->seed, t->epochs, t->batch, t->lr, t->channels, t->train_limit, t->test_limit);
+}
+
 void sweep_free(struct sweep_spec *s)
 {
     if (!s)
@@ -271,12 +281,19 @@ static enum dcn_status expand(struct dcn_ctx *ctx, struct sweep_spec *s, struct 
         t.channels = ints[2][idx[10]];
         t.train_limit = ints[3][idx[11]];
         t.test_limit = test_limits[idx[12]];
-        snprintf(t.fingerprint, sizeof t.fingerprint,
-                 "graph=%s;dataset=%s;variant=%s;frozen=%d;order=%s;order_seed=%" PRIu64 ";seed=%" PRIu64
-                 ";epochs=%d;batch=%d;lr=%.17g;channels=%d;train_limit=%d;test_limit=%d",
-                 t.graph, t.dataset, model_variant_name(t.variant), t.frozen, dag_order_name(t.order), t.order_seed,
-                 t.seed, t.epochs, t.batch, t.lr, t.channels, t.train_limit, t.test_limit);
-        uint64_t h = fnv1a(t.fingerprint);
+        /* the id and the duplicate check hash the whole configuration: t.fingerprint keeps its first
+         * 255 characters, and a long graph or dataset name (a path) cut off the fields after it, so
+         * trials differing only in seed, lr, limits, ... were dropped as duplicates of the first */
+        int flen = describe(t.fingerprint, sizeof t.fingerprint, &t);
+        char *full = flen >= (int)sizeof t.fingerprint ? malloc((size_t)flen + 1) : NULL;
+        if (flen >= (int)sizeof t.fingerprint && !full) {
+            free(seen);
+            return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", path);
+        }
+        if (full)
+            describe(full, (size_t)flen + 1, &t);
+        uint64_t h = fnv1a(full ? full : t.fingerprint);
+        free(full);
         snprintf(t.id, sizeof t.id, "t%016" PRIx64, h);
         uint64_t key = h ? h : 1; /* 0 marks an empty bucket */
         size_t b = (size_t)key & (cap - 1);

@@ -291,6 +291,17 @@ def test_bad_sweeps(tmp):
         r = subprocess.run([DCN, "sweep", yml, "--dry-run"], env=ENV, capture_output=True, text=True)
         check(r.returncode == 1 and where in r.stderr and what in r.stderr and "bad.yaml" in r.stderr,
               f"bad sweep '{name}': rc {r.returncode}, message {r.stderr.strip()}")
+    # a long graph path must not hide the fields after it from the trial id (fuzzing-time finding:
+    # trials differing only in seed were dropped as duplicates)
+    longdir = os.path.join(tmp, "d" * 150)
+    os.makedirs(longdir, exist_ok=True)
+    gpath = os.path.join(longdir, "g.txt")
+    write(gpath, "4\n3\n0 1\n1 2\n2 3\n")
+    yml = os.path.join(tmp, "long.yaml")
+    write(yml, f"output: {tmp}/long/r.h5\ngraphs: [\"{gpath}\"]\nseeds: 0..9\ntest_limit: [0, 100]\n")
+    r = subprocess.run([DCN, "sweep", yml, "--dry-run", "--json"], env=ENV, capture_output=True, text=True)
+    n = json.loads(r.stdout)["count"] if r.returncode == 0 else -1
+    check(n == 20, f"a long graph path keeps all 20 trials distinct, got {n}")
     r = subprocess.run([DCN, "sweep", os.path.join(tmp, "missing.yaml")], env=ENV, capture_output=True, text=True)
     check(r.returncode == 1 and "missing.yaml" in r.stderr, "missing sweep file named")
     r = subprocess.run([DCN, "sweep", "x.yaml", "--shard", "3/2"], env=ENV, capture_output=True, text=True)
