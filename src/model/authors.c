@@ -191,11 +191,7 @@ enum dcn_status authors_create(struct dcn_ctx *ctx, const struct model_config *c
         model_free(m);
         return dcn_fail(ctx, DCN_ENOMEM, "model: out of memory building the tensor tables");
     }
-    for (int i = 0; i < m->n_params; i++) {
-        m->params[i].trainable = !(m->params[i].group & cfg->freeze);
-        if (m->params[i].trainable)
-            m->trainable_floats += m->params[i].size;
-    }
+    model_mark_trainable(m);
 
     /* activation plan: sizes in floats for the largest batch */
     const size_t b = (size_t)B, n1 = r16(b * C2 * HW1), n2 = r16(b * C * HW2), n3 = r16(b * C * HW3),
@@ -213,17 +209,8 @@ enum dcn_status authors_create(struct dcn_ctx *ctx, const struct model_config *c
         total += nin + n3 + 2 * nout + 2 * r16((size_t)nd->oc) + (nd->is_output ? 0 : n3);
     }
     m->act_floats = total;
-    m->param_mem = aligned_floats(m->param_floats);
-    m->grad_mem = aligned_floats(m->param_floats);
-    m->adam_m = aligned_floats(m->param_floats);
-    m->adam_v = aligned_floats(m->param_floats);
-    m->buffer_mem = aligned_floats(m->buffer_floats);
-    m->act_mem = aligned_floats(m->act_floats);
-    if (!m->param_mem || !m->grad_mem || !m->adam_m || !m->adam_v || !m->buffer_mem || !m->act_mem) {
-        size_t mib = (4 * m->param_floats + m->act_floats) * sizeof(float) >> 20;
-        model_free(m);
-        return dcn_fail(ctx, DCN_ENOMEM, "model: cannot allocate %zu MiB for parameters and activations", mib);
-    }
+    if (model_alloc_arenas(ctx, m))
+        return DCN_ENOMEM;
     float *p = m->act_mem;
 #define TAKE(ptr, k) do { (ptr) = p; p += (k); } while (0)
     TAKE(L->c1, n1);
@@ -280,16 +267,16 @@ enum dcn_status authors_create(struct dcn_ctx *ctx, const struct model_config *c
 
 static inline float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-/* BN forward in training (batch statistics, running statistics updated) or evaluation mode over a
- * channel-major (C, n) tensor */
+/* BN forward in training (batch statistics, running statistics updated) or evaluation mode over
+ * (B, C, HW); channel-major tensors are B = 1, HW = images x map */
 static void bn_fwd(const struct model *m, float *out, float *mean, float *rstd, int tg, int tb, int bm, int bv,
-                   const float *in, int C, size_t n, int train)
+                   const float *in, int B, int C, size_t HW, int train)
 {
     if (train)
-        batchnorm_forward_train(out, mean, rstd, BA(m, bm), BA(m, bv), in, PA(m, tg), PA(m, tb), 1, C, (int)n,
+        batchnorm_forward_train(out, mean, rstd, BA(m, bm), BA(m, bv), in, PA(m, tg), PA(m, tb), B, C, (int)HW,
                                 m->cfg.bn_eps, m->cfg.bn_momentum);
     else
-        batchnorm_forward_eval(out, in, PA(m, tg), PA(m, tb), BA(m, bm), BA(m, bv), 1, C, (int)n, m->cfg.bn_eps);
+        batchnorm_forward_eval(out, in, PA(m, tg), PA(m, tb), BA(m, bm), BA(m, bv), B, C, (int)HW, m->cfg.bn_eps);
 }
 
 /* (R, S, HW) -> (S, R, HW): NCHW <-> channel-major */
@@ -309,20 +296,10 @@ float authors_forward(struct model *m, const float *x, const int *y, int B, int 
     double *pa = m->prof.fwd, pt = m->prof.enabled ? dcn_now() : 0;
 
     conv2d_forward(L->c1, x, PA(m, L->t_c1w), PA(m, L->t_c1b), L->ws, B, 1, c->in_h, c->in_w, C2, 3, 2, 1);
-    if (train)
-        batchnorm_forward_train(L->r1, L->m1, L->rs1, BA(m, L->b_bn1m), BA(m, L->b_bn1v), L->c1, PA(m, L->t_bn1g),
-                                PA(m, L->t_bn1b), B, C2, HW1, c->bn_eps, c->bn_momentum);
-    else
-        batchnorm_forward_eval(L->r1, L->c1, PA(m, L->t_bn1g), PA(m, L->t_bn1b), BA(m, L->b_bn1m),
-                               BA(m, L->b_bn1v), B, C2, HW1, c->bn_eps);
+    bn_fwd(m, L->r1, L->m1, L->rs1, L->t_bn1g, L->t_bn1b, L->b_bn1m, L->b_bn1v, L->c1, B, C2, (size_t)HW1, train);
     relu_forward(L->r1, L->r1, (size_t)B * C2 * HW1);
     conv2d_forward(L->c2, L->r1, PA(m, L->t_c2w), PA(m, L->t_c2b), L->ws, B, C2, L->H1, L->W1, C, 3, 2, 1);
-    if (train)
-        batchnorm_forward_train(L->s, L->m2, L->rs2, BA(m, L->b_bn2m), BA(m, L->b_bn2v), L->c2, PA(m, L->t_bn2g),
-                                PA(m, L->t_bn2b), B, C, HW2, c->bn_eps, c->bn_momentum);
-    else
-        batchnorm_forward_eval(L->s, L->c2, PA(m, L->t_bn2g), PA(m, L->t_bn2b), BA(m, L->b_bn2m),
-                               BA(m, L->b_bn2v), B, C, HW2, c->bn_eps);
+    bn_fwd(m, L->s, L->m2, L->rs2, L->t_bn2g, L->t_bn2b, L->b_bn2m, L->b_bn2v, L->c2, B, C, (size_t)HW2, train);
     swap_outer(L->sT, L->s, B, C, HW2);
     tick(m, pa, PROF_STEM, &pt);
 
@@ -360,8 +337,8 @@ float authors_forward(struct model *m, const float *x, const int *y, int B, int 
         tick(m, pa, PROF_DW, &pt);
         pointwise_forward(nd->P, nd->D, PA(m, nd->t_pw), NULL, 1, C, (int)cols, nd->oc);
         tick(m, pa, PROF_PW, &pt);
-        bn_fwd(m, nd->Y, nd->mean, nd->rstd, nd->t_gamma, nd->t_beta, nd->b_mean, nd->b_var, nd->P, nd->oc, cols,
-               train);
+        bn_fwd(m, nd->Y, nd->mean, nd->rstd, nd->t_gamma, nd->t_beta, nd->b_mean, nd->b_var, nd->P, 1, nd->oc,
+               cols, train);
         tick(m, pa, PROF_BN, &pt);
     }
 
@@ -380,7 +357,7 @@ float authors_forward(struct model *m, const float *x, const int *y, int B, int 
     }
     tick(m, pa, PROF_SINK, &pt);
     pointwise_forward(L->Q, L->Hr, PA(m, L->t_hw), PA(m, L->t_hb), 1, OC, (int)cols, HEAD_WIDTH);
-    bn_fwd(m, L->Z, L->mh, L->rsh, L->t_hbng, L->t_hbnb, L->b_hbnm, L->b_hbnv, L->Q, HEAD_WIDTH, cols, train);
+    bn_fwd(m, L->Z, L->mh, L->rsh, L->t_hbng, L->t_hbnb, L->b_hbnm, L->b_hbnv, L->Q, 1, HEAD_WIDTH, cols, train);
     gap_forward(L->Gt, L->Z, 1, HEAD_WIDTH * B, HW3); /* (1280, B) */
     swap_outer(L->G, L->Gt, HEAD_WIDTH, B, 1);
     linear_forward(L->logits, L->G, PA(m, L->t_fcw), PA(m, L->t_fcb), B, HEAD_WIDTH, c->classes);

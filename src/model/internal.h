@@ -19,6 +19,11 @@ int table_add(struct table *tb, int group, int ndim, const int *shape, const cha
     __attribute__((format(printf, 5, 6)));
 /* 64-byte aligned, zeroed; NULL when out of memory */
 float *aligned_floats(size_t n);
+/* Marks each parameter trainable unless its group is in the model's freeze mask; counts them. */
+void model_mark_trainable(struct model *m);
+/* Allocates the parameter, gradient, Adam, buffer and activation arenas (m->act_floats planned);
+ * on failure frees the model and reports the size. */
+enum dcn_status model_alloc_arenas(struct dcn_ctx *ctx, struct model *m);
 
 /* The authors' variant (authors.c), dispatched to from model.c */
 enum dcn_status authors_create(struct dcn_ctx *ctx, const struct model_config *cfg, const struct dcn_dag *dag,

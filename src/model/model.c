@@ -196,6 +196,32 @@ float *aligned_floats(size_t n)
     return p;
 }
 
+void model_mark_trainable(struct model *m)
+{
+    m->trainable_floats = 0;
+    for (int i = 0; i < m->n_params; i++) {
+        m->params[i].trainable = !(m->params[i].group & m->cfg.freeze);
+        if (m->params[i].trainable)
+            m->trainable_floats += m->params[i].size;
+    }
+}
+
+enum dcn_status model_alloc_arenas(struct dcn_ctx *ctx, struct model *m)
+{
+    m->param_mem = aligned_floats(m->param_floats);
+    m->grad_mem = aligned_floats(m->param_floats);
+    m->adam_m = aligned_floats(m->param_floats);
+    m->adam_v = aligned_floats(m->param_floats);
+    m->buffer_mem = aligned_floats(m->buffer_floats);
+    m->act_mem = aligned_floats(m->act_floats);
+    if (!m->param_mem || !m->grad_mem || !m->adam_m || !m->adam_v || !m->buffer_mem || !m->act_mem) {
+        size_t mib = (4 * m->param_floats + m->act_floats) * sizeof(float) >> 20;
+        model_free(m);
+        return dcn_fail(ctx, DCN_ENOMEM, "model: cannot allocate %zu MiB for parameters and activations", mib);
+    }
+    return DCN_OK;
+}
+
 static inline float *P_(const struct model *m, int t) { return m->param_mem + m->params[t].offset; }
 static inline float *G_(const struct model *m, int t)
 {
@@ -307,11 +333,7 @@ enum dcn_status model_create(struct dcn_ctx *ctx, const struct model_config *cfg
         model_free(m);
         return dcn_fail(ctx, DCN_ENOMEM, "model: out of memory building the tensor tables");
     }
-    for (int i = 0; i < m->n_params; i++) {
-        m->params[i].trainable = !(m->params[i].group & cfg->freeze);
-        if (m->params[i].trainable)
-            m->trainable_floats += m->params[i].size;
-    }
+    model_mark_trainable(m);
 
     /* activation plan */
     int nslots = n_nodes ? plan_grad_slots(m) : 0;
@@ -379,17 +401,8 @@ enum dcn_status model_create(struct dcn_ctx *ctx, const struct model_config *cfg
         L->sdm = q, q += Cr;
         L->sxm = q;
     }
-    m->param_mem = aligned_floats(m->param_floats);
-    m->grad_mem = aligned_floats(m->param_floats);
-    m->adam_m = aligned_floats(m->param_floats);
-    m->adam_v = aligned_floats(m->param_floats);
-    m->buffer_mem = aligned_floats(m->buffer_floats);
-    m->act_mem = aligned_floats(m->act_floats);
-    if (!m->param_mem || !m->grad_mem || !m->adam_m || !m->adam_v || !m->buffer_mem || !m->act_mem) {
-        size_t mib = (4 * m->param_floats + m->act_floats) * sizeof(float) >> 20;
-        model_free(m);
-        return dcn_fail(ctx, DCN_ENOMEM, "model: cannot allocate %zu MiB for parameters and activations", mib);
-    }
+    if (model_alloc_arenas(ctx, m))
+        return DCN_ENOMEM;
     float *p = m->act_mem;
 #define TAKE(ptr, n) do { (ptr) = p; p += (n); } while (0)
     TAKE(L->stem_conv, Nr);

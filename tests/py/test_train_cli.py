@@ -8,7 +8,8 @@ an independent PyTorch forward pass:
   weights N(0,1), only the aggregation weights train); PyTorch, rebuilding the authors' network from
   the trial file's DAG and weights in evaluation mode (BN running statistics), gets dcn's test loss
   and accuracy on the same images;
-- `--freeze none` overrides the authors' freezing; bad --normalize is a usage error.
+- `--freeze none` overrides the authors' freezing; bad --normalize is a usage error; the authors
+  variant with 1 channel (its stem has C/2) is refused with a message and writes no file.
 Needs MNIST in the data folder (tests/run.sh fetches it)."""
 import json
 import os
@@ -168,6 +169,13 @@ def test_overrides(tmp):
                   f"explicit options win over the authors defaults: {a['batch']} {a['lr']}")
     r = subprocess.run([DCN, "train", "--normalize", "zscore"], env=ENV, capture_output=True, text=True)
     check(r.returncode == 2 and "--normalize" in r.stderr, f"bad --normalize is a usage error: {r.stderr.strip()}")
+    out = os.path.join(tmp, "one-channel.h5")
+    r = subprocess.run([DCN, "train", "--variant", "authors", "--channels", "1", "--graph", GRAPH, "--epochs", "1",
+                        "--train-limit", "256", "--test-limit", "100", "--quiet", "--out", out], env=ENV,
+                       capture_output=True, text=True, timeout=300)
+    check(r.returncode == 1 and "at least 2 channels" in r.stderr and not os.path.exists(out)
+          and not os.path.exists(out + ".tmp"),
+          f"authors with 1 channel: a clear error and no file: {r.returncode} {r.stderr.strip()}")
     r = subprocess.run([DCN, "train", "--variant", "author"], env=ENV, capture_output=True, text=True)
     check(r.returncode == 2 and "authors" in r.stderr, f"unknown variant lists the known ones: {r.stderr.strip()}")
 
