@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cunit_main.h"
@@ -26,9 +27,9 @@ static const char *shared(const char *rel)
 {
     static char p[4][1024];
     static int next;
-    const char *base = getenv("DCN_SHARED_DATA");
+    const char *base = getenv("DCN_PROJECT_DATA");
     char *out = p[next++ % 4];
-    snprintf(out, 1024, "%s/%s", base ? base : "../shared/data", rel);
+    snprintf(out, 1024, "%s/%s", base ? base : DCN_SOURCE_DIR "/data", rel);
     return out;
 }
 
@@ -181,14 +182,46 @@ static void test_err_missing_file(void)
     expect_fail(p, DCN_EIO, "no-such-graph.gml", "cannot open");
 }
 
-static void test_err_missing_named(void)
+/* The named connectomes ship with dcn: an empty data folder still finds them, a copy in the data
+ * folder wins over the shipped one, and a shipped file that is missing names every place tried. */
+static void test_named_connectomes(void)
 {
     struct dcn_ctx ctx;
     dcn_ctx_init(&ctx);
     struct dcn_graph *g;
-    CU_ASSERT_EQUAL(graph_load(&ctx, "celegans", dcn_test_tmpdir(), &g), DCN_EIO);
-    CU_ASSERT_PTR_NOT_NULL(strstr(ctx.err, "celegansneural.gml"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(ctx.err, "dcn data fetch connectomes"));
+    char empty[1100];
+    snprintf(empty, sizeof empty, "%s/empty-data", dcn_test_tmpdir());
+    mkdir(empty, 0700);
+    CU_ASSERT_EQUAL_FATAL(graph_load(&ctx, "celegans", empty, &g), DCN_OK);
+    CU_ASSERT_EQUAL(g->n, 297);
+    CU_ASSERT_EQUAL(g->m, 2148);
+    graph_free(g);
+    CU_ASSERT_EQUAL_FATAL(graph_load(&ctx, "mouse", empty, &g), DCN_OK);
+    CU_ASSERT_EQUAL(g->n, 195);
+    CU_ASSERT_EQUAL(g->m, 214);
+    graph_free(g);
+
+    char own[1100];
+    snprintf(own, sizeof own, "%s/own-data", dcn_test_tmpdir());
+    mkdir(own, 0700);
+    snprintf(own + strlen(own), sizeof own - strlen(own), "/connectomes");
+    mkdir(own, 0700);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/celegansneural.gml", own);
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("graph [ directed 1 node [ id 0 ] node [ id 1 ] node [ id 2 ] edge [ source 0 target 1 ] ]\n", f);
+    fclose(f);
+    own[strlen(own) - strlen("/connectomes")] = '\0';
+    CU_ASSERT_EQUAL_FATAL(graph_load(&ctx, "celegans", own, &g), DCN_OK);
+    CU_ASSERT_EQUAL(g->n, 3);
+    CU_ASSERT_STRING_EQUAL(g->source, "celegans");
+    graph_free(g);
+
+    char tried[4096];
+    CU_ASSERT_EQUAL(dcn_shipped_file("connectomes/no-such.gml", tried, sizeof tried), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tried, DCN_SOURCE_DIR "/data/connectomes/no-such.gml"));
+    CU_ASSERT_EQUAL(dcn_shipped_file("connectomes/celegansneural.gml", tried, sizeof tried), 0);
 }
 
 static void test_err_malformed_xml(void)
@@ -311,8 +344,8 @@ static void test_load_named_celegans_identity(void)
     struct dcn_ctx ctx;
     dcn_ctx_init(&ctx);
     struct dcn_graph *g;
-    const char *dd = getenv("DCN_SHARED_DATA");
-    CU_ASSERT_EQUAL_FATAL(graph_load(&ctx, "celegans", dd ? dd : "../shared/data", &g), DCN_OK);
+    const char *dd = getenv("DCN_PROJECT_DATA");
+    CU_ASSERT_EQUAL_FATAL(graph_load(&ctx, "celegans", dd ? dd : DCN_SOURCE_DIR "/data", &g), DCN_OK);
     CU_ASSERT_EQUAL(g->m, 2148);
     struct dcn_dag *d = build(g, DAG_ORDER_IDENTITY, 0);
     check_dag(g, d);
@@ -770,7 +803,7 @@ static void test_exports_roundtrip(void)
 
 void dcn_register_tests(void)
 {
-    DCN_SUITE("graph_errors", DCN_TEST(test_err_missing_file), DCN_TEST(test_err_missing_named),
+    DCN_SUITE("graph_errors", DCN_TEST(test_err_missing_file), DCN_TEST(test_named_connectomes),
               DCN_TEST(test_err_malformed_xml), DCN_TEST(test_err_graphml_no_nodes),
               DCN_TEST(test_err_graphml_unknown_node), DCN_TEST(test_err_billion_laughs),
               DCN_TEST(test_err_gml_unterminated), DCN_TEST(test_err_gml_unknown_node), DCN_TEST(test_err_zero_nodes),

@@ -61,6 +61,16 @@ const char *dcn_strstatus(enum dcn_status st);
 void dcn_log(const struct dcn_ctx *ctx, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* ---- where dcn's files are ----
+ * The data folder (downloaded datasets): $DCN_DATA_DIR, else data/cache in the source tree. */
+const char *dcn_data_dir(char *buf, size_t len);
+
+/* Finds a file that ships with dcn (rel is relative to the project's data/ folder, e.g.
+ * "connectomes/celegansneural.gml"): $DCN_HOME/data, the source tree's data/, then the install
+ * prefix's share/dcn/data. Fills buf with the first that exists and returns 0, or fills it with
+ * the list of places tried (for the error message) and returns -1. */
+int dcn_shipped_file(const char *rel, char *buf, size_t len);
+
 /* ---- random numbers ----
  * Our own generator (xoshiro256** seeded by splitmix64) so that a seed gives the same graph, vertex
  * order, initial weights and data order on every machine and libc: rand() and random() are not

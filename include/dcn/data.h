@@ -2,7 +2,6 @@
  * the data folder, checksums and fetching.
  *
  * Ownership: idx_read and dataset_load return objects the caller frees with idx_free / dataset_free.
- * dcn_data_dir returns a pointer into a caller-supplied buffer.
  */
 #ifndef DCN_DATA_H
 #define DCN_DATA_H
@@ -51,9 +50,6 @@ void dataset_free(struct dcn_dataset *ds);
 /* Gathers images idx[0..B) of a split (0 train, 1 test), normalised, into x (B, 1, rows, cols), and
  * their labels into y (B). */
 void dataset_batch(const struct dcn_dataset *ds, int split, const int *idx, int B, float *x, int *y);
-
-/* The data folder: $DCN_DATA_DIR if set, else <source tree>/data/cache. Writes into buf. */
-const char *dcn_data_dir(char *buf, size_t len);
 
 /* 1 when name is one of the datasets looked up by name in the data folder (mnist, fashion, kmnist). */
 int dataset_is_known_name(const char *name);

@@ -1,8 +1,10 @@
 #include "dcn/core.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 void dcn_ctx_init(struct dcn_ctx *ctx)
@@ -158,4 +160,34 @@ double dcn_peak_rss_mib(void)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_maxrss / 1024.0;
+}
+
+const char *dcn_data_dir(char *buf, size_t len)
+{
+    const char *env = getenv("DCN_DATA_DIR");
+    snprintf(buf, len, "%s", env && *env ? env : DCN_SOURCE_DIR "/data/cache");
+    return buf;
+}
+
+int dcn_shipped_file(const char *rel, char *buf, size_t len)
+{
+    /* DCN_HOME first: the modulefile sets it to an installed copy, which must win over a source tree
+     * that may have moved on since the install */
+    const char *home = getenv("DCN_HOME");
+    char cand[3][1100];
+    int n = 0;
+    if (home && *home)
+        snprintf(cand[n++], sizeof cand[0], "%s/data/%s", home, rel);
+    snprintf(cand[n++], sizeof cand[0], "%s/data/%s", DCN_SOURCE_DIR, rel);
+    snprintf(cand[n++], sizeof cand[0], "%s/data/%s", DCN_INSTALL_DATADIR, rel);
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        if (!stat(cand[i], &st) && S_ISREG(st.st_mode)) {
+            snprintf(buf, len, "%s", cand[i]);
+            return 0;
+        }
+    }
+    snprintf(buf, len, "%s%s%s%s%s", cand[0], n > 1 ? ", " : "", n > 1 ? cand[1] : "", n > 2 ? ", " : "",
+             n > 2 ? cand[2] : "");
+    return -1;
 }

@@ -11,13 +11,6 @@
 
 static const char *const known_names[] = {"mnist", "fashion", "kmnist"};
 
-const char *dcn_data_dir(char *buf, size_t len)
-{
-    const char *env = getenv("DCN_DATA_DIR");
-    snprintf(buf, len, "%s", env && *env ? env : DCN_SOURCE_DIR "/data/cache");
-    return buf;
-}
-
 int dataset_is_known_name(const char *name)
 {
     for (size_t i = 0; i < sizeof known_names / sizeof known_names[0]; i++)

@@ -363,16 +363,6 @@ enum dcn_status graph_read_file(struct dcn_ctx *ctx, const char *path, char **bu
     return DCN_OK;
 }
 
-static const char *default_data_dir(char *buf, size_t len)
-{
-    const char *e = getenv("DCN_DATA_DIR");
-    if (e && *e)
-        snprintf(buf, len, "%s", e);
-    else
-        snprintf(buf, len, "%s/data/cache", DCN_SOURCE_DIR);
-    return buf;
-}
-
 static int has_ext(const char *path, const char *ext)
 {
     size_t lp = strlen(path), le = strlen(ext);
@@ -397,15 +387,18 @@ enum dcn_status graph_load(struct dcn_ctx *ctx, const char *spec, const char *da
     char path[1200];
     const char *file = spec;
     if (!strcmp(spec, "celegans") || !strcmp(spec, "mouse")) {
-        char dd[1024];
+        const char *name = !strcmp(spec, "celegans") ? "celegansneural.gml" : "mouse_visual.cortex_2.graphml";
+        /* a copy in the data folder (e.g. re-downloaded by `dcn data fetch connectomes`) wins over the
+         * one shipped with dcn; both are checked against the same SHA-256 by fetch.sh */
+        char dd[1024], rel[128];
         if (!data_dir)
-            data_dir = default_data_dir(dd, sizeof dd);
-        snprintf(path, sizeof path, "%s/connectomes/%s", data_dir,
-                 !strcmp(spec, "celegans") ? "celegansneural.gml" : "mouse_visual.cortex_2.graphml");
+            data_dir = dcn_data_dir(dd, sizeof dd);
+        snprintf(path, sizeof path, "%s/connectomes/%s", data_dir, name);
         struct stat st;
-        if (stat(path, &st))
-            return dcn_fail(ctx, DCN_EIO, "%s: graph '%s' not found (run `dcn data fetch connectomes`, or set "
-                            "DCN_DATA_DIR / --data-dir)", path, spec);
+        snprintf(rel, sizeof rel, "connectomes/%s", name);
+        if (stat(path, &st) && dcn_shipped_file(rel, path, sizeof path))
+            return dcn_fail(ctx, DCN_EIO, "graph '%s': %s not found in the data folder %s nor where dcn ships "
+                            "it (%s); reinstall dcn or run `dcn data fetch connectomes`", spec, name, data_dir, path);
         file = path;
     }
     enum dcn_status st;

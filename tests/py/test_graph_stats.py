@@ -8,7 +8,7 @@ partition (read back from its GraphML export) recomputed by networkx, and sanity
 heuristics (CNM vs networkx's CNM, Louvain). DAG exports must load in networkx, be acyclic and
 carry exactly the graph's edges.
 
-Environment (set by ctest): DCN_BIN, DCN_SHARED_DATA.
+Environment (set by ctest): DCN_BIN, DCN_PROJECT_DATA (the project's data/ folder, which ships the connectomes).
 """
 import json
 import os
@@ -22,7 +22,7 @@ import numpy as np
 from networkx.algorithms import community as nxc
 
 BIN = os.environ.get("DCN_BIN", "dcn")
-SHARED = os.environ.get("DCN_SHARED_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data"))
+SHARED = os.environ.get("DCN_PROJECT_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "data"))
 CONN = os.path.join(SHARED, "connectomes")
 GML = os.path.join(CONN, "celegansneural.gml")
 GRAPHML = os.path.join(CONN, "mouse_visual.cortex_2.graphml")

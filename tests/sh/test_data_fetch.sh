@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end test of data/fetch.sh and `dcn data` (fetch, check, info), offline: connectomes come from
-# the shared mirror ($DCN_SHARED_DATA), a corrupted mirror copy must be refused, KMNIST must fail with
+# the project's data/ folder used as a mirror ($DCN_PROJECT_DATA), a corrupted mirror copy must be refused, KMNIST must fail with
 # instructions, and `dcn data info` must describe a tiny generated dataset.
 set -uo pipefail
 
 src=${DCN_SOURCE_DIR:?DCN_SOURCE_DIR is not set}
-shared=${DCN_SHARED_DATA:-$src/../shared/data}
+shared=${DCN_PROJECT_DATA:-$src/data} # the project's own data/ folder, laid out like a mirror
 bin=${DCN_BIN:-}
 fetch="$src/data/fetch.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dcn-test-data-fetch.XXXXXX")
