@@ -18,7 +18,8 @@ static int data_usage(FILE *f)
     fprintf(f, "usage: dcn data SUBCOMMAND [options]   (dcn data SUBCOMMAND --help for each)\n\n"
                "subcommands:\n"
                "  fetch NAME...     download/copy datasets into the data folder and verify their checksums\n"
-               "                    (NAME: mnist fashion kmnist connectomes all)\n"
+               "                    (NAME: mnist fashion kmnist connectomes all; the connectomes ship with\n"
+               "                    dcn, so fetching them only re-downloads and verifies them)\n"
                "  check [NAME...]   verify the checksums of the files in the data folder\n"
                "  info NAME|DIR     load a dataset and print its sizes, classes, mean and std\n\n"
                "The data folder is $DCN_DATA_DIR, else %s/data/cache.\n",

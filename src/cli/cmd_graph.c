@@ -10,7 +10,7 @@
 
 static const char *GRAPH_SPECS =
     "GRAPH is a file (.graphml, .gml, .txt RandWire \"N M s t...\" or an edge list \"u v\" per line),\n"
-    "celegans or mouse (in DATA_DIR/connectomes), or a generator: ws:n=32,k=4,p=0.75,seed=1,\n"
+    "celegans or mouse (shipped with dcn in data/connectomes), or a generator: ws:n=32,k=4,p=0.75,seed=1,\n"
     "er:n=32,p=0.2,seed=1, ba:n=32,m=5,seed=1.\n";
 
 static void usage_top(FILE *f)
