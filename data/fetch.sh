@@ -339,7 +339,7 @@ fetch_connectomes() {
                     install connectomes "$base" "$work/$base" "$AUTHORS_CELEGANS_URL"; continue
                 fi ;;
         esac
-        err "connectomes/$base: not obtained: give a mirror holding it (--mirror DIR or DCN_DATA_MIRROR; the project's shared/data folder has this layout) or fetch it where the network is reachable"
+        err "connectomes/$base: not obtained: give a mirror holding it (--mirror DIR or DCN_DATA_MIRROR; dcn's own data/ folder has this layout and ships these files) or fetch it where the network is reachable"
     done
 }
 

@@ -8,8 +8,9 @@ option, and the problem). Every run must also stay sane: no sanitizer report, no
     tests/py/test_bad_inputs.py --markdown    also print the catalogue as a Markdown table
                                               (tests/BAD_INPUTS.md), with the messages dcn printed
 
-Environment: DCN_BIN (the dcn executable), DCN_SOURCE_DIR. The results-file entries need MNIST in the
-data folder (tests/run.sh fetches it); without it they are skipped with a note."""
+Environment: DCN_BIN (the dcn executable), DCN_SOURCE_DIR, DCN_DATA_DIR. The results-file entries need
+MNIST in the data folder ($DCN_DATA_DIR, else <source>/data/cache; tests/run.sh fetches it with
+`dcn data fetch mnist`): without it the test fails, naming the folder."""
 import gzip
 import os
 import re
@@ -243,19 +244,34 @@ def results_files(tmp):
     entry("results file", "dcn report: format_version is a list (fuzz finding)", [DCN, "report", p], 1,
           ["list_version.h5", "unreadable format_version"])
 
-    # a real results file and trial file from a one-trial sweep
+    # a real results file and trial file from a one-trial sweep: it needs MNIST, which the README's test
+    # command (tests/run.sh) fetches, so its absence is a failure of this test, not a skip
+    data_dir = os.environ.get("DCN_DATA_DIR") or os.path.join(SRC, "data", "cache")
+    r, _ = run([DCN, "data", "info", "mnist", "--train-limit", "16", "--test-limit", "16"])
+    if r.returncode != 0:
+        msg = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else f"exit status {r.returncode}"
+        check(False, f"the 11 results-file entries need MNIST in the data folder {data_dir} "
+                     f"($DCN_DATA_DIR, else <source>/data/cache): run `dcn data fetch mnist` "
+                     f"(tests/run.sh does); dcn said: {msg}")
+        return
     out = os.path.join(tmp, "tiny")
     yml = write(os.path.join(tmp, "tiny.yaml"), SWEEP_OK.format(out=out))
     r, secs = run([DCN, "sweep", yml], timeout=300)
-    if r.returncode != 0:
-        if "not found" in r.stderr and "mnist" in r.stderr:
-            print("skip: the results-file entries need MNIST (dcn data fetch mnist)", flush=True)
-            return
-        check(False, f"tiny sweep for the results-file entries failed: {r.stderr[-600:]}")
-        return
     res = os.path.join(out, "results.h5")
-    trial = next(os.path.join(out, "trials", f) for f in os.listdir(os.path.join(out, "trials"))
-                 if f.endswith(".h5") and not f.endswith(".ckpt.h5"))
+    tdir = os.path.join(out, "trials")
+    trials = sorted(os.path.join(tdir, f) for f in (os.listdir(tdir) if os.path.isdir(tdir) else [])
+                    if f.endswith(".h5") and not f.endswith(".ckpt.h5"))
+    status = ""
+    if trials:
+        with h5py.File(trials[0], "r") as f:
+            status = f.attrs.get("status", b"")
+            status = status.decode() if isinstance(status, bytes) else str(status)
+    if r.returncode != 0 or not os.path.exists(res) or status != "done":
+        check(False, f"tiny sweep for the 11 results-file entries: exit status {r.returncode}, trial files "
+                     f"{[os.path.basename(t) for t in trials]}, status '{status}' (need one done trial; "
+                     f"data folder {data_dir}): {r.stderr[-600:]}")
+        return
+    trial = trials[0]
 
     def copy_with(src, name, **attrs):
         dst = os.path.join(tmp, name)

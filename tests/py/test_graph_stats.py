@@ -6,10 +6,14 @@ for generated graphs, whose positions are the generator's vertex ids), the same 
 there, and dcn's JSON must agree: 1e-6 for the deterministic measures, modularity of dcn's own CNM
 partition (read back from its GraphML export) recomputed by networkx, and sanity bounds for the
 heuristics (CNM vs networkx's CNM, Louvain). DAG exports must load in networkx, be acyclic and
-carry exactly the graph's edges.
+carry exactly the graph's edges. With an EMPTY data folder, `celegans` and `mouse` must resolve to the
+connectomes shipped with the project: Table 1's sizes, and the identity-order RandWire export of
+C. elegans must have the authors' edge lines (SHA-256 of the sorted lines, as `LC_ALL=C sort | sha256sum`).
+graphviz (`dot`) is required (tests/run.sh installs it): without it the test fails.
 
 Environment (set by ctest): DCN_BIN, DCN_PROJECT_DATA (the project's data/ folder, which ships the connectomes).
 """
+import hashlib
 import json
 import os
 import shutil
@@ -56,6 +60,60 @@ def run(*args, expect=0):
 
 def stats(spec, *extra):
     return json.loads(run("graph", "stats", spec, "--json", *extra).stdout)
+
+
+# SHA-256 of the C. elegans DAG's edge lines (line 3 on of the RandWire file) sorted bytewise, i.e.
+# `tail -n +3 celegans.txt | LC_ALL=C sort | sha256sum`: the authors' file and dcn's identity export
+CELEGANS_EDGES_SHA256 = "06dc34585a00bb80a262b9bd758408ef341afecefa583867f6916ace2325bf17"
+
+
+def sorted_edge_lines_sha256(path):
+    """Line 1 (node count), line 2 (edge count), the edge lines, and the SHA-256 of the edge lines sorted
+    bytewise, each ending in a newline (what `tail -n +3 | LC_ALL=C sort | sha256sum` hashes)."""
+    lines = open(path, "rb").read().split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    edges = lines[2:]
+    digest = hashlib.sha256(b"".join(l + b"\n" for l in sorted(edges))).hexdigest()
+    return lines[:2], edges, digest
+
+
+def shipped_connectomes():
+    """celegans and mouse with an empty data folder resolve to the connectomes shipped with the project."""
+    print("== shipped connectomes (empty DCN_DATA_DIR)", flush=True)
+    empty = tempfile.mkdtemp(prefix="empty-data-", dir=TMP)
+    env = dict(ENV, DCN_DATA_DIR=empty)
+
+    def go(*args):
+        p = subprocess.run([BIN] + list(args), env=env, capture_output=True, text=True, timeout=300)
+        check(p.returncode == 0, "dcn %s with an empty data folder: exit %d: %s" % (
+            " ".join(args), p.returncode, p.stderr.strip()[-400:]))
+        return p
+
+    out = os.path.join(TMP, "x.txt")
+    go("graph", "dag", "celegans", "--order", "identity", "--out", out)
+    if os.path.exists(out):
+        head, edges, digest = sorted_edge_lines_sha256(out)
+        check(head == [b"297", b"2148"] and len(edges) == 2148,
+              "identity RandWire export of celegans: header %r and %d edge lines, expected 297, 2148 and 2148" % (
+                  head, len(edges)))
+        check(digest == CELEGANS_EDGES_SHA256, "identity RandWire export of celegans: sorted edge lines have "
+              "SHA-256 %s, expected %s" % (digest, CELEGANS_EDGES_SHA256))
+    else:
+        check(False, "dcn graph dag celegans --order identity --out %s wrote no file" % out)
+    _, edges, digest = sorted_edge_lines_sha256(TXT)
+    check(digest == CELEGANS_EDGES_SHA256, "the authors' %s: sorted edge lines have SHA-256 %s, expected %s" % (
+        TXT, digest, CELEGANS_EDGES_SHA256))
+    for spec, n, m in (("celegans", 297, 2148), ("mouse", 195, 214)):
+        p = go("graph", "stats", spec, "--json")
+        try:
+            s = json.loads(p.stdout)
+        except ValueError:
+            check(False, "dcn graph stats %s --json: not JSON: %r" % (spec, p.stdout[:200]))
+            continue
+        check(s.get("nodes") == n and s.get("edges") == m, "Table 1: %s with an empty data folder has %r nodes, "
+              "%r edges, expected %d and %d" % (spec, s.get("nodes"), s.get("edges"), n, m))
+    check(os.listdir(empty) == [], "the empty data folder stayed empty: %r" % os.listdir(empty))
 
 
 # ---- independent readers ----
@@ -201,6 +259,8 @@ def main():
     check(mine[:2] == theirs[:2] and sorted(mine[2:]) == sorted(theirs[2:]),
           "identity RandWire export of the GML == the authors' celegans.txt (same lines)")
 
+    shipped_connectomes()
+
     # seeded generated graphs: networkx reads dcn's identity-order export (positions = vertex ids)
     for spec in ("ws:n=32,k=4,p=0.75,seed=1", "ws:n=32,k=4,p=0.75,seed=2", "ws:n=200,k=6,p=0.1,seed=3",
                  "er:n=100,p=0.05,seed=1", "er:n=300,p=0.01,seed=2", "ba:n=32,m=5,seed=1", "ba:n=300,m=2,seed=4"):
@@ -227,7 +287,7 @@ def main():
         a = os.path.join(TMP, "%s-random-a.graphml" % spec[:8])
         check(open(c).read() != open(a).read(), spec + ": another seed, another DAG")
 
-    # DOT export renders with graphviz when it is installed
+    # DOT export renders with graphviz (installed by tests/run.sh: its absence is a failure)
     dot = dag_export("mouse", "random", 1, "dot", "mouse.dot")
     text = open(dot).read()
     check(text.startswith("//") and "digraph" in text and text.count(" -> ") == 214, "DOT export content")
@@ -235,7 +295,8 @@ def main():
         p = subprocess.run(["dot", "-Tplain", dot], capture_output=True, text=True, timeout=120)
         check(p.returncode == 0 and p.stdout.startswith("graph"), "graphviz renders the DOT export: " + p.stderr[:200])
     except FileNotFoundError:
-        print("   (graphviz not installed: DOT rendering not checked)")
+        check(False, "graphviz is not installed (no `dot` on PATH): the DOT export cannot be rendered; "
+                     "install it (apt-get install graphviz; tests/run.sh does)")
 
     # errors: non-zero exit and a message naming the file
     bad = os.path.join(TMP, "neg.edges")

@@ -180,7 +180,9 @@ test_limit: 200
     pending = [t for t in listing["trials"] if t["state"] == "pending"]
     fake = os.path.join(out, "trials", pending[0]["id"] + ".h5.tmp")
     open(fake, "w").close()
-    run(["sweep", yml, "--merge"])
+    r = run(["sweep", yml, "--merge"])
+    if not check(r.returncode == 0, f"dcn sweep --merge on a partial sweep exits 0, got {r.returncode}: {r.stderr[-1000:]}"):
+        return
     res = os.path.join(out, "results.h5")
     r = run(["report", res, "--json"])
     check(r.returncode == 0, f"report --json on a partial sweep exits 0: {r.stderr}")

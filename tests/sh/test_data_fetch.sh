@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # End-to-end test of data/fetch.sh and `dcn data` (fetch, check, info), offline: connectomes come from
-# the project's data/ folder used as a mirror ($DCN_PROJECT_DATA), a corrupted mirror copy must be refused, KMNIST must fail with
-# instructions, and `dcn data info` must describe a tiny generated dataset.
+# the project's data/ folder used as a mirror ($DCN_PROJECT_DATA), a corrupted mirror copy must be refused,
+# KMNIST must fail with instructions, generated KMNIST-style files must be refused by checksum (and, with a
+# checksum list that vouches for one of them, that one copied), and `dcn data info` must describe a tiny
+# generated dataset.
+#
+# Nothing is skipped: the project's data/ folder (it ships the connectomes), Debian's
+# dataset-fashion-mnist (tests/run.sh installs it) and a working `dcn data` are all required, and their
+# absence fails the test with a message.
 set -uo pipefail
 
 src=${DCN_SOURCE_DIR:?DCN_SOURCE_DIR is not set}
 shared=${DCN_PROJECT_DATA:-$src/data} # the project's own data/ folder, laid out like a mirror
+fashion_sys=/usr/share/datasets/fashion-mnist # where Debian's dataset-fashion-mnist installs
 bin=${DCN_BIN:-}
 fetch="$src/data/fetch.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dcn-test-data-fetch.XXXXXX")
@@ -30,9 +37,16 @@ expect() {
     if [ $ok = 1 ]; then pass "$desc"; else fail "$desc (rc=$rc)"; sed 's/^/   | /' <<<"$out"; fi
 }
 
-if [ ! -f "$shared/connectomes/celegansneural.gml" ]; then
-    echo "no shared data at $shared: cannot test the mirror (skipping those checks)"
-else
+# the project ships the connectomes in data/connectomes/ (mirror layout): a missing one is a failure
+have_mirror=1
+for f in connectomes/celegansneural.gml connectomes/mouse_visual.cortex_2.graphml \
+    connectomes/nick11roberts-connectomics-learning/celegans.txt; do
+    if [ ! -f "$shared/$f" ]; then
+        fail "the project's data folder $shared (\$DCN_PROJECT_DATA, else \$DCN_SOURCE_DIR/data) lacks $f, which the project ships: cannot test fetching from a mirror"
+        have_mirror=0
+    fi
+done
+if [ $have_mirror = 1 ]; then
     dd="$tmp/dd"
     expect "fetch connectomes from the mirror" 0 \
         "fetched: connectomes/celegansneural.gml" "fetched: connectomes/mouse_visual.cortex_2.graphml" \
@@ -63,26 +77,87 @@ else
         bash "$fetch" connectomes --mirror "$shared" --data-dir "$dd"
 fi
 
-# KMNIST: only the training labels exist in the mirror; the rest must fail with instructions
+# KMNIST: the project's mirror has none of it, so every file must fail with instructions
 expect "kmnist fails clearly" 1 "http://codh.rois.ac.jp/kmnist/dataset/kmnist/" "place them in $tmp/dk/kmnist/" \
-    "t10k-images-idx3-ubyte.gz" -- bash "$fetch" kmnist --mirror "$shared" --data-dir "$tmp/dk"
-if [ -f "$shared/kmnist/train-labels-idx1-ubyte.gz" ]; then
-    [ -f "$tmp/dk/kmnist/train-labels-idx1-ubyte.gz" ] && pass "kmnist train labels copied from the mirror" ||
-        fail "kmnist train labels not copied"
-fi
+    "train-images-idx3-ubyte.gz" "train-labels-idx1-ubyte.gz" "t10k-images-idx3-ubyte.gz" \
+    "t10k-labels-idx1-ubyte.gz" -- bash "$fetch" kmnist --mirror "$shared" --data-dir "$tmp/dk"
+[ -z "$(ls -A "$tmp/dk/kmnist" 2>/dev/null)" ] && pass "kmnist: nothing installed without files" ||
+    fail "kmnist: files installed from nowhere: $(ls -A "$tmp/dk/kmnist")"
+
+# A generated KMNIST-style mirror: four valid gzip IDX files (8 training / 4 test images of 28x28, labels
+# 0..9), which are not the official files and must be refused by checksum, each named, none installed.
+# idx_images N: IDX3 of N 28x28 images; idx_labels N: IDX1 of N labels i mod 10 (N < 256)
+idx_images() {
+    printf '\x00\x00\x08\x03\x00\x00\x00'"$(printf '\\x%02x' "$1")"'\x00\x00\x00\x1c\x00\x00\x00\x1c'
+    head -c $(($1 * 784)) /dev/zero | tr '\0' '\200'
+}
+idx_labels() {
+    local i
+    printf '\x00\x00\x08\x01\x00\x00\x00'"$(printf '\\x%02x' "$1")"
+    for ((i = 0; i < $1; i++)); do printf "$(printf '\\x%02x' $((i % 10)))"; done
+}
+kfx="$tmp/kmnist-mirror"
+mkdir -p "$kfx/kmnist"
+idx_images 8 | gzip -n -c > "$kfx/kmnist/train-images-idx3-ubyte.gz"
+idx_labels 8 | gzip -n -c > "$kfx/kmnist/train-labels-idx1-ubyte.gz"
+idx_images 4 | gzip -n -c > "$kfx/kmnist/t10k-images-idx3-ubyte.gz"
+idx_labels 4 | gzip -n -c > "$kfx/kmnist/t10k-labels-idx1-ubyte.gz"
+# the fixture itself must be what it claims: gzip streams of IDX files of the right sizes
+fx_ok=1
+for f in train-images-idx3-ubyte:6288 train-labels-idx1-ubyte:16 t10k-images-idx3-ubyte:3152 t10k-labels-idx1-ubyte:12; do
+    n=$(gzip -dc "$kfx/kmnist/${f%:*}.gz" | wc -c)
+    [ "$n" = "${f#*:}" ] || { fx_ok=0; echo "   ${f%:*}.gz: $n bytes, expected ${f#*:}"; }
+done
+[ $fx_ok = 1 ] && pass "generated KMNIST-style fixture has the IDX sizes" || fail "generated KMNIST-style fixture is wrong"
+expect "kmnist files that are not the official ones are refused by checksum, each named" 1 \
+    "checksum mismatch: kmnist/train-images-idx3-ubyte.gz from mirror $kfx/kmnist/train-images-idx3-ubyte.gz" \
+    "checksum mismatch: kmnist/train-labels-idx1-ubyte.gz from mirror $kfx/kmnist/train-labels-idx1-ubyte.gz" \
+    "checksum mismatch: kmnist/t10k-images-idx3-ubyte.gz from mirror $kfx/kmnist/t10k-images-idx3-ubyte.gz" \
+    "checksum mismatch: kmnist/t10k-labels-idx1-ubyte.gz from mirror $kfx/kmnist/t10k-labels-idx1-ubyte.gz" \
+    "(file not installed)" -- bash "$fetch" kmnist --mirror "$kfx" --data-dir "$tmp/dk2"
+[ -z "$(ls -A "$tmp/dk2/kmnist" 2>/dev/null)" ] && pass "no refused kmnist file (nor a temporary copy) was installed" ||
+    fail "refused kmnist files were installed: $(ls -A "$tmp/dk2/kmnist")"
+# the copy path: a copy of fetch.sh whose checksum list vouches for the generated training labels, and a
+# mirror holding only those: they are copied and verified, the other three fail with instructions
+fcopy="$tmp/fetch-copy"
+mkdir -p "$fcopy" "$tmp/kmnist-labels-only/kmnist"
+cp "$fetch" "$fcopy/fetch.sh"
+cp "$kfx/kmnist/train-labels-idx1-ubyte.gz" "$tmp/kmnist-labels-only/kmnist/"
+echo "$(sha256sum < "$kfx/kmnist/train-labels-idx1-ubyte.gz" | cut -d' ' -f1)  kmnist/train-labels-idx1-ubyte.gz" \
+    > "$fcopy/SHA256SUMS"
+: > "$fcopy/MD5SUMS"
+expect "a kmnist mirror file that verifies is copied; the missing ones fail with instructions" 1 \
+    "fetched: kmnist/train-labels-idx1-ubyte.gz (from mirror $tmp/kmnist-labels-only/kmnist/train-labels-idx1-ubyte.gz, verified)" \
+    "kmnist: missing train-images-idx3-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz" \
+    "http://codh.rois.ac.jp/kmnist/dataset/kmnist/" -- \
+    bash "$fcopy/fetch.sh" kmnist --mirror "$tmp/kmnist-labels-only" --data-dir "$tmp/dk3"
+cmp -s "$tmp/dk3/kmnist/train-labels-idx1-ubyte.gz" "$kfx/kmnist/train-labels-idx1-ubyte.gz" &&
+    pass "kmnist train labels copied from the mirror" || fail "kmnist train labels not copied"
 expect "usage error names the option" 2 "--bogus" -- bash "$fetch" --bogus mnist
 expect "unknown dataset is a usage error" 2 "unknown dataset 'cifar'" -- bash "$fetch" cifar
 
-# Fashion-MNIST from the Debian package's folder, when installed
-if [ -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ]; then
+# Fashion-MNIST from the Debian package's folder (tests/run.sh installs dataset-fashion-mnist)
+if [ -f "$fashion_sys/t10k-labels-idx1-ubyte.gz" ]; then
     expect "fashion from the Debian package" 0 "fetched: fashion/t10k-labels-idx1-ubyte.gz" -- \
         bash "$fetch" fashion --data-dir "$tmp/df"
+else
+    fail "Fashion-MNIST: $fashion_sys/t10k-labels-idx1-ubyte.gz is missing: install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist; tests/run.sh does)"
 fi
 
-# ---- the dcn command (once `data` is registered in src/cli/main.c) ----
-if [ -z "$bin" ] || ! "$bin" data --help >/dev/null 2>&1; then
-    echo "dcn data is not available (DCN_BIN=$bin): skipping the command checks"
+# ---- the dcn command: a `dcn data --help` that fails is a broken command, not a reason to skip ----
+data_help_rc=0
+if [ -z "$bin" ]; then
+    fail "DCN_BIN is not set: cannot test the dcn data command (ctest sets it to the built dcn)"
+    data_help_rc=1
 else
+    data_help=$("$bin" data --help 2>&1); data_help_rc=$?
+    if [ $data_help_rc -ne 0 ] || ! grep -qF "usage: dcn data" <<<"$data_help"; then
+        fail "\`$bin data --help\` failed (rc=$data_help_rc, or no usage line): the dcn data command is broken; its checks cannot run"
+        sed 's/^/   | /' <<<"$data_help"
+        data_help_rc=1
+    fi
+fi
+if [ $data_help_rc = 0 ]; then
     # a tiny dataset: 3 training images and 2 test images of 2x2 pixels, labels 0..2
     ds="$tmp/tiny"
     mkdir -p "$ds"
@@ -103,7 +178,12 @@ else
     expect "dcn data info: bad limit" 2 "--train-limit" -- "$bin" data info mnist --train-limit x
     expect "dcn data: unknown subcommand" 2 "unknown subcommand 'frob'" -- "$bin" data frob
     expect "dcn data fetch --help" 0 "usage: dcn data fetch" "--mirror DIR" -- "$bin" data fetch --help
-    if [ -f "$shared/connectomes/celegansneural.gml" ]; then
+    expect "dcn data info on the generated KMNIST-style folder (a valid dataset)" 0 '"n_train": 8' '"n_test": 4' \
+        '"classes": 8' -- "$bin" data info "$kfx/kmnist" --json
+    expect "dcn data fetch kmnist refuses the generated files by checksum" 1 \
+        "dcn data: checksum mismatch: kmnist/train-labels-idx1-ubyte.gz from mirror $kfx/kmnist/train-labels-idx1-ubyte.gz" -- \
+        "$bin" data fetch kmnist --mirror "$kfx" --data-dir "$tmp/dk4"
+    if [ $have_mirror = 1 ]; then # (a missing project data folder has already failed the test above)
         expect "dcn data fetch connectomes" 0 "fetched: connectomes/celegans.txt" -- \
             "$bin" data fetch connectomes --mirror "$shared" --data-dir "$tmp/dd3"
         expect "dcn data check connectomes" 0 "ok: connectomes/celegans.txt (verified)" -- \
