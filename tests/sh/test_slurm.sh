@@ -5,11 +5,14 @@
 #     requeues itself, and the rerun resumes and finishes (runs in the background of the others);
 #   - `sbatch -n 2 jobs/sweep.sbatch`: one MPI job, both ranks train, every trial done once;
 #   - `jobs/submit`: a job array of shards plus the merge job (afterany); merged results complete;
-#   - `scontrol requeue` of a running array task: it resumes from its checkpoint, nothing is lost
-#     or duplicated, and the merge job waits for the rerun;
-#   - `sbatch -n 2 jobs/train-dp.sbatch` (skipped while `dcn train` has no --data-parallel).
+#   - `scontrol requeue` of a running array task during its second trial: it resumes from its
+#     checkpoint, nothing is lost or duplicated, the trial done before the requeue keeps its
+#     end_time (not trained again), every trial equals an uninterrupted run of the same sweep bit for
+#     bit (weights, buffers, metrics), and the merge job waits for the rerun;
+#   - `sbatch -n 2 jobs/train-dp.sbatch`: one trial trained data-parallel on 2 ranks.
 # Results are checked with h5py (tests/slurm/check_results.py). Installs the SLURM packages when
-# they are missing and this runs as root with apt-get; otherwise fails saying what to install.
+# they are missing and this runs as root with apt-get; otherwise fails saying what to install (the
+# test command installs them, so their absence is a failure, never a skip). Every check always runs.
 # Environment (ctest sets them): DCN_BIN, DCN_SOURCE_DIR; DCN_TEST_KEEP=1 keeps the test folder.
 set -uo pipefail
 
@@ -21,7 +24,6 @@ t_start=$(date +%s)
 fails=0
 pass() { echo "ok   - $*"; }
 fail() { echo "FAIL - $*"; fails=$((fails + 1)); }
-skip() { echo "skip - $*"; }
 note() { echo "# [$(($(date +%s) - t_start)) s] $*"; }
 
 # ---- packages ----
@@ -222,54 +224,72 @@ else
             fail "logs: $(ls logs)"
         grep -q "10 trials: 10 done, 0 failed, 0 running or interrupted, 0 pending" "logs/dcn-merge_$mid.out" &&
             pass "merge log: 10 of 10 done" || fail "merge log: $(tail -3 "logs/dcn-merge_$mid.out")"
-        if "$bin" report --help >/dev/null 2>&1; then
-            grep -q "report written to arr/report.md" "logs/dcn-merge_$mid.out" && [ -s arr/report.md ] &&
-                pass "merge job ran dcn report into arr/report.md" || fail "no report from the merge job"
-        else
-            grep -q "no 'report' command" "logs/dcn-merge_$mid.out" && pass "merge job skipped the missing dcn report" ||
-                fail "merge job did not say why there is no report"
-        fi
+        grep -q "report written to arr/report.md" "logs/dcn-merge_$mid.out" && [ -s arr/report.md ] &&
+            pass "merge job ran dcn report into arr/report.md" || fail "no report from the merge job"
         check_results arr.yaml array --ranks 0
     fi
 fi
 note "array done"
 
 # ---- 4. scontrol requeue of a running array task ----
+# The task is requeued while it trains its second trial (a checkpoint exists) after finishing its
+# first, so the rerun must skip a done trial and resume an interrupted one. The trial files done by
+# then are copied to rq-before/ just before the requeue: the rerun must not change their end_time.
+# The same sweep also runs once without interruption (into rqref/, the dcn binary directly, in the
+# background while the requeued task waits): every trial must equal that run's bit for bit.
 cat >rq.yaml <<'EOF'
 output: rq/results.h5
 graphs: ["ws:n=8,k=4,p=0.75,seed=1"]
 frozen: [false, true]
-seeds: 0..2
+seeds: 0..1
 epochs: 3
 channels: 8
-train_limit: 1600
+train_limit: 3200
 test_limit: 200
 checkpoint_every: 0.3
 EOF
+sed 's#^output: rq/#output: rqref/#' rq.yaml >rqref.yaml
+declare -A rq_index=() # trial id -> index (array task index % 2 trains it)
+while read -r id idx; do rq_index[$id]=$idx; done < <("$bin" sweep rq.yaml --dry-run --json | "$py" -c '
+import json, sys
+for t in json.load(sys.stdin)["trials"]: print(t["id"], t["index"])')
 out=$("$src/jobs/submit" rq.yaml --shards 2 --json --log-dir logs)
 aid=$("$py" -c 'import json,sys; print(json.loads(sys.argv[1])["array"])' "$out" 2>/dev/null)
 mid=$("$py" -c 'import json,sys; print(json.loads(sys.argv[1])["merge"])' "$out" 2>/dev/null)
-rq=""
+rq="" task="" ref_pid=""
 end=$(($(date +%s) + 90))
-while [ -n "$aid" ] && [ "$(date +%s)" -lt "$end" ]; do
-    ck=$(ls rq/trials/*.ckpt.h5 2>/dev/null | head -1)
-    if [ -n "$ck" ]; then
+while [ -n "$aid" ] && [ ${#rq_index[@]} = 4 ] && [ -z "$rq" ] && [ "$(date +%s)" -lt "$end" ]; do
+    for ck in rq/trials/*.ckpt.h5; do
+        [ -e "$ck" ] || continue
         id=$(basename "$ck" .ckpt.h5)
-        idx=$("$bin" sweep rq.yaml --dry-run --json | "$py" -c '
-import json, sys
-print([t["index"] for t in json.load(sys.stdin)["trials"] if t["id"] == sys.argv[1]][0])' "$id")
-        task=$((idx % 2))
-        rq=$(squeue -h -j "${aid}_$task" -t R -o %i 2>/dev/null) # "A_T": a bare id could name the whole array
-        if [ -n "$rq" ] && scontrol requeue "$rq"; then
-            note "requeued array task $rq while it trained trial $idx"
+        [ -n "${rq_index[$id]:-}" ] && [ ! -e "rq/trials/$id.h5" ] || continue # not one that has just finished
+        t=$((rq_index[$id] % 2))
+        first="" # a trial this task has finished
+        for f in rq/trials/*.h5; do
+            d=$(basename "$f" .h5)
+            [ -n "${rq_index[$d]:-}" ] && [ $((rq_index[$d] % 2)) = "$t" ] && first=$d
+        done
+        [ -n "$first" ] || continue
+        r=$(squeue -h -j "${aid}_$t" -t R -o %i 2>/dev/null) # "A_T": a bare id could name the whole array
+        [ -n "$r" ] || continue
+        rm -rf rq-before && mkdir rq-before
+        for f in rq/trials/*.h5; do [[ $f == *.ckpt.h5 ]] || cp -p "$f" rq-before/; done
+        if scontrol requeue "$r"; then
+            rq=$r task=$t
+            note "requeued array task $rq while it trained trial ${rq_index[$id]} (its trial ${rq_index[$first]} done)"
             break
         fi
-        rq=""
-    fi
-    sleep 0.1
+    done
+    sleep 0.05
 done
-if [ -z "$rq" ]; then
-    fail "could not requeue a running array task with a checkpoint (array '$aid')"
+if [ -n "$rq" ]; then
+    "$bin" sweep rqref.yaml --threads 1 --quiet >rqref.log 2>&1 &
+    ref_pid=$!
+fi
+if [ ${#rq_index[@]} != 4 ]; then
+    fail "dcn sweep rq.yaml --dry-run --json listed ${#rq_index[@]} trials (want 4)"
+elif [ -z "$rq" ]; then
+    fail "could not requeue a running array task during its second trial (array '$aid')"
 elif wait_gone 150 "$aid" "$mid"; then
     all_completed "$aid" && pass "array $aid completed after the requeue" || fail "array $aid: $(states_of "$aid")"
     [ "$(field "$rq" Restarts)" -ge 1 ] && pass "task $rq restarted $(field "$rq" Restarts) time(s)" ||
@@ -280,19 +300,23 @@ elif wait_gone 150 "$aid" "$mid"; then
     grep -q "restart 1" "$log" && grep -q "TERM (cancel, requeue" "$log" &&
         pass "its log (appended) shows the TERM and the rerun" || fail "$log lacks the TERM or the rerun"
     grep -q "(resumed)" "$log" && pass "the rerun resumed a trial from its checkpoint" || fail "no '(resumed)' in $log"
-    grep -q "6 trials: 6 done, 0 failed, 0 running or interrupted, 0 pending" "logs/dcn-merge_$mid.out" &&
-        pass "merge job waited for the rerun: 6 of 6 done" || fail "merge log: $(tail -3 "logs/dcn-merge_$mid.out")"
-    check_results rq.yaml requeue --min-resumed 1
+    grep -q "4 trials: 4 done, 0 failed, 0 running or interrupted, 0 pending" "logs/dcn-merge_$mid.out" &&
+        pass "merge job waited for the rerun: 4 of 4 done" || fail "merge log: $(tail -3 "logs/dcn-merge_$mid.out")"
+    wait "$ref_pid" && pass "uninterrupted run of the same sweep (rqref/) finished" ||
+        fail "uninterrupted run of the same sweep failed: $(tail -3 rqref.log)"
+    check_results rq.yaml requeue --min-resumed 1 --before rq-before --same-as rqref.yaml
 fi
+[ -n "$ref_pid" ] && wait "$ref_pid" 2>/dev/null
 note "requeue done"
 
 # ---- 5. data-parallel training ----
-if [[ $("$bin" train --help 2>/dev/null) == *--data-parallel* ]]; then
-    j=$(sbatch --parsable -n 2 "$src/jobs/train-dp.sbatch" --graph ws:n=8,k=4,p=0.75,seed=1 --epochs 1 \
-        --channels 4 --train-limit 320 --test-limit 200 --out "$work/dp.h5")
-    if wait_gone 120 "$j"; then
-        all_completed "$j" && pass "train-dp job $j completed" || fail "train-dp job $j: $(states_of "$j")"
-        "$py" -c '
+j=$(sbatch --parsable -n 2 "$src/jobs/train-dp.sbatch" --graph ws:n=8,k=4,p=0.75,seed=1 --epochs 1 \
+    --channels 4 --train-limit 320 --test-limit 200 --out "$work/dp.h5")
+if [ -z "$j" ]; then
+    fail "sbatch -n 2 jobs/train-dp.sbatch did not submit a job"
+elif wait_gone 120 "$j"; then
+    all_completed "$j" && pass "train-dp job $j completed" || fail "train-dp job $j: $(states_of "$j")"
+    "$py" -c '
 import h5py, sys
 f = h5py.File(sys.argv[1], "r")
 s = f.attrs["status"]
@@ -301,11 +325,8 @@ assert s == "done", s
 assert len(f["metrics/test_accuracy"][:]) == 1
 # 2 ranks under srun, not 2 singletons (a PMI mismatch starts MPI ranks as singletons silently)
 assert int(f.attrs.get("world_size", -1)) == 2, f.attrs.get("world_size")' "$work/dp.h5" &&
-            pass "dp.h5 written by 2 ranks (world_size 2), status done, 1 epoch" ||
-            fail "dp.h5 missing or not done"
-    fi
-else
-    skip "train-dp: 'dcn train --help' does not list --data-parallel yet"
+        pass "dp.h5 written by 2 ranks (world_size 2), status done, 1 epoch" ||
+        fail "dp.h5 missing or not done"
 fi
 
 # ---- 1 (end). the time-limit job ----
