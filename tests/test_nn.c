@@ -8,6 +8,10 @@
  *    gradient pointer may be NULL (each gradient alone equals its value with all the others).
  * 3. Finite differences on small random problems: loss = sum(out * r) for fixed random r, central
  *    differences taken at the float values actually stored, the loss summed in double.
+ * Forward kernels OVERWRITE their outputs (nn.h): every buffer a forward call under test writes (out,
+ * BN's saved mean and rstd, softmax probabilities) is filled with NaN before the call, so a kernel
+ * that adds into it, or leaves part of it unwritten, fails. Gradients are not poisoned: backward
+ * accumulates by contract (checked in 2.), except batchnorm_backward_to's din, which it writes.
  * The observed errors are collected and printed as a table by the last test.
  */
 #include <hdf5.h>
@@ -91,6 +95,16 @@ static void ref_close(struct ref *r)
 }
 
 static float *ref_zeros(struct ref *r, size_t n) { return ref_keep(r, calloc(n ? n : 1, sizeof(float))); }
+
+/* fills a buffer a kernel must overwrite with NaN: any entry it adds to or skips stays NaN */
+static float *poison(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = NAN;
+    return x;
+}
+
+/* a new NaN-filled buffer for a forward output */
+static float *ref_poison(struct ref *r, size_t n) { return poison(ref_keep(r, malloc((n ? n : 1) * sizeof(float))), n); }
 
 /* reads /group/name (float or int per mem_type) into a new buffer; *n gets the element count */
 static void *ref_read(struct ref *r, const char *name, hid_t mem_type, size_t *n)
@@ -254,8 +268,8 @@ static void run_conv_case(const char *name)
     const float *want_out = ref_f(&r, "out", &nout);
     a.dout = ref_f(&r, "dout", NULL);
     CU_ASSERT_FATAL(nout == (size_t)a.B * a.OC * OH * OW);
-    a.ws = ref_zeros(&r, conv2d_workspace(a.C, a.H, a.W, a.K, a.S, a.P));
-    float *out = ref_zeros(&r, nout);
+    a.ws = ref_poison(&r, conv2d_workspace(a.C, a.H, a.W, a.K, a.S, a.P)); /* scratch: no zeros to rely on */
+    float *out = ref_poison(&r, nout);
     char label[80];
     conv2d_forward(out, a.in, a.w, a.bias, a.ws, a.B, a.C, a.H, a.W, a.OC, a.K, a.S, a.P);
     label_of(label, sizeof label, name, "out");
@@ -309,7 +323,7 @@ static void run_dw_case(const char *name)
     a.dout = ref_f(&r, "dout", NULL);
     const float *want_out = ref_f(&r, "out", &nout);
     CU_ASSERT_FATAL(nout == (size_t)a.B * a.C * conv_out_size(a.H, 3, a.S, 1) * conv_out_size(a.W, 3, a.S, 1));
-    float *out = ref_zeros(&r, nout);
+    float *out = ref_poison(&r, nout);
     char label[80];
     dwconv3x3_forward(out, a.in, a.w, a.B, a.C, a.H, a.W, a.S);
     label_of(label, sizeof label, name, "out");
@@ -361,7 +375,7 @@ static void run_pw_case(const char *name)
     a.dout = ref_f(&r, "dout", NULL);
     const float *want_out = ref_f(&r, "out", &nout);
     CU_ASSERT_FATAL(nout == (size_t)a.B * a.OC * a.HW);
-    float *out = ref_zeros(&r, nout);
+    float *out = ref_poison(&r, nout);
     char label[80];
     pointwise_forward(out, a.in, a.w, a.bias, a.B, a.C, a.HW, a.OC);
     label_of(label, sizeof label, name, "out");
@@ -412,7 +426,7 @@ static void run_bn_train_case(const char *name)
     a.beta = ref_f(&r, "beta", NULL);
     a.dout = ref_f(&r, "dout", NULL);
     float *rm = ref_f(&r, "rm0", NULL), *rv = ref_f(&r, "rv0", NULL);
-    float *out = ref_zeros(&r, n), *mean = ref_zeros(&r, nc), *rstd = ref_zeros(&r, nc);
+    float *out = ref_poison(&r, n), *mean = ref_poison(&r, nc), *rstd = ref_poison(&r, nc);
     CU_ASSERT_FATAL(n == (size_t)a.B * a.C * a.HW && nc == (size_t)a.C);
     batchnorm_forward_train(out, mean, rstd, rm, rv, a.in, a.gamma, a.beta, a.B, a.C, a.HW, eps, momentum);
     char label[80];
@@ -427,9 +441,16 @@ static void run_bn_train_case(const char *name)
     label_of(label, sizeof label, name, "running_var");
     check_close(label, rv, ref_f(&r, "rv1", NULL), nc, TOL_REF);
     /* running stats are optional */
-    float *out2 = ref_zeros(&r, n);
+    float *out2 = ref_poison(&r, n);
+    float *mean_copy = ref_keep(&r, malloc(nc * sizeof(float))), *rstd_copy = ref_keep(&r, malloc(nc * sizeof(float)));
+    memcpy(mean_copy, mean, nc * sizeof(float));
+    memcpy(rstd_copy, rstd, nc * sizeof(float));
+    poison(mean, nc);
+    poison(rstd, nc);
     batchnorm_forward_train(out2, mean, rstd, NULL, NULL, a.in, a.gamma, a.beta, a.B, a.C, a.HW, eps, momentum);
     CU_ASSERT(memcmp(out, out2, n * sizeof(float)) == 0);
+    CU_ASSERT(memcmp(mean, mean_copy, nc * sizeof(float)) == 0);
+    CU_ASSERT(memcmp(rstd, rstd_copy, nc * sizeof(float)) == 0);
 
     a.mean = mean;
     a.rstd = rstd;
@@ -443,6 +464,15 @@ static void run_bn_train_case(const char *name)
     label_of(label, sizeof label, name, "dbeta");
     check_close(label, g[2], ref_f(&r, "dbeta", NULL), nc, TOL_REF);
     check_backward_contract(name, bn_bwd, &a, sizes, g);
+    /* batchnorm_backward_to WRITES din (poisoned here); dgamma and dbeta still accumulate */
+    float *din_to = ref_poison(&r, n), *dg_to = ref_zeros(&r, nc), *db_to = ref_zeros(&r, nc);
+    batchnorm_backward_to(din_to, dg_to, db_to, a.dout, a.in, a.mean, a.rstd, a.gamma, a.B, a.C, a.HW);
+    label_of(label, sizeof label, name, "backward_to din");
+    check_close(label, din_to, ref_f(&r, "din", NULL), n, TOL_REF);
+    label_of(label, sizeof label, name, "backward_to dgamma");
+    check_close(label, dg_to, ref_f(&r, "dgamma", NULL), nc, TOL_REF);
+    label_of(label, sizeof label, name, "backward_to dbeta");
+    check_close(label, db_to, ref_f(&r, "dbeta", NULL), nc, TOL_REF);
     ref_close(&r);
 }
 
@@ -457,7 +487,7 @@ static void test_batchnorm_reference(void)
     int B = ref_i(&r, "B"), C = ref_i(&r, "C"), HW = ref_i(&r, "HW");
     size_t n;
     const float *in = ref_f(&r, "in", &n);
-    float *out = ref_zeros(&r, n);
+    float *out = ref_poison(&r, n);
     batchnorm_forward_eval(out, in, ref_f(&r, "gamma", NULL), ref_f(&r, "beta", NULL), ref_f(&r, "rm", NULL),
                            ref_f(&r, "rv", NULL), B, C, HW, (float)ref_d(&r, "eps"));
     check_close("bn_eval/out", out, ref_f(&r, "out", NULL), n, TOL_REF);
@@ -482,7 +512,7 @@ static void test_relu_reference(void)
     ref_open(&r, "relu");
     size_t n;
     const float *in = ref_f(&r, "in", &n);
-    float *out = ref_zeros(&r, n);
+    float *out = ref_poison(&r, n);
     relu_forward(out, in, n);
     check_close("relu/out", out, ref_f(&r, "out", NULL), n, 0.0);
     struct relu_args a = {ref_f(&r, "dout", NULL), in, n};
@@ -523,7 +553,7 @@ static void run_linear_case(const char *name)
     a.dout = ref_f(&r, "dout", NULL);
     const float *want_out = ref_f(&r, "out", &nout);
     CU_ASSERT_FATAL(nout == (size_t)a.B * a.OC);
-    float *out = ref_zeros(&r, nout);
+    float *out = ref_poison(&r, nout);
     char label[80];
     linear_forward(out, a.in, a.w, a.bias, a.B, a.IC, a.OC);
     label_of(label, sizeof label, name, "out");
@@ -568,7 +598,7 @@ static void test_gap_reference(void)
     size_t n, nout;
     const float *in = ref_f(&r, "in", &n);
     const float *want = ref_f(&r, "out", &nout);
-    float *out = ref_zeros(&r, nout);
+    float *out = ref_poison(&r, nout);
     gap_forward(out, in, a.B, a.C, a.HW);
     check_close("gap/out", out, want, nout, TOL_REF);
     a.dout = ref_f(&r, "dout", NULL);
@@ -602,13 +632,15 @@ static void test_xent_reference(void)
     size_t n;
     const float *logits = ref_f(&r, "logits", &n);
     a.labels = ref_read(&r, "labels", H5T_NATIVE_INT, NULL);
-    float *probs = ref_zeros(&r, n);
+    float *probs = ref_poison(&r, n);
     int correct = -1;
     float loss = softmax_xent_forward(probs, logits, a.labels, a.B, a.K, &correct);
     CU_ASSERT_EQUAL(correct, ref_i(&r, "correct"));
     check_close("xent/loss", &loss, ref_f(&r, "loss", NULL), 1, TOL_REF);
     check_close("xent/probs", probs, ref_f(&r, "probs", NULL), n, TOL_REF);
+    poison(probs, n);
     CU_ASSERT(softmax_xent_forward(probs, logits, a.labels, a.B, a.K, NULL) == loss); /* correct may be NULL */
+    check_close("xent/probs (correct NULL)", probs, ref_f(&r, "probs", NULL), n, TOL_REF);
     a.probs = probs;
     float *g[MAX_GRADS] = {ref_zeros(&r, n), NULL, NULL, NULL};
     size_t sizes[MAX_GRADS] = {n, 0, 0, 0};
@@ -671,8 +703,9 @@ static float *randn_buf(struct dcn_rng *rng, size_t n, double scale)
 static double conv_loss(void *p)
 {
     struct conv_args *a = p;
-    conv2d_forward(a->out, a->in, a->w, a->bias, a->ws, a->B, a->C, a->H, a->W, a->OC, a->K, a->S, a->P);
     size_t n = (size_t)a->B * a->OC * conv_out_size(a->H, a->K, a->S, a->P) * conv_out_size(a->W, a->K, a->S, a->P);
+    poison(a->out, n);
+    conv2d_forward(a->out, a->in, a->w, a->bias, a->ws, a->B, a->C, a->H, a->W, a->OC, a->K, a->S, a->P);
     return dot_d(a->out, a->r, n);
 }
 
@@ -687,7 +720,8 @@ static void test_fd_conv2d(void)
     a.in = in, a.w = w, a.bias = b;
     a.r = randn_buf(&rng, nout, 1);
     a.out = malloc(nout * sizeof(float));
-    a.ws = malloc(conv2d_workspace(a.C, a.H, a.W, a.K, a.S, a.P) * sizeof(float));
+    size_t nws = conv2d_workspace(a.C, a.H, a.W, a.K, a.S, a.P);
+    a.ws = poison(malloc(nws * sizeof(float)), nws);
     a.dout = a.r; /* d(sum(out * r))/d out = r */
     float *din = calloc(nin, sizeof(float)), *dw = calloc(nw, sizeof(float)), *db = calloc((size_t)a.OC, sizeof(float));
     conv2d_backward(din, dw, db, a.dout, in, w, a.ws, a.B, a.C, a.H, a.W, a.OC, a.K, a.S, a.P);
@@ -700,8 +734,9 @@ static void test_fd_conv2d(void)
 static double dw_loss(void *p)
 {
     struct dw_args *a = p;
-    dwconv3x3_forward(a->out, a->in, a->w, a->B, a->C, a->H, a->W, a->S);
     size_t n = (size_t)a->B * a->C * conv_out_size(a->H, 3, a->S, 1) * conv_out_size(a->W, 3, a->S, 1);
+    poison(a->out, n);
+    dwconv3x3_forward(a->out, a->in, a->w, a->B, a->C, a->H, a->W, a->S);
     return dot_d(a->out, a->r, n);
 }
 
@@ -733,6 +768,7 @@ static void test_fd_dwconv(void)
 static double pw_loss(void *p)
 {
     struct pw_args *a = p;
+    poison(a->out, (size_t)a->B * a->OC * a->HW);
     pointwise_forward(a->out, a->in, a->w, a->bias, a->B, a->C, a->HW, a->OC);
     return dot_d(a->out, a->r, (size_t)a->B * a->OC * a->HW);
 }
@@ -759,6 +795,9 @@ static void test_fd_pointwise(void)
 static double bn_loss(void *p)
 {
     struct bn_args *a = p;
+    poison(a->out, (size_t)a->B * a->C * a->HW);
+    poison(a->mean_buf, (size_t)a->C);
+    poison(a->rstd_buf, (size_t)a->C);
     batchnorm_forward_train(a->out, a->mean_buf, a->rstd_buf, NULL, NULL, a->in, a->gamma, a->beta, a->B, a->C, a->HW,
                             1e-5f, 0.1f);
     return dot_d(a->out, a->r, (size_t)a->B * a->C * a->HW);
@@ -794,6 +833,7 @@ static void test_fd_batchnorm(void)
 static double lin_loss(void *p)
 {
     struct lin_args *a = p;
+    poison(a->out, (size_t)a->B * a->OC);
     linear_forward(a->out, a->in, a->w, a->bias, a->B, a->IC, a->OC);
     return dot_d(a->out, a->r, (size_t)a->B * a->OC);
 }
@@ -825,6 +865,7 @@ struct gapfd_args {
 static double gap_loss(void *p)
 {
     struct gapfd_args *a = p;
+    poison(a->out, (size_t)a->B * a->C);
     gap_forward(a->out, a->in, a->B, a->C, a->HW);
     return dot_d(a->out, a->r, (size_t)a->B * a->C);
 }
@@ -832,6 +873,7 @@ static double gap_loss(void *p)
 static double xent_loss(void *p)
 {
     struct xent_args *a = p;
+    poison(a->pbuf, (size_t)a->B * a->K);
     return softmax_xent_forward(a->pbuf, a->logits, a->labels, a->B, a->K, NULL);
 }
 
@@ -855,7 +897,7 @@ static void test_fd_gap_xent(void)
     xa.logits = randn_buf(&rng, nl, 2);
     xa.labels = labels;
     xa.pbuf = malloc(nl * sizeof(float));
-    float *probs = malloc(nl * sizeof(float)), *dz = calloc(nl, sizeof(float));
+    float *probs = poison(malloc(nl * sizeof(float)), nl), *dz = calloc(nl, sizeof(float));
     softmax_xent_forward(probs, xa.logits, labels, xa.B, xa.K, NULL);
     softmax_xent_backward(dz, probs, labels, xa.B, xa.K);
     /* the loss comes back as a float: a wider step keeps its rounding small against the step */
@@ -876,7 +918,7 @@ static void test_checks_detect_transposition(void)
     float *wt = ref_zeros(&r, nw);
     for (int o = 0; o < OC; o++)
         for (int c = 0; c < C; c++) wt[(size_t)o * C + c] = w[(size_t)((o * C + c) % OC) * C + (o * C + c) / OC];
-    float *out = ref_zeros(&r, nout);
+    float *out = ref_poison(&r, nout);
     pointwise_forward(out, in, wt, NULL, B, C, HW, OC);
     double maxabs = 0, maxref = 0;
     for (size_t i = 0; i < nout; i++) {
