@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cunit_main.h"
+#include "dcn/fields.h"
 #include "dcn/core.h"
 
 static void test_fail_message(void)
@@ -70,8 +71,66 @@ static void test_shuffle_is_permutation(void)
     CU_ASSERT(moved > 80);
 }
 
+/* The trial-field table: defaults, the canonical string (the id's input, pinned for the project's
+ * sweeps by tests/py/test_sweep_ids.py), and the values each field refuses. */
+static void test_fields_canonical(void)
+{
+    struct trial_config c;
+    trial_config_init(&c);
+    char buf[1024];
+    int n = trial_config_describe(&c, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "graph=ws:n=32,k=4,p=0.75,seed=0;dataset=mnist;variant=paper;frozen=0;order=random;"
+                                "order_seed=0;seed=0;epochs=50;batch=32;lr=0.001;channels=78;train_limit=0;test_limit=0");
+    CU_ASSERT_EQUAL(n, (int)strlen(buf));
+    /* fields after test_limit appear only away from their default */
+    c.agg_init = "normal";
+    c.lr = 0.0003;
+    trial_config_describe(&c, buf, sizeof buf);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, ";lr=0.00029999999999999997;"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, ";test_limit=0;agg_init=normal"));
+    CU_ASSERT_PTR_NULL(strstr(buf, "freeze="));
+    /* a short buffer gets the start and the full length, like snprintf */
+    char small[16];
+    CU_ASSERT_EQUAL(trial_config_describe(&c, small, sizeof small), (int)strlen(buf));
+    CU_ASSERT_EQUAL(strlen(small), sizeof small - 1);
+    CU_ASSERT_EQUAL(strncmp(small, buf, sizeof small - 1), 0);
+}
+
+static void test_fields_parse(void)
+{
+    struct trial_config c;
+    trial_config_init(&c);
+    char why[160];
+    const struct field_desc *ep = field_by_name("epochs"), *lr = field_by_name("lr"), *v = field_by_name("variant"),
+                            *fr = field_by_name("frozen"), *seed = field_by_sweep_key("seeds"),
+                            *ai = field_by_name("agg_init");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ep);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(seed);
+    CU_ASSERT_EQUAL(field_parse(ep, "0", &c, why, sizeof why), -1);
+    CU_ASSERT_STRING_EQUAL(why, "is not a positive integer");
+    CU_ASSERT_EQUAL(field_parse(field_by_name("train_limit"), "0", &c, why, sizeof why), 0);
+    CU_ASSERT_EQUAL(field_parse(lr, "-0.1", &c, why, sizeof why), -1);
+    CU_ASSERT_STRING_EQUAL(why, "is not a positive number");
+    CU_ASSERT_EQUAL(field_parse(lr, "1e999", &c, why, sizeof why), -1);
+    CU_ASSERT_EQUAL(field_parse(v, "resnet", &c, why, sizeof why), -1);
+    CU_ASSERT_STRING_EQUAL(why, "must be one of paper,authors,baseline");
+    CU_ASSERT_EQUAL(field_parse(v, "authors", &c, why, sizeof why), 0);
+    CU_ASSERT_STRING_EQUAL(c.variant, "authors");
+    CU_ASSERT_EQUAL(field_parse(fr, "yes", &c, why, sizeof why), 0);
+    CU_ASSERT_EQUAL(c.frozen, 1);
+    CU_ASSERT_EQUAL(field_parse(fr, "maybe", &c, why, sizeof why), -1);
+    CU_ASSERT_EQUAL(field_parse(seed, "18446744073709551615", &c, why, sizeof why), 0);
+    CU_ASSERT_EQUAL(c.seed, UINT64_MAX);
+    CU_ASSERT_EQUAL(field_parse(seed, "-1", &c, why, sizeof why), -1);
+    CU_ASSERT_EQUAL(field_parse(ai, "", &c, why, sizeof why), 0); /* the variant's default */
+    CU_ASSERT_EQUAL(field_parse(ai, "uniform", &c, why, sizeof why), -1);
+    CU_ASSERT_STRING_EQUAL(why, "must be one of zero,normal");
+    CU_ASSERT_PTR_NULL(field_by_name("learning_rate"));
+}
+
 void dcn_register_tests(void)
 {
     DCN_SUITE("core", DCN_TEST(test_fail_message), DCN_TEST(test_rng_reference),
-              DCN_TEST(test_rng_distributions), DCN_TEST(test_shuffle_is_permutation));
+              DCN_TEST(test_rng_distributions), DCN_TEST(test_shuffle_is_permutation),
+              DCN_TEST(test_fields_canonical), DCN_TEST(test_fields_parse));
 }

@@ -21,6 +21,8 @@
 
 #include <stdint.h>
 
+#include <hdf5.h>
+
 #include "dcn/core.h"
 #include "dcn/graph.h"
 #include "dcn/model.h"
@@ -91,4 +93,15 @@ enum dcn_status ckpt_write(struct dcn_ctx *ctx, const char *path, const struct t
  * dataset, DCN_EINVAL when it belongs to another trial configuration (fingerprint mismatch). */
 enum dcn_status ckpt_read(struct dcn_ctx *ctx, const char *path, struct train_state *s, struct model *m);
 
+/* ---- in-memory HDF5 files ---- */
+/* dcn's HDF5 files (trial files, the aggregate results file, checkpoints) are built in memory (HDF5's core
+ * driver without a backing store) and saved with plain write(2) calls: a full disk then gives a
+ * clean error from write instead of an HDF5 failure half-way through its own bookkeeping (HDF5 1.10
+ * crashes in H5Ocopy when a write fails). */
+hid_t h5_mem_create(void);
+/* Writes the in-memory file's current image to path (write, fsync) and returns 0; -1 with errno set
+ * on failure, in which case path is removed. The file stays open. */
+int h5_mem_write(hid_t file, const char *path);
+/* h5_mem_write, then closes the file (also on failure). */
+int h5_mem_save(hid_t file, const char *path);
 #endif

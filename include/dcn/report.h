@@ -20,23 +20,19 @@
 #include <stdint.h>
 
 #include "dcn/core.h"
+#include "dcn/fields.h"
+#include "dcn/sweep.h"
 
-/* Trial states as written in the /summary table's "status" column. */
-enum report_state { REPORT_PENDING, REPORT_RUNNING, REPORT_DONE, REPORT_FAILED, REPORT_N_STATES };
+/* Trial states: the sweep's (include/dcn/sweep.h), named as in the /summary "status" column. */
+#define REPORT_N_STATES (TRIAL_FAILED + 1)
 
-/* One row of /summary (the fields dcn report uses). */
+/* One row of /summary (the fields dcn report uses): the trial fields of include/dcn/fields.h as row
+ * members (strings as char arrays), then state and results. */
 struct report_trial {
     int index;
     char id[24];
-    char graph[256];
-    char dataset[128];
-    char variant[16];
-    int frozen;
-    uint64_t seed, order_seed;
-    char order[16];
-    int epochs, batch, channels, train_limit, test_limit;
-    double lr;
-    enum report_state state;
+    DCN_FIELD_ROW_MEMBERS
+    enum trial_state state;
     double test_accuracy, best_test_accuracy; /* fractions in [0, 1]; NaN when absent */
     int epochs_done;
     char reason[256];
@@ -57,26 +53,21 @@ struct report_results {
 enum dcn_status report_load(struct dcn_ctx *ctx, const char *path, struct report_results **out);
 void report_free(struct report_results *r);
 
-/* The keys trials can be grouped by (a bit set). */
+/* The keys trials can be grouped by (a bit set): every trial field, bit i for field i. */
 enum report_key {
-    REPORT_KEY_GRAPH = 1u << 0,
-    REPORT_KEY_DATASET = 1u << 1,
-    REPORT_KEY_VARIANT = 1u << 2,
-    REPORT_KEY_FROZEN = 1u << 3,
-    REPORT_KEY_SEED = 1u << 4,
-    REPORT_KEY_ORDER = 1u << 5,
-    REPORT_KEY_ORDER_SEED = 1u << 6,
-    REPORT_KEY_EPOCHS = 1u << 7,
-    REPORT_KEY_BATCH = 1u << 8,
-    REPORT_KEY_LR = 1u << 9,
-    REPORT_KEY_CHANNELS = 1u << 10,
-    REPORT_KEY_TRAIN_LIMIT = 1u << 11,
-    REPORT_KEY_TEST_LIMIT = 1u << 12,
+    REPORT_KEY_GRAPH = 1u << FIELD_graph,
+    REPORT_KEY_DATASET = 1u << FIELD_dataset,
+    REPORT_KEY_VARIANT = 1u << FIELD_variant,
+    REPORT_KEY_FROZEN = 1u << FIELD_frozen,
+    REPORT_KEY_SEED = 1u << FIELD_seed,
+    REPORT_KEY_ORDER = 1u << FIELD_order,
+    REPORT_KEY_ORDER_SEED = 1u << FIELD_order_seed,
+    REPORT_KEY_LR = 1u << FIELD_lr,
 };
-#define REPORT_N_KEYS 13
+#define REPORT_N_KEYS DCN_N_FIELDS
 #define REPORT_KEYS_PAPER (REPORT_KEY_GRAPH | REPORT_KEY_DATASET | REPORT_KEY_VARIANT | REPORT_KEY_FROZEN)
 
-/* Name of key number i (0 <= i < REPORT_N_KEYS): "graph", "dataset", ..., "test_limit". */
+/* Name of key number i (0 <= i < REPORT_N_KEYS): the field's name. */
 const char *report_key_name(int i);
 
 /* Parses a comma-separated list of key names ("graph,frozen"). Unknown names are DCN_EINVAL naming

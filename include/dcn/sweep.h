@@ -12,21 +12,15 @@
 #include <stdint.h>
 
 #include "dcn/core.h"
+#include "dcn/fields.h"
 #include "dcn/graph.h"
 #include "dcn/model.h"
 
 struct sweep_trial {
     int index;           /* position in the expanded product (after removing duplicates) */
     char id[24];         /* "t" + 16 hex digits of a hash of the fingerprint */
-    char fingerprint[256];
-    const char *graph;   /* "none" for the baseline */
-    const char *dataset;
-    enum model_variant variant;
-    int frozen;
-    uint64_t seed, order_seed;
-    enum dag_order order;
-    int epochs, batch, channels, train_limit, test_limit;
-    double lr;
+    char fingerprint[256]; /* the canonical configuration string (trial_config_describe), cut at 255 */
+    struct trial_config cfg; /* graph "none" for the baseline; strings owned by the spec */
 };
 
 struct sweep_spec {
@@ -53,6 +47,8 @@ void sweep_free(struct sweep_spec *s);
 enum trial_state { TRIAL_PENDING, TRIAL_RUNNING, TRIAL_DONE, TRIAL_FAILED };
 enum trial_state sweep_trial_state(const struct sweep_spec *s, const struct sweep_trial *t);
 const char *trial_state_name(enum trial_state st);
+/* The trial's file <trials_dir>/<id>.h5 and its checkpoint <trials_dir>/<id>.ckpt.h5 (ckpt may be NULL). */
+void sweep_trial_paths(const struct sweep_spec *s, const struct sweep_trial *t, char *file, char *ckpt, size_t len);
 
 struct sweep_options {
     int shard_index, shard_count;  /* run only trials with index % count == index (job arrays) */

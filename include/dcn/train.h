@@ -10,7 +10,9 @@
 #include <stdint.h>
 
 #include "dcn/core.h"
+#include "dcn/fields.h"
 #include "dcn/graph.h"
+#include "dcn/io.h"
 #include "dcn/model.h"
 
 struct train_config {
@@ -47,10 +49,39 @@ struct train_config {
                                      * on (MPI_Iallreduce); 0: one MPI_Allreduce after backward */
 };
 void train_config_default(struct train_config *c);
-/* The authors' code's settings for the authors variant: only the aggregation weights train (stem,
- * nodes and head frozen), aggregation weights start N(0,1), inputs x - 0.5. Their lr 0.01, batch 128
- * and 20 epochs are the CLI's defaults for that variant; callers set those. */
-void train_config_authors(struct train_config *c);
+
+/* Sets c's configuration (not its run-time settings: out, threads, checkpoint, ...) from a trial's
+ * fields, applying the variant's defaults to the fields left empty (freeze, agg_init, normalize).
+ * Errors name the field. The strings stay f's. */
+enum dcn_status train_config_from_fields(struct dcn_ctx *ctx, const struct trial_config *f, struct train_config *c);
+/* The fields as c will run them (the values the trial file records: the baseline's graph "none",
+ * freeze as the resolved group list in freeze_buf, agg_init and normalize named). */
+void train_config_to_fields(const struct train_config *c, struct trial_config *f, char *freeze_buf, size_t len);
+/* Fills at[0..DCN_N_FIELDS) with the fields as trial-file attributes; returns DCN_N_FIELDS. */
+int train_fields_attrs(const struct trial_config *f, struct trial_attr *at);
+
+/* Reads a trial file's fields back (strings into store). The ones a model needs (graph, variant,
+ * order, order_seed, batch, channels) must be present; others keep their defaults. */
+#define DCN_FIELD_TEXT 1024
+enum dcn_status train_fields_read(struct dcn_ctx *ctx, const char *path, struct trial_config *f,
+                                  char (*store)[DCN_FIELD_TEXT]);
+
+/* The parts of a trial: its data set, graph and DAG (NULL for the baseline) and model. */
+struct trial_parts {
+    struct dcn_dataset *ds;
+    struct dcn_graph *g;
+    struct dcn_dag *dag;
+    struct model *m;
+    double create_seconds; /* model_create + model_init */
+    enum trial_setup_stage { TRIAL_SETUP_OK, TRIAL_SETUP_DATA, TRIAL_SETUP_GRAPH, TRIAL_SETUP_MODEL } failed_at;
+};
+/* Loads cfg's data set (its train/test limits; at least one global batch of training images), applies
+ * its normalisation, builds the graph's DAG, creates the model for local_batch images per step (batch
+ * norm statistics over bn_comm when it is not MPI_COMM_NULL) and initialises it from cfg->seed. On
+ * failure nothing stays allocated. */
+enum dcn_status trial_setup(struct dcn_ctx *ctx, const struct train_config *cfg, int local_batch, MPI_Comm bn_comm,
+                            struct trial_parts *p);
+void trial_teardown(struct trial_parts *p);
 
 struct train_result {
     double test_accuracy, test_loss, best_test_accuracy;

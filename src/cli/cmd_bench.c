@@ -16,6 +16,7 @@
 #include "dcn/data.h"
 #include "dcn/graph.h"
 #include "dcn/model.h"
+#include "dcn/train.h"
 #include "opts.h"
 
 /* Single-thread sgemm rate in GFLOP/s of (M x K) . (K x N), best of a few repetitions so that a
@@ -44,6 +45,123 @@ static double sgemm_rate(int M, int N, int K, int reps)
 }
 
 static double mib(size_t floats) { return (double)floats * sizeof(float) / (1024.0 * 1024.0); }
+
+/* Seconds of forward, backward and optimizer over the timed steps (after the warm-up ones), and the
+ * loss of the first and last step. Batches walk through the training images in order. */
+struct bench_times {
+    double fwd, bwd, opt, loss_first, loss_last;
+};
+
+static void bench_steps(struct model *m, const struct dcn_dataset *ds, float *x, int *y, int *idx, int batch,
+                        int warmup, int steps, int profile, struct bench_times *bt)
+{
+    double t_fwd = 0, t_bwd = 0, t_opt = 0, loss_first = 0, loss_last = 0;
+    for (int s = 0; s < warmup + steps; s++) {
+        if (s == warmup) {
+            memset(&m->prof, 0, sizeof m->prof);
+            m->prof.enabled = profile;
+        }
+        for (int k = 0; k < batch; k++)
+            idx[k] = (int)(((long)s * batch + k) % ds->n_train);
+        dataset_batch(ds, 0, idx, batch, x, y);
+        double t0 = dcn_now();
+        float loss = model_forward(m, x, y, batch, 1, NULL);
+        double t1 = dcn_now();
+        model_backward(m, x, y, batch);
+        double t2 = dcn_now();
+        model_adam_step(m, 1e-3f, 0.9f, 0.999f, 1e-8f);
+        double t3 = dcn_now();
+        if (s == 0)
+            loss_first = loss;
+        loss_last = loss;
+        if (s >= warmup) {
+            t_fwd += t1 - t0;
+            t_bwd += t2 - t1;
+            t_opt += t3 - t2;
+        }
+    }
+    m->prof.enabled = 0;
+    *bt = (struct bench_times){t_fwd, t_bwd, t_opt, loss_first, loss_last};
+}
+
+/* Prints the figures of a bench run (JSON or text): throughput, split by phase and layer kind, the
+ * achieved GFLOP/s against this core's sgemm rate, memory. */
+static void bench_print(struct model *m, const struct dcn_dag *dag, const struct train_config *cfg,
+                        const struct bench_times *bt, int steps, int warmup, int profile, int measure_peak, int json,
+                        double t_create)
+{
+    const int batch = cfg->batch, channels = cfg->channels, threads = cfg->threads, no_profile = !profile,
+              no_peak = !measure_peak;
+    const struct train_config tc = *cfg;
+    const char *graph = cfg->graph;
+    const unsigned long long order_seed = (unsigned long long)cfg->order_seed;
+    const double t_fwd = bt->fwd, t_bwd = bt->bwd, t_opt = bt->opt, loss_first = bt->loss_first,
+                 loss_last = bt->loss_last;
+    const double total = t_fwd + t_bwd + t_opt, ips = (double)steps * batch / total;
+    const double flops = model_flops_per_image(m), gflops = flops * ips / 1e9;
+    double peak_model = 0, peak_big = 0;
+    if (!no_peak) {
+        /* the model's own pointwise shape, batched, and a large square one (OpenBLAS near its best) */
+        peak_model = sgemm_rate(channels, batch * m->H * m->W, channels, 20);
+        peak_big = sgemm_rate(1024, 1024, 1024, 3);
+    }
+    const double peak = peak_big > peak_model ? peak_big : peak_model;
+    const double rss = dcn_peak_rss_mib();
+    const double arena_params = mib(4 * m->param_floats), arena_act = mib(m->act_floats),
+                 arena_buf = mib(m->buffer_floats);
+    const double ms = 1e3 / steps;
+    const char *gname = model_variant_has_dag(tc.variant) ? graph : "none";
+    if (json) {
+        printf("{\"tool\": \"dcn\", \"graph\": \"%s\", \"variant\": \"%s\", \"order\": \"%s\", \"order_seed\": %llu, "
+               "\"threads\": %d, \"batch\": %d, \"channels\": %d, \"steps\": %d, \"warmup\": %d, "
+               "\"dag_nodes\": %d, \"dag_edges\": %lld, \"params\": %zu, \"params_trainable\": %zu, "
+               "\"train_images_per_s\": %.2f, \"ms_per_step\": %.3f, \"ms_forward\": %.3f, \"ms_backward\": %.3f, "
+               "\"ms_optimizer\": %.3f, \"gflop_per_image\": %.5f, \"gflops\": %.2f, \"sgemm_peak_gflops\": %.2f, "
+               "\"sgemm_model_shape_gflops\": %.2f, \"sgemm_1024_gflops\": %.2f, \"fraction_of_peak\": %.3f, "
+               "\"peak_rss_mib\": %.1f, \"arena_params_mib\": %.1f, \"arena_activations_mib\": %.1f, "
+               "\"arena_buffers_mib\": %.2f, \"loss_first\": %.5f, \"loss_last\": %.5f",
+               gname, model_variant_name(tc.variant), dag_order_name(tc.order), order_seed, threads,
+               batch, channels, steps, warmup, dag ? dag->n : 0, dag ? (long long)dag->m : 0LL, model_param_count(m),
+               model_trainable_count(m), ips, total * ms, t_fwd * ms, t_bwd * ms, t_opt * ms, flops / 1e9, gflops, peak,
+               peak_model, peak_big, peak > 0 ? gflops / peak : 0.0, rss, arena_params, arena_act, arena_buf,
+               loss_first, loss_last);
+        if (!no_profile) {
+            printf(", \"profile_ms\": {");
+            for (int k = 0; k < PROF_KINDS; k++)
+                printf("%s\"%s\": [%.3f, %.3f]", k ? ", " : "", model_prof_kind_name(k), m->prof.fwd[k] * ms,
+                       m->prof.bwd[k] * ms);
+            printf("}");
+        }
+        printf("}\n");
+    } else {
+        printf("dcn bench: graph %s, variant %s, order %s (seed %llu): %d nodes, %lld edges, %d inputs, %d outputs\n",
+               gname, model_variant_name(tc.variant), dag_order_name(tc.order), (unsigned long long)order_seed,
+               dag ? dag->n : 0, dag ? (long long)dag->m : 0LL, dag ? dag->n_inputs : 0, dag ? dag->n_outputs : 0);
+        printf("batch %d, channels %d, threads %d, %d warm-up + %d timed steps, loss %.4f -> %.4f\n", batch, channels,
+               threads, warmup, steps, loss_first, loss_last);
+        printf("throughput    %.2f images/s, %.2f ms/step: forward %.2f, backward %.2f, optimizer %.2f\n", ips,
+               total * ms, t_fwd * ms, t_bwd * ms, t_opt * ms);
+        if (!no_profile) {
+            printf("per layer kind (ms/step)   forward  backward     total   share\n");
+            for (int k = 0; k < PROF_KINDS; k++) {
+                double f = m->prof.fwd[k] * ms, b = m->prof.bwd[k] * ms;
+                if (f + b < 5e-4)
+                    continue;
+                printf("  %-22s %9.2f %9.2f %9.2f %6.1f%%\n", model_prof_kind_name(k), f, b, f + b,
+                       100.0 * (f + b) / (total * ms));
+            }
+        }
+        printf("compute       %.4f GFLOP/image (forward + backward), %.2f GFLOP/s achieved\n", flops / 1e9, gflops);
+        if (!no_peak)
+            printf("sgemm 1 core  %.2f GFLOP/s at %dx%dx%d, %.2f at 1024^3: %.1f%% of the better one achieved\n",
+                   peak_model, channels, batch * m->H * m->W, channels, peak_big, 100.0 * gflops / peak);
+        printf("memory        peak RSS %.1f MiB; arenas: parameters+gradients+Adam %.1f MiB, activations %.1f MiB, "
+               "BN buffers %.2f MiB\n",
+               rss, arena_params, arena_act, arena_buf);
+        printf("parameters    %zu (trainable %zu); model built in %.2f s\n", model_param_count(m),
+               model_trainable_count(m), t_create);
+    }
+}
 
 int cmd_bench(int argc, char **argv)
 {
@@ -84,57 +202,46 @@ int cmd_bench(int argc, char **argv)
     }
     struct dcn_ctx ctx;
     dcn_ctx_init(&ctx);
-    struct model_config mc;
-    model_config_default(&mc);
-    enum dag_order ord;
-    if (model_variant_parse(&ctx, variant, &mc.variant) || dag_order_parse(&ctx, order, &ord)) {
+    /* the trial dcn train would build from these options (the same variant defaults) */
+    struct trial_config fc;
+    trial_config_init(&fc);
+    fc.graph = graph;
+    fc.dataset = dataset;
+    fc.variant = variant;
+    fc.order = order;
+    fc.frozen = frozen;
+    fc.order_seed = order_seed;
+    fc.seed = seed;
+    fc.batch = batch;
+    fc.channels = channels;
+    struct train_config tc;
+    train_config_default(&tc);
+    if (train_config_from_fields(&ctx, &fc, &tc)) {
         fprintf(stderr, "dcn bench: %s\n", ctx.err);
         return DCN_EXIT_USAGE;
     }
-    if (frozen)
-        mc.freeze = FREEZE_NODES | FREEZE_AGG;
-    else if (mc.variant == MODEL_AUTHORS) {
-        mc.freeze = FREEZE_STEM | FREEZE_NODES | FREEZE_HEAD;
-        mc.agg_init_normal = 1;
-    }
-    mc.channels = channels;
-    mc.batch = batch;
-    mc.threads = threads;
+    /* enough images that no batch repeats, as in training; at least one batch */
+    long want = (long)batch * (steps + warmup);
+    tc.train_limit = train_limit ? train_limit : want > 60000 ? 60000 : (int)want;
+    tc.test_limit = 1;
+    tc.data_dir = data_dir;
+    tc.threads = threads;
     openblas_set_num_threads(1);
 
+    struct trial_parts parts;
     struct dcn_dataset *ds = NULL;
-    struct dcn_graph *g = NULL;
     struct dcn_dag *dag = NULL;
     struct model *m = NULL;
     float *x = NULL;
     int *y = NULL, *idx = NULL;
-    enum dcn_status st;
-    /* enough images that no batch repeats, as in training; at least one batch */
-    long want = (long)batch * (steps + warmup);
-    if (!train_limit)
-        train_limit = want > 60000 ? 60000 : (int)want;
-    st = dataset_load(&ctx, dataset, data_dir, train_limit, 1, &ds);
-    if (!st && ds->n_train < batch)
-        st = dcn_fail(&ctx, DCN_EINVAL, "dataset %s has %d training images, fewer than one batch", ds->name,
-                      ds->n_train);
-    if (!st && model_variant_has_dag(mc.variant)) {
-        st = graph_load(&ctx, graph, data_dir, &g);
-        if (!st)
-            st = dag_build(&ctx, g, ord, order_seed, &dag);
-        if (!st && export_dag)
-            st = graph_export_txt(&ctx, dag, export_dag);
-    }
+    enum dcn_status st = trial_setup(&ctx, &tc, batch, MPI_COMM_NULL, &parts);
     if (st)
         goto done;
-    mc.classes = ds->classes;
-    mc.in_h = ds->rows;
-    mc.in_w = ds->cols;
-    double t_create = dcn_now();
-    st = model_create(&ctx, &mc, dag, &m);
-    if (st)
+    ds = parts.ds;
+    dag = parts.dag;
+    m = parts.m;
+    if (dag && export_dag && (st = graph_export_txt(&ctx, dag, export_dag)))
         goto done;
-    model_init(m, seed);
-    t_create = dcn_now() - t_create;
     const size_t img = (size_t)ds->rows * ds->cols;
     x = malloc((size_t)batch * img * sizeof *x);
     y = malloc((size_t)batch * sizeof *y);
@@ -144,104 +251,14 @@ int cmd_bench(int argc, char **argv)
         goto done;
     }
 
-    double t_fwd = 0, t_bwd = 0, t_opt = 0, loss_first = 0, loss_last = 0;
-    for (int s = 0; s < warmup + steps; s++) {
-        if (s == warmup) {
-            memset(&m->prof, 0, sizeof m->prof);
-            m->prof.enabled = !no_profile;
-        }
-        for (int k = 0; k < batch; k++)
-            idx[k] = (int)(((long)s * batch + k) % ds->n_train);
-        dataset_batch(ds, 0, idx, batch, x, y);
-        double t0 = dcn_now();
-        float loss = model_forward(m, x, y, batch, 1, NULL);
-        double t1 = dcn_now();
-        model_backward(m, x, y, batch);
-        double t2 = dcn_now();
-        model_adam_step(m, 1e-3f, 0.9f, 0.999f, 1e-8f);
-        double t3 = dcn_now();
-        if (s == 0)
-            loss_first = loss;
-        loss_last = loss;
-        if (s >= warmup) {
-            t_fwd += t1 - t0;
-            t_bwd += t2 - t1;
-            t_opt += t3 - t2;
-        }
-    }
-    m->prof.enabled = 0;
-    const double total = t_fwd + t_bwd + t_opt, ips = (double)steps * batch / total;
-    const double flops = model_flops_per_image(m), gflops = flops * ips / 1e9;
-    double peak_model = 0, peak_big = 0;
-    if (!no_peak) {
-        /* the model's own pointwise shape, batched, and a large square one (OpenBLAS near its best) */
-        peak_model = sgemm_rate(channels, batch * m->H * m->W, channels, 20);
-        peak_big = sgemm_rate(1024, 1024, 1024, 3);
-    }
-    const double peak = peak_big > peak_model ? peak_big : peak_model;
-    const double rss = dcn_peak_rss_mib();
-    const double arena_params = mib(4 * m->param_floats), arena_act = mib(m->act_floats),
-                 arena_buf = mib(m->buffer_floats);
-    const double ms = 1e3 / steps;
-    const char *gname = model_variant_has_dag(mc.variant) ? graph : "none";
-    if (json) {
-        printf("{\"tool\": \"dcn\", \"graph\": \"%s\", \"variant\": \"%s\", \"order\": \"%s\", \"order_seed\": %llu, "
-               "\"threads\": %d, \"batch\": %d, \"channels\": %d, \"steps\": %d, \"warmup\": %d, "
-               "\"dag_nodes\": %d, \"dag_edges\": %lld, \"params\": %zu, \"params_trainable\": %zu, "
-               "\"train_images_per_s\": %.2f, \"ms_per_step\": %.3f, \"ms_forward\": %.3f, \"ms_backward\": %.3f, "
-               "\"ms_optimizer\": %.3f, \"gflop_per_image\": %.5f, \"gflops\": %.2f, \"sgemm_peak_gflops\": %.2f, "
-               "\"sgemm_model_shape_gflops\": %.2f, \"sgemm_1024_gflops\": %.2f, \"fraction_of_peak\": %.3f, "
-               "\"peak_rss_mib\": %.1f, \"arena_params_mib\": %.1f, \"arena_activations_mib\": %.1f, "
-               "\"arena_buffers_mib\": %.2f, \"loss_first\": %.5f, \"loss_last\": %.5f",
-               gname, model_variant_name(mc.variant), dag_order_name(ord), (unsigned long long)order_seed, threads,
-               batch, channels, steps, warmup, dag ? dag->n : 0, dag ? (long long)dag->m : 0LL, model_param_count(m),
-               model_trainable_count(m), ips, total * ms, t_fwd * ms, t_bwd * ms, t_opt * ms, flops / 1e9, gflops, peak,
-               peak_model, peak_big, peak > 0 ? gflops / peak : 0.0, rss, arena_params, arena_act, arena_buf,
-               loss_first, loss_last);
-        if (!no_profile) {
-            printf(", \"profile_ms\": {");
-            for (int k = 0; k < PROF_KINDS; k++)
-                printf("%s\"%s\": [%.3f, %.3f]", k ? ", " : "", model_prof_kind_name(k), m->prof.fwd[k] * ms,
-                       m->prof.bwd[k] * ms);
-            printf("}");
-        }
-        printf("}\n");
-    } else {
-        printf("dcn bench: graph %s, variant %s, order %s (seed %llu): %d nodes, %lld edges, %d inputs, %d outputs\n",
-               gname, model_variant_name(mc.variant), dag_order_name(ord), (unsigned long long)order_seed,
-               dag ? dag->n : 0, dag ? (long long)dag->m : 0LL, dag ? dag->n_inputs : 0, dag ? dag->n_outputs : 0);
-        printf("batch %d, channels %d, threads %d, %d warm-up + %d timed steps, loss %.4f -> %.4f\n", batch, channels,
-               threads, warmup, steps, loss_first, loss_last);
-        printf("throughput    %.2f images/s, %.2f ms/step: forward %.2f, backward %.2f, optimizer %.2f\n", ips,
-               total * ms, t_fwd * ms, t_bwd * ms, t_opt * ms);
-        if (!no_profile) {
-            printf("per layer kind (ms/step)   forward  backward     total   share\n");
-            for (int k = 0; k < PROF_KINDS; k++) {
-                double f = m->prof.fwd[k] * ms, b = m->prof.bwd[k] * ms;
-                if (f + b < 5e-4)
-                    continue;
-                printf("  %-22s %9.2f %9.2f %9.2f %6.1f%%\n", model_prof_kind_name(k), f, b, f + b,
-                       100.0 * (f + b) / (total * ms));
-            }
-        }
-        printf("compute       %.4f GFLOP/image (forward + backward), %.2f GFLOP/s achieved\n", flops / 1e9, gflops);
-        if (!no_peak)
-            printf("sgemm 1 core  %.2f GFLOP/s at %dx%dx%d, %.2f at 1024^3: %.1f%% of the better one achieved\n",
-                   peak_model, channels, batch * m->H * m->W, channels, peak_big, 100.0 * gflops / peak);
-        printf("memory        peak RSS %.1f MiB; arenas: parameters+gradients+Adam %.1f MiB, activations %.1f MiB, "
-               "BN buffers %.2f MiB\n",
-               rss, arena_params, arena_act, arena_buf);
-        printf("parameters    %zu (trainable %zu); model built in %.2f s\n", model_param_count(m),
-               model_trainable_count(m), t_create);
-    }
+    struct bench_times bt;
+    bench_steps(m, ds, x, y, idx, batch, warmup, steps, !no_profile, &bt);
+    bench_print(m, dag, &tc, &bt, steps, warmup, !no_profile, !no_peak, json, parts.create_seconds);
 done:
     free(x);
     free(y);
     free(idx);
-    model_free(m);
-    dag_free(dag);
-    graph_free(g);
-    dataset_free(ds);
+    trial_teardown(&parts);
     if (st)
         return cli_report_error("bench", &ctx);
     return 0;

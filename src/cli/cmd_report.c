@@ -90,7 +90,7 @@ static void print_json(const struct report_results *r, unsigned keys, const stru
     printf(", \"updated\": ");
     json_str(r->updated);
     printf(", \"trials\": %d, \"done\": %d, \"failed\": %d, \"running\": %d, \"pending\": %d", r->n_trials,
-           r->counts[REPORT_DONE], r->counts[REPORT_FAILED], r->counts[REPORT_RUNNING], r->counts[REPORT_PENDING]);
+           r->counts[TRIAL_DONE], r->counts[TRIAL_FAILED], r->counts[TRIAL_RUNNING], r->counts[TRIAL_PENDING]);
     printf(", \"group_by\": [");
     for (int k = 0, c = 0; k < REPORT_N_KEYS; k++)
         if (keys & (1u << k))
@@ -113,8 +113,8 @@ static void print_json(const struct report_results *r, unsigned keys, const stru
                 json_str(g[j].key[k]);
         }
         printf("%s\"trials\": %d, \"done\": %d, \"failed\": %d, \"running\": %d, \"pending\": %d, \"n\": %d",
-               c ? ", " : "", g[j].total, g[j].counts[REPORT_DONE], g[j].counts[REPORT_FAILED],
-               g[j].counts[REPORT_RUNNING], g[j].counts[REPORT_PENDING], g[j].acc.n);
+               c ? ", " : "", g[j].total, g[j].counts[TRIAL_DONE], g[j].counts[TRIAL_FAILED],
+               g[j].counts[TRIAL_RUNNING], g[j].counts[TRIAL_PENDING], g[j].acc.n);
         const struct report_stats *s = &g[j].acc;
         json_num("mean", s->mean);
         json_num("sd", s->sd);
@@ -133,7 +133,7 @@ static void print_json(const struct report_results *r, unsigned keys, const stru
     printf("], \"failed_trials\": [");
     for (int i = 0, c = 0; i < r->n_trials; i++) {
         const struct report_trial *t = &r->trials[i];
-        if (t->state != REPORT_FAILED)
+        if (t->state != TRIAL_FAILED)
             continue;
         printf("%s{\"index\": %d, \"id\": ", c++ ? ", " : "", t->index);
         json_str(t->id);
@@ -158,8 +158,8 @@ static void print_csv(unsigned keys, const struct report_group *g, int ng)
                 csv_field(g[j].key[k]);
                 putchar(',');
             }
-        printf("%d,%d,%d,%d,%d,%d", g[j].total, g[j].counts[REPORT_DONE], g[j].counts[REPORT_FAILED],
-               g[j].counts[REPORT_RUNNING], g[j].counts[REPORT_PENDING], g[j].acc.n);
+        printf("%d,%d,%d,%d,%d,%d", g[j].total, g[j].counts[TRIAL_DONE], g[j].counts[TRIAL_FAILED],
+               g[j].counts[TRIAL_RUNNING], g[j].counts[TRIAL_PENDING], g[j].acc.n);
         const struct report_stats *s = &g[j].acc;
         double v[] = {s->mean, s->sd, s->median, s->q1, s->q3, s->min, s->max, s->t975, s->ci_low, s->ci_high,
                       g[j].best.mean, g[j].best.sd};
@@ -174,8 +174,8 @@ static void print_markdown(const struct report_results *r, unsigned keys, const 
     printf("# dcn report: %s\n\n", r->path);
     printf("%d trials: %d done, %d failed, %d running or interrupted, %d pending (results file format %d, "
            "written by dcn %s, updated %s)\n\n",
-           r->n_trials, r->counts[REPORT_DONE], r->counts[REPORT_FAILED], r->counts[REPORT_RUNNING],
-           r->counts[REPORT_PENDING], r->format_version, r->dcn_version[0] ? r->dcn_version : "?",
+           r->n_trials, r->counts[TRIAL_DONE], r->counts[TRIAL_FAILED], r->counts[TRIAL_RUNNING],
+           r->counts[TRIAL_PENDING], r->format_version, r->dcn_version[0] ? r->dcn_version : "?",
            r->updated[0] ? r->updated : "?");
     printf("Final test accuracy (%%) of the done trials of each group.\n\n|");
     for (int k = 0; k < REPORT_N_KEYS; k++)
@@ -194,8 +194,8 @@ static void print_markdown(const struct report_results *r, unsigned keys, const 
         for (int k = 0; k < REPORT_N_KEYS; k++)
             if (keys & (1u << k))
                 printf(" %s |", g[j].key[k]);
-        printf(" %d | %d | %d | %d | %d |", g[j].total, g[j].counts[REPORT_DONE], g[j].counts[REPORT_FAILED],
-               g[j].counts[REPORT_RUNNING], g[j].counts[REPORT_PENDING]);
+        printf(" %d | %d | %d | %d | %d |", g[j].total, g[j].counts[TRIAL_DONE], g[j].counts[TRIAL_FAILED],
+               g[j].counts[TRIAL_RUNNING], g[j].counts[TRIAL_PENDING]);
         const struct report_stats *s = &g[j].acc;
         md_num(s->mean);
         md_num(s->sd);
@@ -214,12 +214,12 @@ static void print_markdown(const struct report_results *r, unsigned keys, const 
     printf("\nsd: sample standard deviation (n-1). Median and quartiles: linear interpolation between order "
            "statistics (numpy's default). 95%% CI: mean +- t(0.975, n-1) sd/sqrt(n). \"-\": not defined "
            "(no done trial, or one).\n");
-    if (r->counts[REPORT_FAILED]) {
+    if (r->counts[TRIAL_FAILED]) {
         printf("\nFailed trials:\n\n");
         char label[700];
         for (int i = 0; i < r->n_trials; i++) {
             const struct report_trial *t = &r->trials[i];
-            if (t->state != REPORT_FAILED)
+            if (t->state != TRIAL_FAILED)
                 continue;
             trial_label(t, label, sizeof label);
             printf("- %s (%s), after %d epoch%s: %s\n", t->id, label, t->epochs_done, t->epochs_done == 1 ? "" : "s",

@@ -48,16 +48,25 @@ static int list_trials(const struct sweep_spec *s, const struct sweep_options *o
         enum trial_state st = sweep_trial_state(s, t);
         counts[st]++;
         if (json) {
-            printf("%s{\"index\": %d, \"id\": \"%s\", \"state\": \"%s\", \"graph\": ", n ? ", " : "", t->index, t->id,
+            printf("%s{\"index\": %d, \"id\": \"%s\", \"state\": \"%s\"", n ? ", " : "", t->index, t->id,
                    trial_state_name(st));
-            json_str(t->graph);
-            printf(", \"dataset\": ");
-            json_str(t->dataset);
-            printf(", \"variant\": \"%s\", \"frozen\": %s, \"seed\": %llu, \"order\": \"%s\", \"order_seed\": %llu, "
-                   "\"epochs\": %d, \"batch\": %d, \"lr\": %g, \"channels\": %d, \"train_limit\": %d, \"test_limit\": %d}",
-                   model_variant_name(t->variant), t->frozen ? "true" : "false", (unsigned long long)t->seed,
-                   dag_order_name(t->order), (unsigned long long)t->order_seed, t->epochs, t->batch, t->lr,
-                   t->channels, t->train_limit, t->test_limit);
+            for (int k = 0; k < DCN_N_FIELDS; k++) {
+                const struct field_desc *f = &dcn_fields[k];
+                const void *p = field_cptr(f, &t->cfg);
+                printf(", \"%s\": ", f->name);
+                if (f->type == FIELD_STR)
+                    json_str(*(const char *const *)p);
+                else if (f->type == FIELD_BOOL)
+                    printf("%s", *(const int *)p ? "true" : "false");
+                else if (f->type == FIELD_DOUBLE)
+                    printf("%.15g", *(const double *)p);
+                else {
+                    char v[32];
+                    field_format(f, &t->cfg, v, sizeof v);
+                    printf("%s", v);
+                }
+            }
+            putchar('}');
         } else {
             printf("%5d  %s  %-8s %s\n", t->index, t->id, trial_state_name(st), t->fingerprint);
         }

@@ -29,36 +29,57 @@ static void print_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* The trial fields as options (include/dcn/fields.h): booleans are flags, everything else is read as
+ * text into text[i] and parsed by the table; help shows each field's default. */
+static int field_options(struct opt *tab, const char **text, int *flag, char (*help)[320])
+{
+    for (int i = 0; i < DCN_N_FIELDS; i++) {
+        const struct field_desc *f = &dcn_fields[i];
+        snprintf(help[i], sizeof help[i], "%s%s%s%s", f->help, f->def[0] && f->type != FIELD_BOOL ? " (default " : "",
+                 f->type != FIELD_BOOL ? f->def : "", f->def[0] && f->type != FIELD_BOOL ? ")" : "");
+        tab[i] = (struct opt){f->option, f->type == FIELD_BOOL ? OPT_FLAG : OPT_STR,
+                              f->type == FIELD_BOOL ? (void *)&flag[i] : (void *)&text[i],
+                              f->type == FIELD_BOOL ? NULL : f->type == FIELD_STR ? "TEXT" : "N", help[i]};
+    }
+    return DCN_N_FIELDS;
+}
+
+/* Parses the given field options over the defaults; the authors variant's own epochs, batch and lr
+ * apply when those are not given. Returns 0, or prints the bad option and returns DCN_EXIT_USAGE. */
+static int fields_from_options(struct trial_config *fc, const char **text, const int *flag)
+{
+    trial_config_init(fc);
+    if (text[FIELD_variant] && !strcmp(text[FIELD_variant], "authors")) {
+        fc->epochs = 20;
+        fc->batch = 128;
+        fc->lr = 0.01;
+    }
+    for (int i = 0; i < DCN_N_FIELDS; i++) {
+        const struct field_desc *f = &dcn_fields[i];
+        char why[160];
+        if (f->type == FIELD_BOOL)
+            *(int *)field_ptr(f, fc) = flag[i];
+        else if (text[i] && field_parse(f, text[i], fc, why, sizeof why)) {
+            fprintf(stderr, "dcn train: option --%s: '%s' %s\n", f->option, text[i], why);
+            return DCN_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
 int cmd_train(int argc, char **argv)
 {
     struct train_config c;
     train_config_default(&c);
-    const char *variant = "paper", *order = "random", *freeze = NULL, *agg_init = NULL, *normalize = NULL;
-    /* unset until parsed: their defaults depend on the variant */
-    c.epochs = c.batch = -1;
-    c.lr = -1;
-    int frozen = 0, json = 0, quiet = 0, data_parallel = 0, sync_bn = 0;
-    const struct opt tab[] = {
-        {"graph", OPT_STR, &c.graph, "SPEC", "graph: file, celegans, mouse, ws:n=32,k=4,p=0.75,seed=0, er:..., ba:..."},
-        {"dataset", OPT_STR, &c.dataset, "NAME|DIR", "mnist, fashion, kmnist or a folder of IDX files (default mnist)"},
+    const char *text[DCN_N_FIELDS] = {0};
+    int flag[DCN_N_FIELDS] = {0};
+    static char help[DCN_N_FIELDS][320];
+    int json = 0, quiet = 0, data_parallel = 0, sync_bn = 0;
+    struct opt tab[DCN_N_FIELDS + 16];
+    int n = field_options(tab, text, flag, help);
+    const struct opt run_opts[] = {
+        {"global-batch", OPT_STR, &text[FIELD_batch], "B", "the same as --batch: the global batch split over data-parallel ranks"},
         {"data-dir", OPT_STR, &c.data_dir, "DIR", "data folder (default $DCN_DATA_DIR or data/cache)"},
-        {"variant", OPT_STR, &variant, "V",
-         "paper (default), authors (the authors' code: only aggregation weights train) or baseline (no graph)"},
-        {"frozen", OPT_FLAG, &frozen, NULL, "freeze the DAG module (the paper's frozen model)"},
-        {"freeze", OPT_STR, &freeze, "LIST", "freeze groups: stem,nodes,agg,head (dag = nodes,agg)"},
-        {"seed", OPT_U64, &c.seed, "S", "seed of weights and data order (default 0)"},
-        {"order", OPT_STR, &order, "ORDER", "vertex ordering: random (default), identity, degree, bfs, coord"},
-        {"order-seed", OPT_U64, &c.order_seed, "S", "seed of the random vertex ordering (default 0)"},
-        {"epochs", OPT_INT, &c.epochs, "E", "epochs (default 50; authors: 20)"},
-        {"batch", OPT_INT, &c.batch, "B", "batch size (default 32; authors: 128); with --data-parallel the global batch"},
-        {"global-batch", OPT_INT, &c.batch, "B", "the same as --batch: the global batch split over data-parallel ranks"},
-        {"lr", OPT_DOUBLE, &c.lr, "LR", "peak learning rate, cosine-decayed to 0 (default 0.001; authors: 0.01)"},
-        {"channels", OPT_INT, &c.channels, "C", "channels (default 78)"},
-        {"agg-init", OPT_STR, &agg_init, "zero|normal", "aggregation weight init (default zero; authors: normal)"},
-        {"normalize", OPT_STR, &normalize, "meanstd|half",
-         "inputs (x - mean) / std of the training set, or x - 0.5 (default meanstd; authors: half)"},
-        {"train-limit", OPT_INT, &c.train_limit, "N", "use the first N training images (default all)"},
-        {"test-limit", OPT_INT, &c.test_limit, "N", "use the first N test images (default all)"},
         {"threads", OPT_INT, &c.threads, "T", "threads per process, each taking a share of the batch (default 1)"},
         {"out", OPT_STR, &c.out, "FILE.h5", "write the trial (config, metrics, DAG, weights) to this HDF5 file"},
         {"checkpoint", OPT_STR, &c.checkpoint, "FILE.h5",
@@ -73,6 +94,7 @@ int cmd_train(int argc, char **argv)
         {"quiet", OPT_FLAG, &quiet, NULL, "no progress lines"},
         {NULL, 0, NULL, NULL, NULL},
     };
+    memcpy(tab + n, run_opts, sizeof run_opts);
     const char *pos[1];
     int npos;
     int rc = opts_parse("train", "[options]", tab, argc, argv, 1, pos, 0, &npos);
@@ -80,57 +102,25 @@ int cmd_train(int argc, char **argv)
         return rc == 1 ? 0 : rc;
     struct dcn_ctx ctx;
     dcn_ctx_init(&ctx);
-    if (model_variant_parse(&ctx, variant, &c.variant) || dag_order_parse(&ctx, order, &c.order) ||
-        (freeze && model_freeze_parse(&ctx, freeze, &c.freeze))) {
+    struct trial_config fc;
+    if ((rc = fields_from_options(&fc, text, flag)))
+        return rc;
+    if (train_config_from_fields(&ctx, &fc, &c)) {
         fprintf(stderr, "dcn train: %s\n", ctx.err);
         return DCN_EXIT_USAGE;
     }
-    const int authors = c.variant == MODEL_AUTHORS;
-    if (authors && !freeze && !frozen)
-        train_config_authors(&c); /* freeze everything but the aggregation weights, N(0,1), x - 0.5 */
-    if (frozen)
-        c.freeze |= FREEZE_NODES | FREEZE_AGG;
-    if (c.epochs == -1)
-        c.epochs = authors ? 20 : 50;
-    if (c.batch == -1)
-        c.batch = authors ? 128 : 32;
-    if (c.lr == -1)
-        c.lr = authors ? 0.01 : 1e-3;
-    if (!agg_init)
-        agg_init = authors ? "normal" : "zero";
-    if (!normalize)
-        normalize = authors ? "half" : "meanstd";
-    if (!strcmp(agg_init, "normal"))
-        c.agg_init_normal = 1;
-    else if (!strcmp(agg_init, "zero"))
-        c.agg_init_normal = 0;
-    else {
-        fprintf(stderr, "dcn train: option --agg-init: expected zero or normal, got '%s'\n", agg_init);
-        return DCN_EXIT_USAGE;
-    }
-    if (!strcmp(normalize, "half"))
-        c.normalize_half = 1;
-    else if (!strcmp(normalize, "meanstd"))
-        c.normalize_half = 0;
-    else {
-        fprintf(stderr, "dcn train: option --normalize: expected meanstd or half, got '%s'\n", normalize);
-        return DCN_EXIT_USAGE;
-    }
-    if (c.epochs < 1 || c.batch < 1 || c.channels < 1 || c.lr <= 0 || c.threads < 1 || c.train_limit < 0 ||
-        c.test_limit < 0) {
-        fprintf(stderr, "dcn train: --epochs, --batch, --channels, --lr and --threads must be positive, limits >= 0\n");
+    if (c.threads < 1) {
+        fprintf(stderr, "dcn train: option --threads must be positive\n");
         return DCN_EXIT_USAGE;
     }
     c.progress = !quiet;
     if (!(c.checkpoint_every > 0))
         c.checkpoint_every = 300;
     if (c.checkpoint) {
-        char fp[256];
-        snprintf(fp, sizeof fp, "train;graph=%s;dataset=%s;variant=%s;freeze=%d;agg_init=%d;normalize=%d;seed=%llu;order=%s;order_seed=%llu;epochs=%d;batch=%d;lr=%.17g;channels=%d;train_limit=%d",
-                 c.graph, c.dataset, variant, c.freeze, c.agg_init_normal, c.normalize_half, (unsigned long long)c.seed, order,
-                 (unsigned long long)c.order_seed, c.epochs, c.batch, c.lr, c.channels, c.train_limit);
-        static char fingerprint[256];
-        memcpy(fingerprint, fp, sizeof fp);
+        /* a checkpoint resumes only the configuration it was made for */
+        static char fingerprint[1024];
+        snprintf(fingerprint, sizeof fingerprint, "train;");
+        trial_config_describe(&fc, fingerprint + 6, sizeof fingerprint - 6);
         c.fingerprint = fingerprint;
     }
     /* SLURM sends SIGTERM (and, with --signal, SIGUSR2) before a time limit: checkpoint and exit 75 */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "dcn/io.h"
-#include "h5util.h"
+#include "dcn/io.h"
 
 static herr_t put(hid_t f, const char *name, hid_t type, hsize_t n, const void *data)
 {

@@ -1,4 +1,4 @@
-#include "h5util.h"
+#include "dcn/io.h"
 
 #include <errno.h>
 #include <fcntl.h>

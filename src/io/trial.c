@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "dcn/io.h"
-#include "h5util.h"
+#include "dcn/io.h"
 
 struct trial_file {
     hid_t file;
@@ -70,7 +70,7 @@ enum dcn_status trial_create(struct dcn_ctx *ctx, const char *path, const struct
     if (!f)
         return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", path);
     snprintf(f->path, sizeof f->path, "%s", path);
-    /* built in memory and written out whole at every flush (h5util.h says why); the 1.8 file format
+    /* built in memory and written out whole at every flush (include/dcn/io.h says why); the 1.8 file format
      * keeps it readable by every h5py/HDF5 a user may have */
     f->file = h5_mem_create();
     if (f->file < 0) {

@@ -27,50 +27,6 @@
 enum { TAG_REQ = 11, TAG_ASSIGN = 12, TAG_STOP = 13 };
 enum { RES_NONE = -1, RES_DONE = 0, RES_FAILED = 1, RES_INTERRUPTED = 2 };
 
-const char *trial_state_name(enum trial_state st)
-{
-    switch (st) {
-    case TRIAL_PENDING: return "pending";
-    case TRIAL_RUNNING: return "running";
-    case TRIAL_DONE: return "done";
-    case TRIAL_FAILED: return "failed";
-    }
-    return "?";
-}
-
-static void trial_paths(const struct sweep_spec *s, const struct sweep_trial *t, char *file, char *ckpt, size_t len)
-{
-    snprintf(file, len, "%s/%s.h5", s->trials_dir, t->id);
-    if (ckpt)
-        snprintf(ckpt, len, "%s/%s.ckpt.h5", s->trials_dir, t->id);
-}
-
-static int exists(const char *p)
-{
-    struct stat sb;
-    return stat(p, &sb) == 0;
-}
-
-enum trial_state sweep_trial_state(const struct sweep_spec *s, const struct sweep_trial *t)
-{
-    char file[1100], ckpt[1100], tmp[1200];
-    trial_paths(s, t, file, ckpt, sizeof file);
-    if (exists(file)) {
-        struct dcn_ctx c;
-        dcn_ctx_init(&c);
-        char st[32];
-        if (trial_read_attr_str(&c, file, "status", st, sizeof st))
-            return TRIAL_FAILED; /* unreadable: run it again */
-        if (!strcmp(st, "done"))
-            return TRIAL_DONE;
-        if (!strcmp(st, "failed"))
-            return TRIAL_FAILED;
-        return TRIAL_RUNNING;
-    }
-    snprintf(tmp, sizeof tmp, "%s.tmp", file);
-    return exists(ckpt) || exists(tmp) ? TRIAL_RUNNING : TRIAL_PENDING;
-}
-
 static enum dcn_status mkdirs(struct dcn_ctx *ctx, const char *path)
 {
     char buf[1024];
@@ -261,25 +217,15 @@ static int run_trial(struct sched *sc, int index, double *seconds)
     struct dcn_ctx *ctx = sc->gctx;
     const int leader = ctx->rank == 0;
     char file[1100], ckpt[1100];
-    trial_paths(s, t, file, ckpt, sizeof file);
+    sweep_trial_paths(s, t, file, ckpt, sizeof file);
     struct train_config c;
     train_config_default(&c);
-    c.graph = t->graph;
-    c.dataset = t->dataset;
     c.data_dir = s->data_dir[0] ? s->data_dir : NULL;
-    c.variant = t->variant;
-    c.freeze = t->frozen ? FREEZE_NODES | FREEZE_AGG : 0;
-    if (t->variant == MODEL_AUTHORS)
-        train_config_authors(&c); /* only its aggregation weights train; frozen does not apply */
-    c.seed = t->seed;
-    c.order = t->order;
-    c.order_seed = t->order_seed;
-    c.epochs = t->epochs;
-    c.batch = t->batch;
-    c.channels = t->channels;
-    c.lr = t->lr;
-    c.train_limit = t->train_limit;
-    c.test_limit = t->test_limit;
+    struct dcn_ctx fctx = *ctx;
+    if (train_config_from_fields(&fctx, &t->cfg, &c)) { /* validated when the sweep was read */
+        dcn_log(ctx, 1, "[rank %d] trial %d %s failed: %s\n", sc->world_rank, index, t->id, fctx.err);
+        return RES_FAILED;
+    }
     c.threads = sc->o->threads > 0 ? sc->o->threads : 1;
     c.out = file;
     c.progress = 0;
@@ -319,6 +265,147 @@ static int run_trial(struct sched *sc, int index, double *seconds)
     return RES_DONE;
 }
 
+/* Rank 0 makes the trials folder and takes the shard's lock; every rank learns whether it could. */
+static enum dcn_status sweep_start(struct dcn_ctx *ctx, const struct sweep_spec *s, const struct sweep_options *o,
+                                   int *lock_fd)
+{
+    enum dcn_status st = DCN_OK;
+    int ok = 1;
+    if (ctx->rank == 0) {
+        st = mkdirs(ctx, s->trials_dir);
+        if (!st)
+            st = lock_shard(ctx, s, o, lock_fd);
+        ok = st == DCN_OK;
+    }
+    if (ctx->size > 1)
+        MPI_Bcast(&ok, 1, MPI_INT, 0, ctx->comm);
+    if (!ok)
+        return ctx->rank == 0 ? st : dcn_fail(ctx, DCN_EIO, "rank 0 could not start the sweep in %s", s->trials_dir);
+    return DCN_OK;
+}
+
+/* A follower trains whatever its group's leader was given, until told there is nothing left. */
+static void follower_loop(struct sched *sc, MPI_Comm group, int *n_failed)
+{
+    for (;;) {
+        int assign;
+        MPI_Bcast(&assign, 1, MPI_INT, 0, group);
+        if (assign < 0)
+            break;
+        double secs;
+        if (run_trial(sc, assign, &secs) == RES_FAILED)
+            (*n_failed)++;
+    }
+}
+
+/* Rank 0's list of this shard's unfinished trials, and the opening progress line. */
+static enum dcn_status coord_plan(struct dcn_ctx *ctx, struct sched *sc, int size, int k)
+{
+    const struct sweep_spec *s = sc->s;
+    const struct sweep_options *o = sc->o;
+    sc->pending = malloc((size_t)(s->n_trials ? s->n_trials : 1) * sizeof *sc->pending);
+    sc->busy = malloc((size_t)size * sizeof *sc->busy);
+    if (!sc->pending || !sc->busy)
+        return dcn_fail(ctx, DCN_ENOMEM, "out of memory");
+    for (int r = 0; r < size; r++)
+        sc->busy[r] = -1;
+    int already = 0;
+    for (int i = 0; i < s->n_trials; i++) {
+        if (i % o->shard_count != o->shard_index)
+            continue;
+        sc->total++;
+        if (sweep_trial_state(s, &s->trials[i]) == TRIAL_DONE)
+            already++;
+        else
+            sc->pending[sc->n_pending++] = i;
+    }
+    sc->done = already;
+    dcn_log(ctx, 1, "[sweep] %s: %d trials%s, %d already done, %d to run on %d rank%s", s->path, sc->total,
+            o->shard_count > 1 ? " in this shard" : "", already, sc->n_pending, ctx->size, ctx->size > 1 ? "s" : "");
+    if (k > 1)
+        dcn_log(ctx, 1, " (%d groups of %d ranks, data parallel)", size, k);
+    dcn_log(ctx, 1, "\n");
+    return DCN_OK;
+}
+
+/* Rank 0: trains trials itself while answering the other leaders' requests between its steps, then
+ * answers until every worker has been told to finish, and writes the aggregate file. */
+static enum dcn_status coordinator_loop(struct dcn_ctx *ctx, struct sched *sc, MPI_Comm group, int size, int k,
+                                        int *n_failed)
+{
+    const struct sweep_spec *s = sc->s;
+    enum dcn_status st = DCN_OK;
+    while (!stopping(sc) && sc->next < sc->n_pending) {
+        sync_stop(sc);
+        if (size > 1)
+            coord_poll(sc);
+        if (stopping(sc) || sc->next >= sc->n_pending)
+            break;
+        int idx = sc->pending[sc->next++];
+        sc->busy[0] = idx;
+        if (k > 1)
+            MPI_Bcast(&idx, 1, MPI_INT, 0, group);
+        double secs = 0;
+        int res = run_trial(sc, idx, &secs); /* polls for requests between its steps */
+        sc->busy[0] = -1;
+        record(sc, idx, res, secs);
+        if (res == RES_INTERRUPTED)
+            break;
+        print_progress(sc, 1);
+    }
+    /* nothing left for rank 0: keep answering until every worker has been told to finish */
+    while (size > 1 && sc->finished < size - 1) {
+        coord_poll_with_signal(sc);
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (k > 1) {
+        int none = -1;
+        MPI_Bcast(&none, 1, MPI_INT, 0, group);
+    }
+    print_progress(sc, 1);
+    *n_failed = sc->failed;
+    enum dcn_status ms = sweep_merge(ctx, s);
+    if (ms && sc->o->shard_count > 1) {
+        /* a shard's trials are all safe in their own files; the merge job rebuilds results.h5 */
+        dcn_log(ctx, 1, "[sweep] warning: %s (the merge step can rebuild it: dcn sweep --merge)\n", ctx->err);
+    } else if (ms)
+        st = ms;
+    else
+        dcn_log(ctx, 1, "[sweep] results in %s (%d done, %d failed%s)\n", s->output, sc->done, sc->failed,
+                sc->interrupted ? ", interrupted: run the same command again to resume" : "");
+    if (!st && stopping(sc))
+        st = dcn_fail(ctx, DCN_EINTR, "stopped by a signal; checkpoints written, run the same command to resume");
+    return st;
+}
+
+/* Another leader: asks rank 0 for work (reporting the last trial's outcome), trains it with its group,
+ * until rank 0 answers that there is nothing left. */
+static enum dcn_status worker_loop(struct dcn_ctx *ctx, struct sched *sc, MPI_Comm group, int k, int *n_failed)
+{
+    int last = -1, last_res = RES_NONE, last_ms = 0, exiting = 0;
+    for (;;) {
+        sync_stop(sc);
+        exiting = stopping(sc);
+        int msg[4] = {last, last_res, last_ms, exiting};
+        MPI_Send(msg, 4, MPI_INT, 0, TAG_REQ, sc->ctx->comm);
+        int assign;
+        MPI_Recv(&assign, 1, MPI_INT, 0, TAG_ASSIGN, sc->ctx->comm, MPI_STATUS_IGNORE);
+        if (k > 1)
+            MPI_Bcast(&assign, 1, MPI_INT, 0, group);
+        if (assign < 0)
+            break;
+        double secs = 0;
+        last_res = run_trial(sc, assign, &secs);
+        last = assign;
+        last_ms = (int)(secs * 1000 > 2e9 ? 2e9 : secs * 1000);
+        if (last_res == RES_FAILED)
+            (*n_failed)++;
+    }
+    worker_poll(sc); /* drain a stop that crossed our last request */
+    return exiting ? dcn_fail(ctx, DCN_EINTR, "stopped by a signal; checkpoint written") : DCN_OK;
+}
+
 enum dcn_status sweep_run(struct dcn_ctx *ctx, const struct sweep_spec *s, const struct sweep_options *o,
                           int *n_failed)
 {
@@ -332,18 +419,10 @@ enum dcn_status sweep_run(struct dcn_ctx *ctx, const struct sweep_spec *s, const
     const int k = o->ranks_per_trial > 0 ? o->ranks_per_trial : s->ranks_per_trial > 0 ? s->ranks_per_trial : 1;
     if (ctx->size % k)
         return dcn_fail(ctx, DCN_EINVAL, "%d ranks do not split into groups of %d ranks per trial", ctx->size, k);
-    enum dcn_status st = DCN_OK;
-    int ok = 1, lock_fd = -1;
-    if (ctx->rank == 0) {
-        st = mkdirs(ctx, s->trials_dir);
-        if (!st)
-            st = lock_shard(ctx, s, o, &lock_fd);
-        ok = st == DCN_OK;
-    }
-    if (ctx->size > 1)
-        MPI_Bcast(&ok, 1, MPI_INT, 0, ctx->comm);
-    if (!ok)
-        return ctx->rank == 0 ? st : dcn_fail(ctx, DCN_EIO, "rank 0 could not start the sweep in %s", s->trials_dir);
+    int lock_fd = -1;
+    enum dcn_status st = sweep_start(ctx, s, o, &lock_fd);
+    if (st)
+        return st;
 
     /* groups of k consecutive ranks train one trial together (data parallel); their first ranks, the
      * leaders, share the scheduling */
@@ -361,117 +440,15 @@ enum dcn_status sweep_run(struct dcn_ctx *ctx, const struct sweep_spec *s, const
     }
     sc.ctx = &lctx;
     sc.gctx = &gctx;
-    const int is_leader = ctx->rank % k == 0;
-    int size = lctx.size, rank = lctx.rank;
+    if (ctx->rank % k)
+        follower_loop(&sc, group, n_failed);
+    else if (lctx.rank == 0) {
+        st = coord_plan(ctx, &sc, lctx.size, k);
+        if (!st)
+            st = coordinator_loop(ctx, &sc, group, lctx.size, k, n_failed);
+    } else
+        st = worker_loop(ctx, &sc, group, k, n_failed);
 
-    if (!is_leader) {
-        /* a follower trains whatever its leader was given, until told there is nothing left */
-        for (;;) {
-            int assign;
-            MPI_Bcast(&assign, 1, MPI_INT, 0, group);
-            if (assign < 0)
-                break;
-            double secs;
-            if (run_trial(&sc, assign, &secs) == RES_FAILED)
-                (*n_failed)++;
-        }
-        goto finish;
-    }
-    if (is_leader && rank == 0) {
-        sc.pending = malloc((size_t)(s->n_trials ? s->n_trials : 1) * sizeof *sc.pending);
-        sc.busy = malloc((size_t)size * sizeof *sc.busy);
-        if (!sc.pending || !sc.busy) {
-            free(sc.pending);
-            free(sc.busy);
-            return dcn_fail(ctx, DCN_ENOMEM, "out of memory");
-        }
-        for (int r = 0; r < size; r++)
-            sc.busy[r] = -1;
-        int already = 0;
-        for (int i = 0; i < s->n_trials; i++) {
-            if (i % o->shard_count != o->shard_index)
-                continue;
-            sc.total++;
-            if (sweep_trial_state(s, &s->trials[i]) == TRIAL_DONE)
-                already++;
-            else
-                sc.pending[sc.n_pending++] = i;
-        }
-        sc.done = already;
-        dcn_log(ctx, 1, "[sweep] %s: %d trials%s, %d already done, %d to run on %d rank%s", s->path, sc.total,
-                o->shard_count > 1 ? " in this shard" : "", already, sc.n_pending, ctx->size, ctx->size > 1 ? "s" : "");
-        if (k > 1)
-            dcn_log(ctx, 1, " (%d groups of %d ranks, data parallel)", size, k);
-        dcn_log(ctx, 1, "\n");
-    }
-
-    if (rank == 0) {
-        while (!stopping(&sc) && sc.next < sc.n_pending) {
-            sync_stop(&sc);
-            if (size > 1)
-                coord_poll(&sc);
-            if (stopping(&sc) || sc.next >= sc.n_pending)
-                break;
-            int idx = sc.pending[sc.next++];
-            sc.busy[0] = idx;
-            if (k > 1)
-                MPI_Bcast(&idx, 1, MPI_INT, 0, group);
-            double secs = 0;
-            int res = run_trial(&sc, idx, &secs); /* polls for requests between its steps */
-            sc.busy[0] = -1;
-            record(&sc, idx, res, secs);
-            if (res == RES_INTERRUPTED)
-                break;
-            print_progress(&sc, 1);
-        }
-        /* nothing left for rank 0: keep answering until every worker has been told to finish */
-        while (size > 1 && sc.finished < size - 1) {
-            coord_poll_with_signal(&sc);
-            struct timespec ts = {0, 5 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
-        if (k > 1) {
-            int none = -1;
-            MPI_Bcast(&none, 1, MPI_INT, 0, group);
-        }
-        print_progress(&sc, 1);
-        *n_failed = sc.failed;
-        enum dcn_status ms = sweep_merge(ctx, s);
-        if (ms && o->shard_count > 1) {
-            /* a shard's trials are all safe in their own files; the merge job rebuilds results.h5 */
-            dcn_log(ctx, 1, "[sweep] warning: %s (the merge step can rebuild it: dcn sweep --merge)\n", ctx->err);
-        } else if (ms)
-            st = ms;
-        else
-            dcn_log(ctx, 1, "[sweep] results in %s (%d done, %d failed%s)\n", s->output, sc.done, sc.failed,
-                    sc.interrupted ? ", interrupted: run the same command again to resume" : "");
-        if (!st && stopping(&sc))
-            st = dcn_fail(ctx, DCN_EINTR, "stopped by a signal; checkpoints written, run the same command to resume");
-    } else {
-        int last = -1, last_res = RES_NONE, last_ms = 0, exiting = 0;
-        for (;;) {
-            sync_stop(&sc);
-            exiting = stopping(&sc);
-            int msg[4] = {last, last_res, last_ms, exiting};
-            MPI_Send(msg, 4, MPI_INT, 0, TAG_REQ, lctx.comm);
-            int assign;
-            MPI_Recv(&assign, 1, MPI_INT, 0, TAG_ASSIGN, lctx.comm, MPI_STATUS_IGNORE);
-            if (k > 1)
-                MPI_Bcast(&assign, 1, MPI_INT, 0, group);
-            if (assign < 0)
-                break;
-            double secs = 0;
-            last_res = run_trial(&sc, assign, &secs);
-            last = assign;
-            last_ms = (int)(secs * 1000 > 2e9 ? 2e9 : secs * 1000);
-            if (last_res == RES_FAILED)
-                (*n_failed)++;
-        }
-        worker_poll(&sc); /* drain a stop that crossed our last request */
-        if (exiting)
-            st = dcn_fail(ctx, DCN_EINTR, "stopped by a signal; checkpoint written");
-    }
-finish:
     if (lock_fd >= 0)
         close(lock_fd);
     free(sc.pending);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "dcn/fields.h"
 #include "dcn/sweep.h"
 
 #define MAX_AXIS 4096
@@ -22,9 +23,9 @@ struct axis {
     int line;
 };
 
+/* one axis per trial field (include/dcn/fields.h), in the table's order */
 struct raw {
-    struct axis graphs, datasets, variants, frozen, seeds, order_seeds, orders, epochs, batch, lr, channels,
-        train_limit, test_limit;
+    struct axis ax[DCN_N_FIELDS];
 };
 
 static void axis_free(struct axis *a)
@@ -99,19 +100,6 @@ static enum dcn_status read_axis(struct dcn_ctx *ctx, const char *path, yaml_doc
     return DCN_OK;
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-    if (!*s || *s == '-')
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end || errno)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_int(const char *s, int *out, int min)
 {
     char *end;
@@ -123,17 +111,6 @@ static int parse_int(const char *s, int *out, int min)
     return 0;
 }
 
-static int parse_bool(const char *s, int *out)
-{
-    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "yes") || !strcmp(s, "1"))
-        *out = 1;
-    else if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "no") || !strcmp(s, "0"))
-        *out = 0;
-    else
-        return -1;
-    return 0;
-}
-
 static uint64_t fnv1a(const char *s)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
@@ -142,16 +119,6 @@ static uint64_t fnv1a(const char *s)
         h *= 0x100000001b3ULL;
     }
     return h;
-}
-
-/* The trial's configuration as one string; returns its length (which may exceed len - 1). */
-static int describe(char *buf, size_t len, const struct sweep_trial *t)
-{
-    return snprintf(buf, len,
-                    "graph=%s;dataset=%s;variant=%s;frozen=%d;order=%s;order_seed=%" PRIu64 ";seed=%" PRIu64
-                    ";epochs=%d;batch=%d;lr=%.17g;channels=%d;train_limit=%d;test_limit=%d",
-                    t->graph, t->dataset, model_variant_name(t->variant), t->frozen, dag_order_name(t->order),
-                    t->order_seed, t->seed, t->epochs, t->batch, t->lr, t->channels, t->train_limit, t->test_limit);
 }
 
 void sweep_free(struct sweep_spec *s)
@@ -181,64 +148,81 @@ static const char *intern(struct sweep_spec *s, const char *v)
 
 static void raw_free(struct raw *r)
 {
-    struct axis *all[] = {&r->graphs, &r->datasets, &r->variants, &r->frozen, &r->seeds, &r->order_seeds,
-                          &r->orders, &r->epochs, &r->batch, &r->lr, &r->channels, &r->train_limit, &r->test_limit};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        axis_free(all[i]);
+    for (int i = 0; i < DCN_N_FIELDS; i++)
+        axis_free(&r->ax[i]);
+}
+
+/* Checks every value of every axis once, with its line, before the product is built; enumerated
+ * fields are also checked by the module that will use them (the graph and model parsers), so that
+ * the sweep refuses what `dcn train` would refuse. */
+static enum dcn_status validate(struct dcn_ctx *ctx, const char *path, struct raw *r)
+{
+    struct trial_config scratch;
+    trial_config_init(&scratch);
+    for (int k = 0; k < DCN_N_FIELDS; k++) {
+        const struct field_desc *f = &dcn_fields[k];
+        struct axis *a = &r->ax[k];
+        for (int i = 0; i < a->n; i++) {
+            char why[160];
+            if (field_parse(f, a->v[i], &scratch, why, sizeof why))
+                return dcn_fail(ctx, DCN_EINVAL, "%s:%d: %s: '%s' %s", path, a->line, f->sweep_key, a->v[i], why);
+            int freeze;
+            if (k == FIELD_freeze && a->v[i][0] && model_freeze_parse(ctx, a->v[i], &freeze)) {
+                dcn_err_prefix(ctx, "%s:%d: freeze", path, a->line);
+                return DCN_EINVAL;
+            }
+        }
+    }
+    return DCN_OK;
+}
+
+/* Trial k of the product (the last field varies fastest) with the variants' normalisation: the
+ * baseline does not depend on the graph, the ordering or freezing, the authors variant not on frozen */
+static void product_trial(const struct raw *r, long k, struct trial_config *c)
+{
+    char why[8];
+    for (int a = DCN_N_FIELDS - 1; a >= 0; a--) {
+        const struct axis *ax = &r->ax[a];
+        field_parse(&dcn_fields[a], ax->v[k % ax->n], c, why, sizeof why); /* validated before */
+        k /= ax->n;
+    }
+    const int is_base = !strcmp(c->variant, "baseline");
+    if (is_base) {
+        c->graph = "none";
+        c->order = "random";
+        c->order_seed = 0;
+    }
+    if (is_base || !strcmp(c->variant, "authors"))
+        c->frozen = 0;
+}
+
+/* The id and the duplicate check hash the whole configuration: t.fingerprint keeps its first 255
+ * characters, and a long graph or dataset name (a path) must not cut off the fields after it (trials
+ * differing only in seed, lr, limits, ... were once dropped as duplicates of the first). */
+static enum dcn_status trial_identify(struct dcn_ctx *ctx, const char *path, struct sweep_trial *t, uint64_t *hash)
+{
+    int flen = trial_config_describe(&t->cfg, t->fingerprint, sizeof t->fingerprint);
+    char *full = NULL;
+    if (flen >= (int)sizeof t->fingerprint) {
+        if (!(full = malloc((size_t)flen + 1)))
+            return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", path);
+        trial_config_describe(&t->cfg, full, (size_t)flen + 1);
+    }
+    *hash = fnv1a(full ? full : t->fingerprint);
+    free(full);
+    snprintf(t->id, sizeof t->id, "t%016" PRIx64, *hash);
+    return DCN_OK;
 }
 
 static enum dcn_status expand(struct dcn_ctx *ctx, struct sweep_spec *s, struct raw *r)
 {
     const char *path = s->path;
-    /* validate every value once, with its line, before building the product */
-    enum model_variant variants[MAX_AXIS];
-    enum dag_order orders[MAX_AXIS];
-    int frozen[MAX_AXIS], ints[4][MAX_AXIS];
-    uint64_t seeds[MAX_AXIS], oseeds[MAX_AXIS];
-    double lrs[MAX_AXIS];
-    for (int i = 0; i < r->variants.n; i++)
-        if (model_variant_parse(ctx, r->variants.v[i], &variants[i]))
-            return dcn_fail(ctx, DCN_EINVAL, "%s:%d: variants: unknown variant '%s' (paper, authors or baseline)", path,
-                            r->variants.line, r->variants.v[i]);
-    for (int i = 0; i < r->orders.n; i++)
-        if (dag_order_parse(ctx, r->orders.v[i], &orders[i]))
-            return dcn_fail(ctx, DCN_EINVAL, "%s:%d: orders: unknown ordering '%s' (random, identity, degree, bfs, coord)",
-                            path, r->orders.line, r->orders.v[i]);
-    for (int i = 0; i < r->frozen.n; i++)
-        if (parse_bool(r->frozen.v[i], &frozen[i]))
-            return dcn_fail(ctx, DCN_EINVAL, "%s:%d: frozen: '%s' is not true or false", path, r->frozen.line,
-                            r->frozen.v[i]);
-    for (int i = 0; i < r->seeds.n; i++)
-        if (parse_u64(r->seeds.v[i], &seeds[i]))
-            return dcn_fail(ctx, DCN_EINVAL, "%s:%d: seeds: '%s' is not a non-negative integer", path, r->seeds.line,
-                            r->seeds.v[i]);
-    for (int i = 0; i < r->order_seeds.n; i++)
-        if (parse_u64(r->order_seeds.v[i], &oseeds[i]))
-            return dcn_fail(ctx, DCN_EINVAL, "%s:%d: order_seeds: '%s' is not a non-negative integer", path,
-                            r->order_seeds.line, r->order_seeds.v[i]);
-    struct axis *iax[4] = {&r->epochs, &r->batch, &r->channels, &r->train_limit};
-    const char *inames[4] = {"epochs", "batch", "channels", "train_limit"};
-    for (int k = 0; k < 4; k++)
-        for (int i = 0; i < iax[k]->n; i++)
-            if (parse_int(iax[k]->v[i], &ints[k][i], k == 3 ? 0 : 1))
-                return dcn_fail(ctx, DCN_EINVAL, "%s:%d: %s: '%s' is not a %s integer", path, iax[k]->line, inames[k],
-                                iax[k]->v[i], k == 3 ? "non-negative" : "positive");
-    int test_limits[MAX_AXIS];
-    for (int i = 0; i < r->test_limit.n; i++)
-        if (parse_int(r->test_limit.v[i], &test_limits[i], 0))
-            return dcn_fail(ctx, DCN_EINVAL, "%s:%d: test_limit: '%s' is not a non-negative integer", path,
-                            r->test_limit.line, r->test_limit.v[i]);
-    for (int i = 0; i < r->lr.n; i++) {
-        char *end;
-        lrs[i] = strtod(r->lr.v[i], &end);
-        if (*end || !(lrs[i] > 0) || !isfinite(lrs[i]))
-            return dcn_fail(ctx, DCN_EINVAL, "%s:%d: lr: '%s' is not a positive number", path, r->lr.line, r->lr.v[i]);
-    }
+    enum dcn_status st = validate(ctx, path, r);
+    if (st)
+        return st;
     double total = 1;
-    struct axis *all[] = {&r->graphs, &r->datasets, &r->variants, &r->frozen, &r->orders, &r->order_seeds,
-                          &r->seeds, &r->epochs, &r->batch, &r->lr, &r->channels, &r->train_limit, &r->test_limit};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        total *= all[i]->n;
+    for (int i = 0; i < DCN_N_FIELDS; i++)
+        total *= r->ax[i].n;
     if (total > MAX_TRIALS)
         return dcn_fail(ctx, DCN_EINVAL, "%s: the sweep has %.0f trials, more than the limit of %d", path, total,
                         MAX_TRIALS);
@@ -254,47 +238,20 @@ static enum dcn_status expand(struct dcn_ctx *ctx, struct sweep_spec *s, struct 
     if (!seen)
         return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory expanding %.0f trials", path, total);
     int n = 0;
-    int idx[13] = {0};
-    for (long k = 0; k < (long)total; k++) {
-        long rem = k;
-        for (int a = 12; a >= 0; a--) { /* the last axis varies fastest */
-            idx[a] = (int)(rem % all[a]->n);
-            rem /= all[a]->n;
-        }
-        struct sweep_trial t = {0};
-        t.variant = variants[idx[2]];
-        int is_base = t.variant == MODEL_BASELINE;
-        t.graph = intern(s, is_base ? "none" : r->graphs.v[idx[0]]);
-        t.dataset = intern(s, r->datasets.v[idx[1]]);
-        if (!t.graph || !t.dataset) {
-            free(seen);
-            return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", path);
-        }
-        /* the authors variant always trains only its aggregation weights: frozen does not apply */
-        t.frozen = is_base || t.variant == MODEL_AUTHORS ? 0 : frozen[idx[3]];
-        t.order = is_base ? DAG_ORDER_RANDOM : orders[idx[4]];
-        t.order_seed = is_base ? 0 : oseeds[idx[5]];
-        t.seed = seeds[idx[6]];
-        t.epochs = ints[0][idx[7]];
-        t.batch = ints[1][idx[8]];
-        t.lr = lrs[idx[9]];
-        t.channels = ints[2][idx[10]];
-        t.train_limit = ints[3][idx[11]];
-        t.test_limit = test_limits[idx[12]];
-        /* the id and the duplicate check hash the whole configuration: t.fingerprint keeps its first
-         * 255 characters, and a long graph or dataset name (a path) cut off the fields after it, so
-         * trials differing only in seed, lr, limits, ... were dropped as duplicates of the first */
-        int flen = describe(t.fingerprint, sizeof t.fingerprint, &t);
-        char *full = flen >= (int)sizeof t.fingerprint ? malloc((size_t)flen + 1) : NULL;
-        if (flen >= (int)sizeof t.fingerprint && !full) {
-            free(seen);
-            return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", path);
-        }
-        if (full)
-            describe(full, (size_t)flen + 1, &t);
-        uint64_t h = fnv1a(full ? full : t.fingerprint);
-        free(full);
-        snprintf(t.id, sizeof t.id, "t%016" PRIx64, h);
+    for (long k = 0; !st && k < (long)total; k++) {
+        struct sweep_trial t;
+        memset(&t, 0, sizeof t);
+        product_trial(r, k, &t.cfg);
+        /* the strings live as long as the spec, whatever the axis buffers do */
+        for (int f = 0; !st && f < DCN_N_FIELDS; f++)
+            if (dcn_fields[f].type == FIELD_STR) {
+                const char **sp = field_ptr(&dcn_fields[f], &t.cfg);
+                if (!(*sp = intern(s, *sp)))
+                    st = dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", path);
+            }
+        uint64_t h = 0;
+        if (st || (st = trial_identify(ctx, path, &t, &h)))
+            break;
         uint64_t key = h ? h : 1; /* 0 marks an empty bucket */
         size_t b = (size_t)key & (cap - 1);
         while (seen[b] && seen[b] != key)
@@ -307,7 +264,7 @@ static enum dcn_status expand(struct dcn_ctx *ctx, struct sweep_spec *s, struct 
     }
     free(seen);
     s->n_trials = n;
-    return DCN_OK;
+    return st;
 }
 
 enum dcn_status sweep_load(struct dcn_ctx *ctx, const char *path, struct sweep_spec **out)
@@ -366,21 +323,10 @@ enum dcn_status sweep_load(struct dcn_ctx *ctx, const char *path, struct sweep_s
         }
         const char *key = (const char *)k->data.scalar.value;
         const char *sval = v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value : NULL;
-        struct {
-            const char *name;
-            struct axis *a;
-            int range;
-        } axes[] = {{"graphs", &r.graphs, 0},       {"datasets", &r.datasets, 0}, {"variants", &r.variants, 0},
-                    {"frozen", &r.frozen, 0},       {"seeds", &r.seeds, 1},       {"order_seeds", &r.order_seeds, 1},
-                    {"orders", &r.orders, 0},       {"epochs", &r.epochs, 0},     {"batch", &r.batch, 0},
-                    {"lr", &r.lr, 0},               {"channels", &r.channels, 0}, {"train_limit", &r.train_limit, 0},
-                    {"test_limit", &r.test_limit, 0}};
-        int found = 0;
-        for (size_t i = 0; i < sizeof axes / sizeof axes[0] && !found; i++)
-            if (!strcmp(key, axes[i].name)) {
-                found = 1;
-                st = read_axis(ctx, path, &doc, v, line, axes[i].a, axes[i].range, key);
-            }
+        const struct field_desc *fd = field_by_sweep_key(key);
+        int found = fd != NULL;
+        if (fd) /* seeds take ranges like 0..9 */
+            st = read_axis(ctx, path, &doc, v, line, &r.ax[fd - dcn_fields], fd->type == FIELD_U64, key);
         if (found)
             continue;
         if (!strcmp(key, "output") || !strcmp(key, "trials_dir") || !strcmp(key, "data_dir")) {
@@ -399,11 +345,11 @@ enum dcn_status sweep_load(struct dcn_ctx *ctx, const char *path, struct sweep_s
             if (!sval || *end || !(s->checkpoint_every > 0))
                 st = dcn_fail(ctx, DCN_EINVAL, "%s:%d: checkpoint_every must be a positive number of seconds", path, line);
         } else {
-            st = dcn_fail(ctx, DCN_EINVAL,
-                          "%s:%d: unknown key '%s' (known: output, trials_dir, data_dir, graphs, datasets, variants, "
-                          "frozen, seeds, order_seeds, orders, epochs, batch, lr, channels, train_limit, test_limit, "
-                          "checkpoint_every, ranks_per_trial)",
-                          path, line, key);
+            char known[1024] = "output, trials_dir, data_dir";
+            for (int k2 = 0; k2 < DCN_N_FIELDS; k2++)
+                snprintf(known + strlen(known), sizeof known - strlen(known), ", %s", dcn_fields[k2].sweep_key);
+            st = dcn_fail(ctx, DCN_EINVAL, "%s:%d: unknown key '%s' (known: %s, checkpoint_every, ranks_per_trial)",
+                          path, line, key, known);
         }
     }
     if (st)
@@ -417,17 +363,10 @@ enum dcn_status sweep_load(struct dcn_ctx *ctx, const char *path, struct sweep_s
         snprintf(tmp, sizeof tmp, "%s", s->output);
         snprintf(s->trials_dir, sizeof s->trials_dir, "%s/trials", dirname(tmp));
     }
-    /* defaults: the paper's protocol */
-    struct {
-        struct axis *a;
-        const char *v;
-    } defaults[] = {{&r.graphs, "ws:n=32,k=4,p=0.75,seed=0"}, {&r.datasets, "mnist"}, {&r.variants, "paper"},
-                    {&r.frozen, "false"}, {&r.seeds, "0"}, {&r.order_seeds, "0"}, {&r.orders, "random"},
-                    {&r.epochs, "50"}, {&r.batch, "32"}, {&r.lr, "0.001"}, {&r.channels, "78"},
-                    {&r.train_limit, "0"}, {&r.test_limit, "0"}};
-    for (size_t i = 0; !st && i < sizeof defaults / sizeof defaults[0]; i++)
-        if (!defaults[i].a->n)
-            st = axis_push(ctx, path, 0, defaults[i].a, defaults[i].v, strlen(defaults[i].v));
+    /* defaults: the paper's protocol (the field table's) */
+    for (int k = 0; !st && k < DCN_N_FIELDS; k++)
+        if (!r.ax[k].n)
+            st = axis_push(ctx, path, 0, &r.ax[k], dcn_fields[k].def, strlen(dcn_fields[k].def));
     if (!st)
         st = expand(ctx, s, &r);
 out:

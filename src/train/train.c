@@ -29,13 +29,6 @@ void train_config_default(struct train_config *c)
     c->bucket_mb = 1.0;
 }
 
-void train_config_authors(struct train_config *c)
-{
-    c->freeze = FREEZE_STEM | FREEZE_NODES | FREEZE_HEAD;
-    c->agg_init_normal = 1;
-    c->normalize_half = 1;
-}
-
 static void iso_time(char *buf, size_t len)
 {
     time_t t = time(NULL);
@@ -104,18 +97,396 @@ static void buckets_ready(void *arg, size_t from)
     }
 }
 
-static const char *freeze_string(int mask, char *buf, size_t len)
+/* One trial's training run: its parts, buffers, position and accounting, passed between the named
+ * steps of train_run below. */
+struct run {
+    struct dcn_ctx *ctx;
+    const struct train_config *cfg;
+    struct train_result *res;
+    int dp, P, rank, is_root, G, B; /* data parallel over P ranks: global batch G, local B */
+    MPI_Comm comm;
+    struct trial_parts parts;
+    struct model *m;              /* parts.m */
+    const struct dcn_dataset *ds; /* parts.ds */
+    float *x;
+    int *y, *perm, *idx;
+    struct buckets bk;
+    struct trial_file *tf;        /* the trial file being written (rank 0 with cfg->out) */
+    char tmp_path[1100];
+    struct trial_epoch *history;
+    struct train_state ts;        /* what a checkpoint holds */
+    struct dcn_rng order_rng;
+    int steps_per_epoch, first_epoch, first_step, progress;
+    long total, gstep, train_images;
+    double t0, train_time, comm_time, elapsed0, last_print, last_ckpt;
+};
+
+/* The trial's parts and the buffers of one step; data-parallel gradient buckets; equal weights on
+ * every rank. */
+static enum dcn_status run_open(struct run *r)
 {
-    buf[0] = 0;
-    const char *names[] = {"stem", "nodes", "agg", "head"};
-    for (int i = 0; i < 4; i++)
-        if (mask & (1 << i)) {
-            size_t l = strlen(buf);
-            snprintf(buf + l, len - l, "%s%s", l ? "," : "", names[i]);
+    const struct train_config *cfg = r->cfg;
+    enum dcn_status st = trial_setup(r->ctx, cfg, r->B, r->dp && cfg->sync_bn ? r->comm : MPI_COMM_NULL, &r->parts);
+    if (st)
+        return st;
+    r->m = r->parts.m;
+    r->ds = r->parts.ds;
+    if (r->parts.dag) {
+        r->res->dag_nodes = r->parts.dag->n;
+        r->res->dag_edges = r->parts.dag->m;
+        r->res->dag_inputs = r->parts.dag->n_inputs;
+        r->res->dag_outputs = r->parts.dag->n_outputs;
+    }
+    struct model *m = r->m;
+    if (r->dp && cfg->bucket_mb > 0) {
+        r->bk.comm = r->comm;
+        r->bk.grad = m->grad_mem;
+        r->bk.size = (size_t)(cfg->bucket_mb * 1048576.0 / sizeof(float));
+        if (r->bk.size < 1)
+            r->bk.size = 1;
+        r->bk.cap = m->n_params + 2; /* at most one bucket per tensor, plus the final one */
+        if (!(r->bk.req = malloc((size_t)r->bk.cap * sizeof *r->bk.req)))
+            return dcn_fail(r->ctx, DCN_ENOMEM, "out of memory");
+        m->grad_ready = buckets_ready;
+        m->grad_ready_arg = &r->bk;
+    }
+    if (r->dp) {
+        /* identical seeds already give identical weights; the broadcast makes it a guarantee */
+        MPI_Bcast(m->param_mem, (int)m->param_floats, MPI_FLOAT, 0, r->comm);
+        MPI_Bcast(m->buffer_mem, (int)m->buffer_floats, MPI_FLOAT, 0, r->comm);
+    }
+    r->res->params_total = model_param_count(m);
+    r->res->params_trainable = model_trainable_count(m);
+    const size_t img = (size_t)r->ds->rows * (size_t)r->ds->cols;
+    r->x = malloc((size_t)r->B * img * sizeof *r->x);
+    r->y = malloc((size_t)r->B * sizeof *r->y);
+    r->perm = malloc((size_t)r->ds->n_train * sizeof *r->perm);
+    r->idx = malloc((size_t)r->B * sizeof *r->idx);
+    r->history = calloc((size_t)cfg->epochs, sizeof *r->history);
+    if (!r->x || !r->y || !r->perm || !r->idx || !r->history)
+        return dcn_fail(r->ctx, DCN_ENOMEM, "out of memory for batches");
+    return DCN_OK;
+}
+
+/* The trial file, written under a temporary name and renamed at the end, so a crash never leaves a
+ * file that looks finished: the trial fields, the run's settings, the DAG. */
+static enum dcn_status run_start_file(struct run *r)
+{
+    const struct train_config *cfg = r->cfg;
+    char freeze_buf[64], host[256] = "", start[32];
+    gethostname(host, sizeof host - 1);
+    iso_time(start, sizeof start);
+    snprintf(r->tmp_path, sizeof r->tmp_path, "%s.tmp", cfg->out);
+    struct trial_config fields;
+    train_config_to_fields(cfg, &fields, freeze_buf, sizeof freeze_buf);
+    struct trial_attr at[DCN_N_FIELDS + 16];
+    int na = train_fields_attrs(&fields, at);
+    const struct trial_attr run_attrs[] = {
+        {"threads", TRIAL_INT, NULL, cfg->threads, 0},
+        {"host", TRIAL_STR, host, 0, 0},
+        {"start_time", TRIAL_STR, start, 0, 0},
+        {"params_total", TRIAL_INT, NULL, (int64_t)r->res->params_total, 0},
+        {"params_trainable", TRIAL_INT, NULL, (int64_t)r->res->params_trainable, 0},
+        /* eval must normalise with the statistics the weights were trained with */
+        {"data_mean", TRIAL_DOUBLE, NULL, 0, r->ds->mean},
+        {"data_std", TRIAL_DOUBLE, NULL, 0, r->ds->std},
+        {"trial_id", TRIAL_STR, cfg->trial_id ? cfg->trial_id : "", 0, 0},
+        {"rank", TRIAL_INT, NULL, cfg->rank, 0},
+        {"world_size", TRIAL_INT, NULL, r->P, 0},
+        {"bn_mode", TRIAL_STR, r->dp && cfg->sync_bn ? "sync" : "local", 0, 0},
+        {"batch_rule", TRIAL_STR,
+         r->dp ? "global batch split evenly across ranks; lr as given (scale it yourself when raising --batch)"
+               : "single process", 0, 0},
+        {"local_batch", TRIAL_INT, NULL, r->B, 0},
+        {"bucket_mb", TRIAL_DOUBLE, NULL, 0, r->dp ? cfg->bucket_mb : 0},
+    };
+    _Static_assert(sizeof run_attrs / sizeof run_attrs[0] <= 16, "room for the run's attributes");
+    for (size_t k = 0; k < sizeof run_attrs / sizeof run_attrs[0]; k++)
+        at[na++] = run_attrs[k];
+    enum dcn_status st = trial_create(r->ctx, r->tmp_path, at, na, &r->tf);
+    if (!st && r->parts.dag)
+        st = trial_write_dag(r->ctx, r->tf, r->parts.dag);
+    return st;
+}
+
+/* Continues from cfg->checkpoint when it holds this trial; a damaged one is set aside and the trial
+ * starts afresh; another trial's is refused. */
+static enum dcn_status run_resume(struct run *r)
+{
+    const struct train_config *cfg = r->cfg;
+    struct train_result *res = r->res;
+    struct train_state *ts = &r->ts;
+    enum dcn_status cs = ckpt_read(r->ctx, cfg->checkpoint, ts, r->m);
+    if (cs == DCN_OK) {
+        memcpy(r->order_rng.s, ts->rng, sizeof ts->rng);
+        r->first_epoch = ts->epoch + 1;
+        r->first_step = ts->step;
+        int nh = ts->n_epochs_logged < cfg->epochs ? ts->n_epochs_logged : cfg->epochs;
+        memcpy(r->history, ts->history, (size_t)nh * sizeof *r->history);
+        free(ts->history);
+        ts->history = r->history;
+        res->resumed_epoch = ts->epoch;
+        res->resumed_step = ts->step;
+        res->best_test_accuracy = ts->best_acc;
+        res->best_epoch = ts->best_epoch;
+        res->epochs_done = ts->epoch;
+        if (nh) {
+            res->test_accuracy = r->history[nh - 1].test_accuracy;
+            res->test_loss = r->history[nh - 1].test_loss;
         }
-    if (!buf[0])
-        snprintf(buf, len, "none");
-    return buf;
+        enum dcn_status st;
+        for (int i = 0; r->tf && i < nh; i++)
+            if ((st = trial_append_epoch(r->ctx, r->tf, &r->history[i])))
+                return st;
+        if (r->progress)
+            dcn_log(r->ctx, 1, "train: resumed from %s at epoch %d, step %d\n", cfg->checkpoint, ts->epoch + 1,
+                    ts->step);
+    } else if (cs == DCN_EINVAL) {
+        return cs; /* another trial's checkpoint under this name: refuse rather than mix trials */
+    } else if (cs != DCN_EIO) {
+        /* damaged (it cannot be half-written: checkpoints are renamed into place): keep it aside for
+         * inspection and start the trial afresh */
+        char bad[1200];
+        snprintf(bad, sizeof bad, "%s.bad", cfg->checkpoint);
+        dcn_log(r->ctx, 1, "train: %s; moved to %s, starting the trial afresh\n", r->ctx->err, bad);
+        if (r->is_root)
+            rename(cfg->checkpoint, bad);
+        free(ts->history);
+        ts->history = NULL;
+        model_init(r->m, cfg->seed);
+        for (int i = 0; i < r->ds->n_train; i++)
+            r->perm[i] = i;
+    }
+    return DCN_OK;
+}
+
+/* Captures the position (epochs done, steps done in the next one, the epoch's sums so far) and writes
+ * the checkpoint (rank 0). */
+static enum dcn_status run_checkpoint(struct run *r, int epochs_done, int step, long gstep, double loss_sum,
+                                      long correct, double now)
+{
+    struct train_state *ts = &r->ts;
+    ts->epoch = epochs_done;
+    ts->step = step;
+    ts->gstep = gstep;
+    memcpy(ts->rng, r->order_rng.s, sizeof ts->rng);
+    ts->loss_sum = loss_sum;
+    ts->correct = correct;
+    ts->train_time = r->train_time;
+    ts->train_images = r->train_images;
+    ts->best_acc = r->res->best_test_accuracy;
+    ts->best_epoch = r->res->best_epoch;
+    ts->elapsed = r->elapsed0 + (now - r->t0);
+    ts->n_epochs_logged = epochs_done;
+    enum dcn_status st = r->is_root ? ckpt_write(r->ctx, r->cfg->checkpoint, ts, r->m) : DCN_OK;
+    r->last_ckpt = dcn_now();
+    return st;
+}
+
+/* One optimisation step on the local shard of global batch s of the epoch; returns the global batch's
+ * mean loss in *loss and its correct count in *correct, and in *stop whether any rank was signalled. */
+static enum dcn_status run_step(struct run *r, int ep, int s, double lr, float *loss_out, int *correct, int *stop)
+{
+    const struct train_config *cfg = r->cfg;
+    struct model *m = r->m;
+    dataset_batch(r->ds, 0, r->perm + (size_t)s * r->G + (size_t)r->rank * r->B, r->B, r->x, r->y);
+    int c = 0;
+    float loss = model_forward(m, r->x, r->y, r->B, 1, &c);
+    int stop_here = cfg->stop && *cfg->stop;
+    if (r->dp) {
+        /* the logged loss is the global batch's; a stop on any rank stops all of them */
+        double v[3] = {loss, c, stop_here};
+        double tc = dcn_now();
+        MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_DOUBLE, MPI_SUM, r->comm);
+        r->comm_time += dcn_now() - tc;
+        loss = (float)(v[0] / r->P);
+        c = (int)v[1];
+        stop_here = v[2] > 0;
+    }
+    if (!isfinite(loss))
+        return dcn_fail(r->ctx, DCN_ENUMERIC, "loss became %s at epoch %d step %d (lr %.3g)",
+                        isnan(loss) ? "NaN" : "infinite", ep, s + 1, lr);
+    if (r->bk.req) {
+        r->bk.end = m->param_floats;
+        r->bk.n = 0;
+    }
+    model_backward(m, r->x, r->y, r->B);
+    if (r->dp) {
+        /* sum over the whole gradient arena in a fixed order on every rank, then average: either the
+         * buckets started during backward (wait for them) or one call now */
+        double tc = dcn_now();
+        if (r->bk.req)
+            MPI_Waitall(r->bk.n, r->bk.req, MPI_STATUSES_IGNORE);
+        else
+            MPI_Allreduce(MPI_IN_PLACE, m->grad_mem, (int)m->param_floats, MPI_FLOAT, MPI_SUM, r->comm);
+        r->comm_time += dcn_now() - tc;
+        const float inv = 1.0f / (float)r->P;
+        for (size_t k = 0; k < m->param_floats; k++)
+            m->grad_mem[k] *= inv;
+    }
+    model_adam_step(m, (float)lr, (float)cfg->beta1, (float)cfg->beta2, (float)cfg->eps);
+    *loss_out = loss;
+    *correct = c;
+    *stop = stop_here;
+    return DCN_OK;
+}
+
+/* Epoch ep's training steps (from the resumed step on the first epoch of a resumed run), with
+ * checkpoints, stops and progress lines; the epoch's loss sum, correct count and last lr come back. */
+static enum dcn_status run_epoch_steps(struct run *r, int ep, double *loss_sum_out, long *correct_out, double *lr_out)
+{
+    const struct train_config *cfg = r->cfg;
+    double loss_sum = 0, lr = cfg->lr;
+    long correct = 0;
+    int s0 = 0;
+    enum dcn_status st = DCN_OK;
+    if (ep == r->first_epoch && r->first_step > 0) {
+        s0 = r->first_step; /* mid-epoch resume: the checkpoint holds this epoch's order */
+        loss_sum = r->ts.loss_sum;
+        correct = (long)r->ts.correct;
+    } else {
+        dcn_rng_shuffle_int(&r->order_rng, r->perm, (size_t)r->ds->n_train);
+    }
+    for (int s = s0; s < r->steps_per_epoch; s++, r->gstep++) {
+        /* half-period cosine decay to 0 over all steps (PyTorch LambdaLR: step s uses lambda(s)) */
+        lr = cfg->lr * 0.5 * (1.0 + cos(M_PI * (double)r->gstep / (double)r->total));
+        double tstep = dcn_now();
+        float loss = 0;
+        int c = 0, stopping = 0;
+        if ((st = run_step(r, ep, s, lr, &loss, &c, &stopping)))
+            break;
+        double now = dcn_now();
+        r->train_time += now - tstep;
+        r->train_images += r->G;
+        loss_sum += loss;
+        correct += c;
+        if (cfg->poll)
+            cfg->poll(cfg->poll_arg);
+        if (cfg->checkpoint && (stopping || now - r->last_ckpt > cfg->checkpoint_every) &&
+            (st = run_checkpoint(r, ep - 1, s + 1, r->gstep + 1, loss_sum, correct, now)))
+            break;
+        if (stopping) {
+            st = dcn_fail(r->ctx, DCN_EINTR, "stopped by a signal at epoch %d step %d%s", ep, s + 1,
+                          cfg->checkpoint ? " (checkpoint written)" : "");
+            break;
+        }
+        if (r->progress && now - r->last_print > 5.0) {
+            r->last_print = now;
+            double ips = r->train_images / r->train_time;
+            double eta = (double)(r->total - r->gstep - 1) * r->G / ips;
+            dcn_log(r->ctx, 1, "  epoch %d/%d step %d/%d loss %.4f acc %.4f | %.1f img/s | ETA %.0fs (train only)\n",
+                    ep, cfg->epochs, s + 1, r->steps_per_epoch, loss_sum / (s + 1),
+                    (double)correct / ((double)(s + 1) * r->G), ips, eta);
+        }
+    }
+    *loss_sum_out = loss_sum;
+    *correct_out = correct;
+    *lr_out = lr;
+    return st;
+}
+
+/* Epoch ep: its steps, the test-set evaluation, the metrics row and the end-of-epoch checkpoint. */
+static enum dcn_status run_epoch(struct run *r, int ep)
+{
+    const struct train_config *cfg = r->cfg;
+    struct train_result *res = r->res;
+    double te0 = dcn_now(), loss_sum, lr;
+    long correct;
+    enum dcn_status st = run_epoch_steps(r, ep, &loss_sum, &correct, &lr);
+    if (st)
+        return st;
+    struct trial_epoch e = {.epoch = ep,
+                            .train_loss = loss_sum / r->steps_per_epoch,
+                            .train_accuracy = (double)correct / ((double)r->steps_per_epoch * r->G),
+                            .lr = lr};
+    evaluate(r->m, r->ds, r->x, r->y, r->idx, &e.test_loss, &e.test_accuracy, r->comm, r->rank, r->P);
+    e.seconds = dcn_now() - te0;
+    if (!isfinite(e.test_loss))
+        return dcn_fail(r->ctx, DCN_ENUMERIC, "test loss became %s after epoch %d", isnan(e.test_loss) ? "NaN" : "infinite",
+                        ep);
+    r->history[ep - 1] = e;
+    res->epochs_done = ep;
+    res->test_accuracy = e.test_accuracy;
+    res->test_loss = e.test_loss;
+    if (e.test_accuracy > res->best_test_accuracy) {
+        res->best_test_accuracy = e.test_accuracy;
+        res->best_epoch = ep;
+    }
+    if (r->progress)
+        dcn_log(r->ctx, 1, "epoch %d/%d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.1fs\n", ep,
+                cfg->epochs, e.train_loss, e.train_accuracy, e.test_loss, e.test_accuracy, e.seconds);
+    if (r->tf && (st = trial_append_epoch(r->ctx, r->tf, &e)))
+        return st;
+    if (cfg->checkpoint && ep < cfg->epochs)
+        st = run_checkpoint(r, ep, 0, r->gstep, 0, 0, dcn_now());
+    return st;
+}
+
+/* Ends the trial file: an interrupted trial's stays "running" (the checkpoint carries it on); a done
+ * or failed one gets its weights and results and is renamed into place, and a done trial's
+ * checkpoint is removed. A failure here becomes the run's status unless it already failed. */
+static enum dcn_status run_finish_file(struct run *r, enum dcn_status st)
+{
+    struct dcn_ctx *ctx = r->ctx;
+    struct train_result *res = r->res;
+    if (!r->tf)
+        return st;
+    if (st == DCN_EINTR) {
+        struct dcn_ctx c2 = *ctx; /* keep the interruption as the reported status */
+        trial_flush(&c2, r->tf);
+        trial_close(&c2, r->tf);
+        r->tf = NULL;
+        return st;
+    }
+    char end[32];
+    iso_time(end, sizeof end);
+    struct trial_attr fin[] = {
+        {"status", TRIAL_STR, st ? "failed" : "done", 0, 0},
+        {"reason", TRIAL_STR, st ? ctx->err : "", 0, 0},
+        {"end_time", TRIAL_STR, end, 0, 0},
+        {"test_accuracy", TRIAL_DOUBLE, NULL, 0, res->test_accuracy},
+        {"test_loss", TRIAL_DOUBLE, NULL, 0, res->test_loss},
+        {"best_test_accuracy", TRIAL_DOUBLE, NULL, 0, res->best_test_accuracy},
+        {"best_epoch", TRIAL_INT, NULL, res->best_epoch, 0},
+        {"epochs_done", TRIAL_INT, NULL, res->epochs_done, 0},
+        {"wall_seconds", TRIAL_DOUBLE, NULL, 0, res->wall_seconds},
+        {"train_images_per_s", TRIAL_DOUBLE, NULL, 0, res->train_images_per_s},
+        {"resumed_epoch", TRIAL_INT, NULL, res->resumed_epoch, 0},
+        {"resumed_step", TRIAL_INT, NULL, res->resumed_step, 0},
+    };
+    struct dcn_ctx c2 = *ctx; /* keep the training error as the reported one */
+    enum dcn_status st2 = DCN_OK;
+    if (r->m)
+        st2 = trial_write_weights(&c2, r->tf, r->m);
+    if (!st2)
+        st2 = trial_set_attrs(&c2, r->tf, fin, (int)(sizeof fin / sizeof fin[0]));
+    if (!st2)
+        st2 = trial_flush(&c2, r->tf);
+    enum dcn_status st3 = trial_close(&c2, r->tf);
+    r->tf = NULL;
+    if (!st2)
+        st2 = st3;
+    if (!st2 && rename(r->tmp_path, r->cfg->out) != 0)
+        st2 = dcn_fail(&c2, DCN_EIO, "%s: cannot rename the finished trial file into place", r->cfg->out);
+    if (st2 && !st) {
+        *ctx = c2;
+        st = st2;
+    }
+    /* the finished trial file now holds everything the checkpoint had */
+    if (!st2 && r->cfg->checkpoint)
+        remove(r->cfg->checkpoint);
+    return st;
+}
+
+static void run_free(struct run *r)
+{
+    free(r->history);
+    free(r->bk.req);
+    free(r->x);
+    free(r->y);
+    free(r->perm);
+    free(r->idx);
+    trial_teardown(&r->parts);
 }
 
 enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, struct train_result *res)
@@ -124,429 +495,76 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
     snprintf(res->status, sizeof res->status, "failed");
     if (cfg->epochs < 1 || cfg->batch < 1 || cfg->channels < 1 || !(cfg->lr > 0))
         return dcn_fail(ctx, DCN_EINVAL, "epochs, batch, channels and lr must be positive");
+    struct run r;
+    memset(&r, 0, sizeof r);
+    r.ctx = ctx;
+    r.cfg = cfg;
+    r.res = res;
     /* data parallel: the global batch cfg->batch is split into equal shards, one per rank */
-    const int dp = cfg->data_parallel && ctx->comm != MPI_COMM_NULL && ctx->size > 1;
-    const int P = dp ? ctx->size : 1, rank = dp ? ctx->rank : 0, is_root = rank == 0;
-    const MPI_Comm comm = dp ? ctx->comm : MPI_COMM_NULL;
-    if (dp && cfg->batch % P)
-        return dcn_fail(ctx, DCN_EINVAL, "the global batch %d does not split evenly over %d ranks", cfg->batch, P);
-    const int G = cfg->batch, B = cfg->batch / P;
-    double comm_time = 0;
+    r.dp = cfg->data_parallel && ctx->comm != MPI_COMM_NULL && ctx->size > 1;
+    r.P = r.dp ? ctx->size : 1;
+    r.rank = r.dp ? ctx->rank : 0;
+    r.is_root = r.rank == 0;
+    r.comm = r.dp ? ctx->comm : MPI_COMM_NULL;
+    if (r.dp && cfg->batch % r.P)
+        return dcn_fail(ctx, DCN_EINVAL, "the global batch %d does not split evenly over %d ranks", cfg->batch, r.P);
+    r.G = cfg->batch;
+    r.B = cfg->batch / r.P;
     /* our own threads split each batch; OpenBLAS stays at one thread inside them (its threads spin
      * and collapse on these small shapes when the cores are busy) */
     openblas_set_num_threads(1);
-    double t0 = dcn_now();
-
-    struct dcn_dataset *ds = NULL;
-    struct dcn_graph *g = NULL;
-    struct dcn_dag *dag = NULL;
-    struct model *m = NULL;
-    struct trial_file *tf = NULL;
-    float *x = NULL;
-    int *y = NULL, *perm = NULL, *idx = NULL;
-    char tmp_path[1100] = "";
-    struct trial_epoch *history = NULL;
-    double wall_before = 0;
-    struct buckets bk = {0}; /* data-parallel gradient buckets (set up once the model exists) */
-    enum dcn_status st = dataset_load(ctx, cfg->dataset, cfg->data_dir, cfg->train_limit, cfg->test_limit, &ds);
+    r.t0 = dcn_now();
+    enum dcn_status st = run_open(&r);
+    if (!st && cfg->out && r.is_root)
+        st = run_start_file(&r);
     if (st)
         goto done;
-    if (ds->n_train < cfg->batch) {
-        st = dcn_fail(ctx, DCN_EINVAL, "dataset %s has %d training images, fewer than one batch of %d", ds->name,
-                      ds->n_train, cfg->batch);
-        goto done;
-    }
-    if (cfg->normalize_half) {
-        ds->mean = 0.5f;
-        ds->std = 1.0f;
-    }
-    if (model_variant_has_dag(cfg->variant)) {
-        st = graph_load(ctx, cfg->graph, cfg->data_dir, &g);
-        if (!st)
-            st = dag_build(ctx, g, cfg->order, cfg->order_seed, &dag);
-        if (st)
-            goto done;
-        res->dag_nodes = dag->n;
-        res->dag_edges = dag->m;
-        res->dag_inputs = dag->n_inputs;
-        res->dag_outputs = dag->n_outputs;
-    }
-    struct model_config mc;
-    model_config_default(&mc);
-    mc.variant = cfg->variant;
-    mc.channels = cfg->channels;
-    mc.batch = B;
-    mc.classes = ds->classes;
-    mc.in_h = ds->rows;
-    mc.in_w = ds->cols;
-    mc.freeze = cfg->freeze;
-    mc.agg_init_normal = cfg->agg_init_normal;
-    mc.threads = cfg->threads > 0 ? cfg->threads : 1;
-    mc.bn_comm = dp && cfg->sync_bn ? comm : MPI_COMM_NULL;
-    st = model_create(ctx, &mc, dag, &m);
-    if (st)
-        goto done;
-    model_init(m, cfg->seed);
-    if (dp && cfg->bucket_mb > 0) {
-        bk.comm = comm;
-        bk.grad = m->grad_mem;
-        bk.size = (size_t)(cfg->bucket_mb * 1048576.0 / sizeof(float));
-        if (bk.size < 1)
-            bk.size = 1;
-        bk.cap = m->n_params + 2; /* at most one bucket per tensor, plus the final one */
-        bk.req = malloc((size_t)bk.cap * sizeof *bk.req);
-        if (!bk.req) {
-            st = dcn_fail(ctx, DCN_ENOMEM, "out of memory");
-            goto done;
-        }
-        m->grad_ready = buckets_ready;
-        m->grad_ready_arg = &bk;
-    }
-    if (dp) {
-        /* identical seeds already give identical weights; the broadcast makes it a guarantee */
-        MPI_Bcast(m->param_mem, (int)m->param_floats, MPI_FLOAT, 0, comm);
-        MPI_Bcast(m->buffer_mem, (int)m->buffer_floats, MPI_FLOAT, 0, comm);
-    }
-    res->params_total = model_param_count(m);
-    res->params_trainable = model_trainable_count(m);
-
-    const size_t img = (size_t)ds->rows * (size_t)ds->cols;
-    x = malloc((size_t)B * img * sizeof *x);
-    y = malloc((size_t)B * sizeof *y);
-    perm = malloc((size_t)ds->n_train * sizeof *perm);
-    idx = malloc((size_t)B * sizeof *idx);
-    if (!x || !y || !perm || !idx) {
-        st = dcn_fail(ctx, DCN_ENOMEM, "out of memory for batches");
-        goto done;
-    }
-
-    char freeze_buf[64], host[256] = "", start[32];
-    gethostname(host, sizeof host - 1);
-    iso_time(start, sizeof start);
-    if (cfg->out && is_root) {
-        /* written under a temporary name and renamed at the end, so a crash never leaves a file
-         * that looks finished */
-        snprintf(tmp_path, sizeof tmp_path, "%s.tmp", cfg->out);
-        struct trial_attr at[] = {
-            {"graph", TRIAL_STR, model_variant_has_dag(cfg->variant) ? cfg->graph : "none", 0, 0},
-            {"dataset", TRIAL_STR, cfg->dataset, 0, 0},
-            {"variant", TRIAL_STR, model_variant_name(cfg->variant), 0, 0},
-            {"frozen", TRIAL_INT, NULL, (cfg->freeze & (FREEZE_NODES | FREEZE_AGG)) == (FREEZE_NODES | FREEZE_AGG), 0},
-            {"freeze", TRIAL_STR, freeze_string(cfg->freeze, freeze_buf, sizeof freeze_buf), 0, 0},
-            {"seed", TRIAL_INT, NULL, (int64_t)cfg->seed, 0},
-            {"order", TRIAL_STR, dag_order_name(cfg->order), 0, 0},
-            {"order_seed", TRIAL_INT, NULL, (int64_t)cfg->order_seed, 0},
-            {"epochs", TRIAL_INT, NULL, cfg->epochs, 0},
-            {"batch", TRIAL_INT, NULL, cfg->batch, 0},
-            {"lr", TRIAL_DOUBLE, NULL, 0, cfg->lr},
-            {"channels", TRIAL_INT, NULL, cfg->channels, 0},
-            {"train_limit", TRIAL_INT, NULL, cfg->train_limit, 0},
-            {"test_limit", TRIAL_INT, NULL, cfg->test_limit, 0},
-            {"agg_init", TRIAL_STR, cfg->agg_init_normal ? "normal" : "zero", 0, 0},
-            {"normalize", TRIAL_STR, cfg->normalize_half ? "half" : "meanstd", 0, 0},
-            {"threads", TRIAL_INT, NULL, cfg->threads, 0},
-            {"host", TRIAL_STR, host, 0, 0},
-            {"start_time", TRIAL_STR, start, 0, 0},
-            {"params_total", TRIAL_INT, NULL, (int64_t)res->params_total, 0},
-            {"params_trainable", TRIAL_INT, NULL, (int64_t)res->params_trainable, 0},
-            /* eval must normalise with the statistics the weights were trained with */
-            {"data_mean", TRIAL_DOUBLE, NULL, 0, ds->mean},
-            {"data_std", TRIAL_DOUBLE, NULL, 0, ds->std},
-            {"trial_id", TRIAL_STR, cfg->trial_id ? cfg->trial_id : "", 0, 0},
-            {"rank", TRIAL_INT, NULL, cfg->rank, 0},
-            {"world_size", TRIAL_INT, NULL, P, 0},
-            {"bn_mode", TRIAL_STR, dp && cfg->sync_bn ? "sync" : "local", 0, 0},
-            {"batch_rule", TRIAL_STR,
-             dp ? "global batch split evenly across ranks; lr as given (scale it yourself when raising --batch)"
-                : "single process", 0, 0},
-            {"local_batch", TRIAL_INT, NULL, B, 0},
-            {"bucket_mb", TRIAL_DOUBLE, NULL, 0, dp ? cfg->bucket_mb : 0},
-        };
-        st = trial_create(ctx, tmp_path, at, (int)(sizeof at / sizeof at[0]), &tf);
-        if (!st && dag)
-            st = trial_write_dag(ctx, tf, dag);
-        if (st)
-            goto done;
-    }
-
-    const int progress = cfg->progress && is_root;
-    const int steps_per_epoch = ds->n_train / G; /* the last partial batch is dropped, as the peer does */
-    const long total = (long)steps_per_epoch * cfg->epochs;
-    struct dcn_rng order_rng;
-    dcn_rng_seed2(&order_rng, cfg->seed, 1); /* stream 1: data order (stream 0 made the weights) */
-    for (int i = 0; i < ds->n_train; i++)
-        perm[i] = i;
-    history = calloc((size_t)cfg->epochs, sizeof *history);
-    if (!history) {
-        st = dcn_fail(ctx, DCN_ENOMEM, "out of memory");
-        goto done;
-    }
-    struct train_state ts = {0};
-    snprintf(ts.fingerprint, sizeof ts.fingerprint, "%s", cfg->fingerprint ? cfg->fingerprint : "");
-    ts.n_train = ds->n_train;
-    ts.perm = perm;
+    r.progress = cfg->progress && r.is_root;
+    r.steps_per_epoch = r.ds->n_train / r.G; /* the last partial batch is dropped, as the peer does */
+    r.total = (long)r.steps_per_epoch * cfg->epochs;
+    dcn_rng_seed2(&r.order_rng, cfg->seed, 1); /* stream 1: data order (stream 0 made the weights) */
+    for (int i = 0; i < r.ds->n_train; i++)
+        r.perm[i] = i;
+    snprintf(r.ts.fingerprint, sizeof r.ts.fingerprint, "%s", cfg->fingerprint ? cfg->fingerprint : "");
+    r.ts.n_train = r.ds->n_train;
+    r.ts.perm = r.perm;
     res->resumed_epoch = res->resumed_step = -1;
-    int first_epoch = 1, first_step = 0;
-    if (cfg->checkpoint) {
-        enum dcn_status cs = ckpt_read(ctx, cfg->checkpoint, &ts, m);
-        if (cs == DCN_OK) {
-            memcpy(order_rng.s, ts.rng, sizeof ts.rng);
-            first_epoch = ts.epoch + 1;
-            first_step = ts.step;
-            int nh = ts.n_epochs_logged < cfg->epochs ? ts.n_epochs_logged : cfg->epochs;
-            memcpy(history, ts.history, (size_t)nh * sizeof *history);
-            free(ts.history);
-            ts.history = history;
-            res->resumed_epoch = ts.epoch;
-            res->resumed_step = ts.step;
-            res->best_test_accuracy = ts.best_acc;
-            res->best_epoch = ts.best_epoch;
-            res->epochs_done = ts.epoch;
-            if (nh) {
-                res->test_accuracy = history[nh - 1].test_accuracy;
-                res->test_loss = history[nh - 1].test_loss;
-            }
-            for (int i = 0; tf && i < nh; i++)
-                if ((st = trial_append_epoch(ctx, tf, &history[i])))
-                    goto done;
-            if (progress)
-                dcn_log(ctx, 1, "train: resumed from %s at epoch %d, step %d\n", cfg->checkpoint, ts.epoch + 1,
-                        ts.step);
-        } else if (cs == DCN_EINVAL) {
-            st = cs; /* another trial's checkpoint under this name: refuse rather than mix trials */
-            goto done;
-        } else if (cs != DCN_EIO) {
-            /* damaged (it cannot be half-written: checkpoints are renamed into place): keep it aside
-             * for inspection and start the trial afresh */
-            char bad[1200];
-            snprintf(bad, sizeof bad, "%s.bad", cfg->checkpoint);
-            dcn_log(ctx, 1, "train: %s; moved to %s, starting the trial afresh\n", ctx->err, bad);
-            if (is_root)
-                rename(cfg->checkpoint, bad);
-            free(ts.history);
-            ts.history = NULL;
-            model_init(m, cfg->seed);
-            for (int i = 0; i < ds->n_train; i++)
-                perm[i] = i;
-        }
-    }
-    ts.history = history;
-    long gstep = (long)(first_epoch - 1) * steps_per_epoch + first_step;
-    double train_time = ts.train_time, last_print = dcn_now(), last_ckpt = dcn_now(), elapsed0 = ts.elapsed;
-    long train_images = ts.train_images;
-    if (progress)
+    r.first_epoch = 1;
+    if (cfg->checkpoint && (st = run_resume(&r)))
+        goto done;
+    r.ts.history = r.history;
+    r.gstep = (long)(r.first_epoch - 1) * r.steps_per_epoch + r.first_step;
+    r.train_time = r.ts.train_time;
+    r.last_print = r.last_ckpt = dcn_now();
+    r.elapsed0 = r.ts.elapsed;
+    r.train_images = r.ts.train_images;
+    if (r.progress)
         dcn_log(ctx, 1, "train: %s on %s, %s%s, %zu parameters (%zu trainable), %d steps/epoch x %d epochs\n",
-                model_variant_has_dag(cfg->variant) ? cfg->graph : "no graph", ds->name, model_variant_name(cfg->variant),
-                cfg->freeze ? " (frozen parts)" : "", res->params_total, res->params_trainable, steps_per_epoch,
-                cfg->epochs);
-    for (int ep = first_epoch; ep <= cfg->epochs; ep++) {
-        double te0 = dcn_now();
-        double loss_sum = 0, lr = cfg->lr;
-        long correct = 0;
-        int s0 = 0;
-        if (ep == first_epoch && first_step > 0) {
-            s0 = first_step; /* mid-epoch resume: the checkpoint holds this epoch's order */
-            loss_sum = ts.loss_sum;
-            correct = (long)ts.correct;
-        } else {
-            dcn_rng_shuffle_int(&order_rng, perm, (size_t)ds->n_train);
-        }
-        for (int s = s0; s < steps_per_epoch; s++, gstep++) {
-            /* half-period cosine decay to 0 over all steps (PyTorch LambdaLR: step s uses lambda(s)) */
-            lr = cfg->lr * 0.5 * (1.0 + cos(M_PI * (double)gstep / (double)total));
-            dataset_batch(ds, 0, perm + (size_t)s * G + (size_t)rank * B, B, x, y);
-            int c = 0;
-            double tstep = dcn_now();
-            float loss = model_forward(m, x, y, B, 1, &c);
-            int stop_here = cfg->stop && *cfg->stop;
-            if (dp) {
-                /* the logged loss is the global batch's; a stop on any rank stops all of them */
-                double v[3] = {loss, c, stop_here};
-                double tc = dcn_now();
-                MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_DOUBLE, MPI_SUM, comm);
-                comm_time += dcn_now() - tc;
-                loss = (float)(v[0] / P);
-                c = (int)v[1];
-                stop_here = v[2] > 0;
-            }
-            if (!isfinite(loss)) {
-                st = dcn_fail(ctx, DCN_ENUMERIC, "loss became %s at epoch %d step %d (lr %.3g)",
-                              isnan(loss) ? "NaN" : "infinite", ep, s + 1, lr);
-                goto done;
-            }
-            if (bk.req) {
-                bk.end = m->param_floats;
-                bk.n = 0;
-            }
-            model_backward(m, x, y, B);
-            if (dp) {
-                /* sum over the whole gradient arena in a fixed order on every rank, then average:
-                 * either the buckets started during backward (wait for them) or one call now */
-                double tc = dcn_now();
-                if (bk.req)
-                    MPI_Waitall(bk.n, bk.req, MPI_STATUSES_IGNORE);
-                else
-                    MPI_Allreduce(MPI_IN_PLACE, m->grad_mem, (int)m->param_floats, MPI_FLOAT, MPI_SUM, comm);
-                comm_time += dcn_now() - tc;
-                const float inv = 1.0f / (float)P;
-                for (size_t k = 0; k < m->param_floats; k++)
-                    m->grad_mem[k] *= inv;
-            }
-            model_adam_step(m, (float)lr, (float)cfg->beta1, (float)cfg->beta2, (float)cfg->eps);
-            double now = dcn_now();
-            train_time += now - tstep;
-            train_images += G;
-            loss_sum += loss;
-            correct += c;
-            if (cfg->poll)
-                cfg->poll(cfg->poll_arg);
-            int stopping = stop_here;
-            if (cfg->checkpoint && (stopping || now - last_ckpt > cfg->checkpoint_every)) {
-                ts.epoch = ep - 1;
-                ts.step = s + 1;
-                ts.gstep = gstep + 1;
-                memcpy(ts.rng, order_rng.s, sizeof ts.rng);
-                ts.loss_sum = loss_sum;
-                ts.correct = correct;
-                ts.train_time = train_time;
-                ts.train_images = train_images;
-                ts.best_acc = res->best_test_accuracy;
-                ts.best_epoch = res->best_epoch;
-                ts.elapsed = elapsed0 + (now - t0);
-                ts.n_epochs_logged = ep - 1;
-                if (is_root && (st = ckpt_write(ctx, cfg->checkpoint, &ts, m)))
-                    goto done;
-                last_ckpt = now;
-            }
-            if (stopping) {
-                st = dcn_fail(ctx, DCN_EINTR, "stopped by a signal at epoch %d step %d%s", ep, s + 1,
-                              cfg->checkpoint ? " (checkpoint written)" : "");
-                goto done;
-            }
-            if (progress && now - last_print > 5.0) {
-                last_print = now;
-                double ips = train_images / train_time;
-                double eta = (double)(total - gstep - 1) * G / ips;
-                dcn_log(ctx, 1, "  epoch %d/%d step %d/%d loss %.4f acc %.4f | %.1f img/s | ETA %.0fs (train only)\n",
-                        ep, cfg->epochs, s + 1, steps_per_epoch, loss_sum / (s + 1),
-                        (double)correct / ((double)(s + 1) * G), ips, eta);
-            }
-        }
-        struct trial_epoch e = {.epoch = ep,
-                                .train_loss = loss_sum / steps_per_epoch,
-                                .train_accuracy = (double)correct / ((double)steps_per_epoch * G),
-                                .lr = lr};
-        evaluate(m, ds, x, y, idx, &e.test_loss, &e.test_accuracy, comm, rank, P);
-        e.seconds = dcn_now() - te0;
-        if (!isfinite(e.test_loss)) {
-            st = dcn_fail(ctx, DCN_ENUMERIC, "test loss became %s after epoch %d", isnan(e.test_loss) ? "NaN" : "infinite", ep);
-            goto done;
-        }
-        history[ep - 1] = e;
-        res->epochs_done = ep;
-        res->test_accuracy = e.test_accuracy;
-        res->test_loss = e.test_loss;
-        if (e.test_accuracy > res->best_test_accuracy) {
-            res->best_test_accuracy = e.test_accuracy;
-            res->best_epoch = ep;
-        }
-        if (progress)
-            dcn_log(ctx, 1, "epoch %d/%d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.1fs\n", ep,
-                    cfg->epochs, e.train_loss, e.train_accuracy, e.test_loss, e.test_accuracy, e.seconds);
-        if (tf && (st = trial_append_epoch(ctx, tf, &e)))
-            goto done;
-        if (cfg->checkpoint && ep < cfg->epochs) {
-            ts.epoch = ep;
-            ts.step = 0;
-            ts.gstep = gstep;
-            memcpy(ts.rng, order_rng.s, sizeof ts.rng);
-            ts.loss_sum = 0;
-            ts.correct = 0;
-            ts.train_time = train_time;
-            ts.train_images = train_images;
-            ts.best_acc = res->best_test_accuracy;
-            ts.best_epoch = res->best_epoch;
-            ts.elapsed = elapsed0 + (dcn_now() - t0);
-            ts.n_epochs_logged = ep;
-            if (is_root && (st = ckpt_write(ctx, cfg->checkpoint, &ts, m)))
-                goto done;
-            last_ckpt = dcn_now();
-        }
+                model_variant_has_dag(cfg->variant) ? cfg->graph : "no graph", r.ds->name,
+                model_variant_name(cfg->variant), cfg->freeze ? " (frozen parts)" : "", res->params_total,
+                res->params_trainable, r.steps_per_epoch, cfg->epochs);
+    for (int ep = r.first_epoch; !st && ep <= cfg->epochs; ep++)
+        st = run_epoch(&r, ep);
+    if (!st) {
+        res->train_images_per_s = r.train_time > 0 ? r.train_images / r.train_time : 0;
+        res->comm_seconds = r.comm_time;
+        res->compute_seconds = r.train_time - r.comm_time;
+        snprintf(res->status, sizeof res->status, "done");
     }
-    res->train_images_per_s = train_time > 0 ? train_images / train_time : 0;
-    res->comm_seconds = comm_time;
-    res->compute_seconds = train_time - comm_time;
-    wall_before = elapsed0;
-    snprintf(res->status, sizeof res->status, "done");
-
 done:
-    res->wall_seconds = wall_before + dcn_now() - t0;
-    if (st == DCN_EINTR) {
-        /* an interrupted trial is neither done nor failed: its tmp file stays "running" and the
-         * checkpoint carries it on */
+    /* earlier runs of a resumed trial count only when it finished */
+    res->wall_seconds = (st ? 0 : r.elapsed0) + dcn_now() - r.t0;
+    if (st == DCN_EINTR)
         snprintf(res->status, sizeof res->status, "interrupted");
-        if (tf) {
-            struct dcn_ctx c2 = *ctx; /* keep the interruption as the reported status */
-            trial_flush(&c2, tf);
-            trial_close(&c2, tf);
-            tf = NULL;
-        }
-    }
-    if (tf) {
-        char end[32];
-        iso_time(end, sizeof end);
-        struct trial_attr fin[] = {
-            {"status", TRIAL_STR, st ? "failed" : "done", 0, 0},
-            {"reason", TRIAL_STR, st ? ctx->err : "", 0, 0},
-            {"end_time", TRIAL_STR, end, 0, 0},
-            {"test_accuracy", TRIAL_DOUBLE, NULL, 0, res->test_accuracy},
-            {"test_loss", TRIAL_DOUBLE, NULL, 0, res->test_loss},
-            {"best_test_accuracy", TRIAL_DOUBLE, NULL, 0, res->best_test_accuracy},
-            {"best_epoch", TRIAL_INT, NULL, res->best_epoch, 0},
-            {"epochs_done", TRIAL_INT, NULL, res->epochs_done, 0},
-            {"wall_seconds", TRIAL_DOUBLE, NULL, 0, res->wall_seconds},
-            {"train_images_per_s", TRIAL_DOUBLE, NULL, 0, res->train_images_per_s},
-            {"resumed_epoch", TRIAL_INT, NULL, res->resumed_epoch, 0},
-            {"resumed_step", TRIAL_INT, NULL, res->resumed_step, 0},
-        };
-        struct dcn_ctx c2 = *ctx; /* keep the training error as the reported one */
-        enum dcn_status st2 = DCN_OK;
-        if (m)
-            st2 = trial_write_weights(&c2, tf, m);
-        if (!st2)
-            st2 = trial_set_attrs(&c2, tf, fin, (int)(sizeof fin / sizeof fin[0]));
-        if (!st2)
-            st2 = trial_flush(&c2, tf);
-        enum dcn_status st3 = trial_close(&c2, tf);
-        if (!st2)
-            st2 = st3;
-        if (!st2 && rename(tmp_path, cfg->out) != 0)
-            st2 = dcn_fail(&c2, DCN_EIO, "%s: cannot rename the finished trial file into place", cfg->out);
-        if (st2 && !st) {
-            *ctx = c2;
-            st = st2;
-        }
-        /* the finished trial file now holds everything the checkpoint had */
-        if (!st2 && cfg->checkpoint)
-            remove(cfg->checkpoint);
-    }
-    free(history);
-    free(bk.req);
-    free(x);
-    free(y);
-    free(perm);
-    free(idx);
-    model_free(m);
-    dag_free(dag);
-    graph_free(g);
-    dataset_free(ds);
+    st = run_finish_file(&r, st);
+    run_free(&r);
     return st;
 }
 
 enum dcn_status train_eval_file(struct dcn_ctx *ctx, const char *trial_path, const char *dataset,
                                 const char *data_dir, int test_limit, double *accuracy, double *loss)
 {
-    char graph[1024], variant[32], order[32], buf[64];
+    char buf[64];
     enum dcn_status st;
     if ((st = trial_read_attr_str(ctx, trial_path, "format_version", buf, sizeof buf)))
         return st;
@@ -558,67 +576,50 @@ enum dcn_status train_eval_file(struct dcn_ctx *ctx, const char *trial_path, con
     if (strcmp(buf, "done"))
         return dcn_fail(ctx, DCN_EINVAL, "%s: the trial's status is '%s'; only finished trials have weights to evaluate",
                         trial_path, buf);
-    if ((st = trial_read_attr_str(ctx, trial_path, "graph", graph, sizeof graph)) ||
-        (st = trial_read_attr_str(ctx, trial_path, "variant", variant, sizeof variant)) ||
-        (st = trial_read_attr_str(ctx, trial_path, "order", order, sizeof order)))
+    struct trial_config fc;
+    char store[DCN_N_FIELDS][DCN_FIELD_TEXT]; /* 16 KiB: the strings fc points to */
+    if ((st = train_fields_read(ctx, trial_path, &fc, store)))
         return st;
-    struct model_config mc;
-    model_config_default(&mc);
-    if ((st = model_variant_parse(ctx, variant, &mc.variant)))
+    struct train_config tc;
+    train_config_default(&tc);
+    if ((st = train_config_from_fields(ctx, &fc, &tc))) {
+        dcn_err_prefix(ctx, "%s", trial_path);
         return st;
-    enum dag_order ord;
-    if ((st = dag_order_parse(ctx, order, &ord)))
-        return st;
-    if ((st = trial_read_attr_str(ctx, trial_path, "channels", buf, sizeof buf)))
-        return st;
-    mc.channels = atoi(buf);
-    if ((st = trial_read_attr_str(ctx, trial_path, "order_seed", buf, sizeof buf)))
-        return st;
-    uint64_t order_seed = strtoull(buf, NULL, 10);
-    if ((st = trial_read_attr_str(ctx, trial_path, "batch", buf, sizeof buf)))
-        return st;
-    mc.batch = atoi(buf) > 0 ? atoi(buf) : 32;
-
-    struct dcn_dataset *ds = NULL;
-    struct dcn_graph *g = NULL;
-    struct dcn_dag *dag = NULL;
-    struct model *m = NULL;
-    float *x = NULL;
-    int *y = NULL, *idx = NULL;
+    }
     double mean = 0, std = 1;
     if (!(st = trial_read_attr_str(ctx, trial_path, "data_mean", buf, sizeof buf)))
         mean = strtod(buf, NULL);
     if (!st && !(st = trial_read_attr_str(ctx, trial_path, "data_std", buf, sizeof buf)))
         std = strtod(buf, NULL);
-    if (!st)
-        st = dataset_load(ctx, dataset, data_dir, 0, test_limit, &ds);
-    if (!st) {
-        ds->mean = (float)mean;
-        ds->std = (float)std;
-    }
-    if (!st && model_variant_has_dag(mc.variant)) {
-        st = graph_load(ctx, graph, data_dir, &g);
-        if (!st)
-            st = dag_build(ctx, g, ord, order_seed, &dag);
-    }
-    if (!st) {
-        mc.classes = ds->classes;
-        mc.in_h = ds->rows;
-        mc.in_w = ds->cols;
-        st = model_create(ctx, &mc, dag, &m);
-        if (st) {
-            /* the configuration came from the file: name it */
+    if (st)
+        return st;
+    /* the model of the file, on the data set asked for: one batch of training images is enough */
+    tc.dataset = dataset;
+    tc.data_dir = data_dir;
+    tc.train_limit = tc.batch;
+    tc.test_limit = test_limit;
+    tc.threads = 1;
+    struct trial_parts parts;
+    if ((st = trial_setup(ctx, &tc, tc.batch, MPI_COMM_NULL, &parts))) {
+        if (parts.failed_at == TRIAL_SETUP_MODEL) { /* the configuration came from the file: name it */
             char why[sizeof ctx->err];
             snprintf(why, sizeof why, "%s", ctx->err);
             st = dcn_fail(ctx, st, "%s: the trial's configuration does not make a model (%s)", trial_path, why);
         }
+        return st;
     }
-    if (!st)
-        st = trial_read_weights(ctx, trial_path, m);
+    struct dcn_dataset *ds = parts.ds;
+    struct model *m = parts.m;
+    ds->mean = (float)mean;
+    ds->std = (float)std;
+    float *x = NULL;
+    int *y = NULL, *idx = NULL;
+    const int B = tc.batch;
+    st = trial_read_weights(ctx, trial_path, m);
     if (!st) {
-        x = malloc((size_t)mc.batch * (size_t)ds->rows * (size_t)ds->cols * sizeof *x);
-        y = malloc((size_t)mc.batch * sizeof *y);
-        idx = malloc((size_t)mc.batch * sizeof *idx);
+        x = malloc((size_t)B * (size_t)ds->rows * (size_t)ds->cols * sizeof *x);
+        y = malloc((size_t)B * sizeof *y);
+        idx = malloc((size_t)B * sizeof *idx);
         if (!x || !y || !idx)
             st = dcn_fail(ctx, DCN_ENOMEM, "out of memory for batches");
         else
@@ -627,9 +628,6 @@ enum dcn_status train_eval_file(struct dcn_ctx *ctx, const char *trial_path, con
     free(x);
     free(y);
     free(idx);
-    model_free(m);
-    dag_free(dag);
-    graph_free(g);
-    dataset_free(ds);
+    trial_teardown(&parts);
     return st;
 }

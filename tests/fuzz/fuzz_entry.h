@@ -208,7 +208,7 @@ static inline enum dcn_status fuzz_one_sweep_yaml(struct dcn_ctx *ctx, const uin
         /* what --dry-run prints: every trial's strings */
         size_t acc = strlen(s->output) + strlen(s->trials_dir);
         for (int i = 0; i < s->n_trials; i++)
-            acc += strlen(s->trials[i].graph) + strlen(s->trials[i].dataset) + strlen(s->trials[i].id);
+            acc += strlen(s->trials[i].cfg.graph) + strlen(s->trials[i].cfg.dataset) + strlen(s->trials[i].id);
         (void)acc;
     }
     sweep_free(s);

@@ -216,10 +216,10 @@ def sweeps(tmp):
 
 def command_lines(tmp):
     entry("command line", "unknown option", [DCN, "graph", "stats", "celegans", "--frob"], 2, ["--frob", "unknown option"])
-    entry("command line", "bad number", [DCN, "train", "--epochs", "x"], 2, ["--epochs", "not an integer 'x'"])
-    entry("command line", "zero epochs", [DCN, "train", "--epochs", "0"], 2, ["--epochs", "must be positive"])
+    entry("command line", "bad number", [DCN, "train", "--epochs", "x"], 2, ["--epochs", "'x' is not a positive integer"])
+    entry("command line", "zero epochs", [DCN, "train", "--epochs", "0"], 2, ["--epochs", "'0' is not a positive integer"])
     entry("command line", "bad number (float option)", [DCN, "train", "--lr", "1e999"], 2,
-          ["--lr", "not a finite number"])
+          ["--lr", "'1e999' is not a positive number"])
     entry("command line", "unknown subcommand", [DCN, "frob"], 2, ["unknown command 'frob'"])
     entry("command line", "missing option value", [DCN, "train", "--graph"], 2, ["--graph", "needs a value"])
     entry("command line", "missing argument", [DCN, "eval"], 2, ["need a trial file"])
@@ -307,7 +307,7 @@ def results_files(tmp):
           [DCN, "eval", p, "--dataset", "mnist"], 1, ["trial_list_attr.h5", "holds 3 values"])
     p = copy_with(trial, "trial_channels0.h5", channels=np.int64(0))
     entry("results file", "dcn eval on a trial file recording 0 channels",
-          [DCN, "eval", p, "--dataset", "mnist", "--test-limit", "16"], 1, ["trial_channels0.h5", "channels", "must be positive"])
+          [DCN, "eval", p, "--dataset", "mnist", "--test-limit", "16"], 1, ["trial_channels0.h5", "channels", "not a positive integer"])
     p = os.path.join(tmp, "summary_huge.h5")
     with h5py.File(p, "w") as f:
         f.attrs["format_version"] = np.int64(1)

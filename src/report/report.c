@@ -11,6 +11,12 @@
 #include "dcn/io.h"
 #include "dcn/report.h"
 
+/* where each trial field sits in a report row */
+#define DCN_ROW_TYPE_ struct report_trial
+static const size_t key_offs[DCN_N_FIELDS] = {DCN_FIELD_ROW_OFFSETS};
+#undef DCN_ROW_TYPE_
+
+
 /* ---------------------------------------------------------------- statistics */
 
 static int cmp_double(const void *a, const void *b)
@@ -176,7 +182,6 @@ struct row {
     char status[16];
 };
 
-static const char *const state_names[REPORT_N_STATES] = {"pending", "running", "done", "failed"};
 
 static hid_t str_type(size_t n)
 {
@@ -201,19 +206,6 @@ static enum dcn_status summary_mem_type(struct dcn_ctx *ctx, const char *path, h
 #define N(f, ty, req) {#f, offsetof(struct row, t.f), ty, 0, req}
         N(index, H5T_NATIVE_INT, 0),
         S(id, 1),
-        S(graph, 1),
-        S(dataset, 1),
-        S(variant, 1),
-        N(frozen, H5T_NATIVE_INT, 1),
-        N(seed, H5T_NATIVE_UINT64, 1),
-        S(order, 0),
-        N(order_seed, H5T_NATIVE_UINT64, 0),
-        N(epochs, H5T_NATIVE_INT, 0),
-        N(batch, H5T_NATIVE_INT, 0),
-        N(channels, H5T_NATIVE_INT, 0),
-        N(train_limit, H5T_NATIVE_INT, 0),
-        N(test_limit, H5T_NATIVE_INT, 0),
-        N(lr, H5T_NATIVE_DOUBLE, 0),
         N(test_accuracy, H5T_NATIVE_DOUBLE, 1),
         N(best_test_accuracy, H5T_NATIVE_DOUBLE, 1),
         N(epochs_done, H5T_NATIVE_INT, 0),
@@ -225,6 +217,23 @@ static enum dcn_status summary_mem_type(struct dcn_ctx *ctx, const char *path, h
     hid_t mt = H5Tcreate(H5T_COMPOUND, sizeof(struct row));
     if (mt < 0)
         return dcn_fail(ctx, DCN_EHDF5, "%s: cannot create a memory type for /summary", path);
+    /* the trial fields: the first ones have been in every results file; later ones may be absent */
+    for (int i = 0; i < DCN_N_FIELDS; i++) {
+        const struct field_desc *f = &dcn_fields[i];
+        if (H5Tget_member_index(ftype, f->name) < 0) {
+            if (i > FIELD_seed || i == FIELD_order || i == FIELD_order_seed)
+                continue;
+            H5Tclose(mt);
+            return dcn_fail(ctx, DCN_EPARSE, "%s: /summary has no column '%s' (not a dcn results file?)", path, f->name);
+        }
+        hid_t ty = f->type == FIELD_STR      ? str_type((size_t)f->width)
+                   : f->type == FIELD_U64    ? H5T_NATIVE_UINT64
+                   : f->type == FIELD_DOUBLE ? H5T_NATIVE_DOUBLE
+                                             : H5T_NATIVE_INT32;
+        H5Tinsert(mt, f->name, offsetof(struct row, t) + key_offs[i], ty);
+        if (f->type == FIELD_STR)
+            H5Tclose(ty);
+    }
     for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
         if (H5Tget_member_index(ftype, cols[i].name) < 0) {
             if (!cols[i].required)
@@ -280,10 +289,10 @@ static enum dcn_status read_summary(struct dcn_ctx *ctx, const char *path, hid_t
     for (hssize_t i = 0; !st && i < n; i++) {
         struct report_trial *t = &r->trials[i];
         *t = rows[i].t;
-        t->state = REPORT_RUNNING; /* any state this dcn does not know is an unfinished trial */
+        t->state = TRIAL_RUNNING; /* any state this dcn does not know is an unfinished trial */
         for (int k = 0; k < REPORT_N_STATES; k++)
-            if (!strcmp(rows[i].status, state_names[k]))
-                t->state = (enum report_state)k;
+            if (!strcmp(rows[i].status, trial_state_name((enum trial_state)k)))
+                t->state = (enum trial_state)k;
         r->counts[t->state]++;
     }
     r->n_trials = st ? 0 : (int)n;
@@ -413,13 +422,9 @@ void report_free(struct report_results *r)
 
 /* ---------------------------------------------------------------- grouping */
 
-static const char *const key_names[REPORT_N_KEYS] = {"graph", "dataset", "variant",     "frozen", "seed",
-                                                     "order", "order_seed", "epochs",   "batch",  "lr",
-                                                     "channels", "train_limit", "test_limit"};
-
 const char *report_key_name(int i)
 {
-    return i >= 0 && i < REPORT_N_KEYS ? key_names[i] : "?";
+    return i >= 0 && i < REPORT_N_KEYS ? dcn_fields[i].name : "?";
 }
 
 enum dcn_status report_parse_keys(struct dcn_ctx *ctx, const char *list, unsigned *keys)
@@ -431,12 +436,12 @@ enum dcn_status report_parse_keys(struct dcn_ctx *ctx, const char *list, unsigne
         size_t len = e ? (size_t)(e - p) : strlen(p);
         int found = -1;
         for (int i = 0; i < REPORT_N_KEYS; i++)
-            if (strlen(key_names[i]) == len && !strncmp(p, key_names[i], len))
+            if (strlen(dcn_fields[i].name) == len && !strncmp(p, dcn_fields[i].name, len))
                 found = i;
         if (found < 0) {
-            char all[256] = "";
+            char all[512] = "";
             for (int i = 0; i < REPORT_N_KEYS; i++)
-                snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", i ? ", " : "", key_names[i]);
+                snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", i ? ", " : "", dcn_fields[i].name);
             return dcn_fail(ctx, DCN_EINVAL, "unknown key '%.*s' (keys: %s)", (int)len, p, all);
         }
         *keys |= 1u << found;
@@ -451,22 +456,10 @@ enum dcn_status report_parse_keys(struct dcn_ctx *ctx, const char *list, unsigne
 
 void report_key_value(const struct report_trial *t, int i, char *buf, size_t len)
 {
-    switch (i) {
-    case 0: snprintf(buf, len, "%s", t->graph); break;
-    case 1: snprintf(buf, len, "%s", t->dataset); break;
-    case 2: snprintf(buf, len, "%s", t->variant); break;
-    case 3: snprintf(buf, len, "%s", t->frozen ? "true" : "false"); break;
-    case 4: snprintf(buf, len, "%llu", (unsigned long long)t->seed); break;
-    case 5: snprintf(buf, len, "%s", t->order); break;
-    case 6: snprintf(buf, len, "%llu", (unsigned long long)t->order_seed); break;
-    case 7: snprintf(buf, len, "%d", t->epochs); break;
-    case 8: snprintf(buf, len, "%d", t->batch); break;
-    case 9: snprintf(buf, len, "%.15g", t->lr); break;
-    case 10: snprintf(buf, len, "%d", t->channels); break;
-    case 11: snprintf(buf, len, "%d", t->train_limit); break;
-    case 12: snprintf(buf, len, "%d", t->test_limit); break;
-    default: snprintf(buf, len, "?"); break;
-    }
+    if (i < 0 || i >= REPORT_N_KEYS)
+        snprintf(buf, len, "?");
+    else
+        field_row_format(&dcn_fields[i], t, key_offs[i], buf, len);
 }
 
 unsigned report_default_keys(const struct report_results *r)
@@ -536,7 +529,7 @@ enum dcn_status report_group(struct dcn_ctx *ctx, const struct report_results *r
         size_t m = 0;
         for (int i = 0; i < n; i++) {
             const struct report_trial *t = &r->trials[i];
-            if (of[i] != j || t->state != REPORT_DONE)
+            if (of[i] != j || t->state != TRIAL_DONE)
                 continue;
             acc[m] = 100 * t->test_accuracy;
             best[m] = 100 * t->best_test_accuracy;

@@ -22,22 +22,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dcn/fields.h"
 #include "dcn/io.h"
 #include "dcn/sweep.h"
-#include "h5util.h"
 
+/* one column per trial field (include/dcn/fields.h), then the trial's state and results */
 struct summary_row {
     int32_t index;
     char id[24];
-    char graph[256];
-    char dataset[128];
-    char variant[16];
-    int32_t frozen;
-    uint64_t seed;
-    char order[16];
-    uint64_t order_seed;
-    int32_t epochs, batch, channels, train_limit, test_limit;
-    double lr;
+    DCN_FIELD_ROW_MEMBERS
     char status[16];
     double test_accuracy, test_loss, best_test_accuracy;
     int32_t best_epoch, epochs_done;
@@ -55,26 +48,27 @@ static hid_t str_type(size_t n)
     return t;
 }
 
+#define DCN_ROW_TYPE_ struct summary_row
+static const size_t field_offs[DCN_N_FIELDS] = {DCN_FIELD_ROW_OFFSETS};
+#undef DCN_ROW_TYPE_
+
 static hid_t summary_type(void)
 {
     hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(struct summary_row));
-    hid_t s24 = str_type(24), s256 = str_type(256), s128 = str_type(128), s16 = str_type(16), s64 = str_type(64);
+    hid_t s24 = str_type(24), s256 = str_type(256), s16 = str_type(16), s64 = str_type(64);
 #define F(name, type) H5Tinsert(t, #name, offsetof(struct summary_row, name), type)
     F(index, H5T_NATIVE_INT32);
     F(id, s24);
-    F(graph, s256);
-    F(dataset, s128);
-    F(variant, s16);
-    F(frozen, H5T_NATIVE_INT32);
-    F(seed, H5T_NATIVE_UINT64);
-    F(order, s16);
-    F(order_seed, H5T_NATIVE_UINT64);
-    F(epochs, H5T_NATIVE_INT32);
-    F(batch, H5T_NATIVE_INT32);
-    F(channels, H5T_NATIVE_INT32);
-    F(train_limit, H5T_NATIVE_INT32);
-    F(test_limit, H5T_NATIVE_INT32);
-    F(lr, H5T_NATIVE_DOUBLE);
+    for (int i = 0; i < DCN_N_FIELDS; i++) {
+        const struct field_desc *f = &dcn_fields[i];
+        hid_t ty = f->type == FIELD_STR      ? str_type((size_t)f->width)
+                   : f->type == FIELD_U64    ? H5T_NATIVE_UINT64
+                   : f->type == FIELD_DOUBLE ? H5T_NATIVE_DOUBLE
+                                             : H5T_NATIVE_INT32;
+        H5Tinsert(t, f->name, field_offs[i], ty);
+        if (f->type == FIELD_STR)
+            H5Tclose(ty);
+    }
     F(status, s16);
     F(test_accuracy, H5T_NATIVE_DOUBLE);
     F(test_loss, H5T_NATIVE_DOUBLE);
@@ -88,7 +82,6 @@ static hid_t summary_type(void)
 #undef F
     H5Tclose(s24);
     H5Tclose(s256);
-    H5Tclose(s128);
     H5Tclose(s16);
     H5Tclose(s64);
     return t;
@@ -215,19 +208,8 @@ enum dcn_status sweep_merge(struct dcn_ctx *ctx, const struct sweep_spec *s)
         struct summary_row *r = &rows[i];
         r->index = t->index;
         snprintf(r->id, sizeof r->id, "%s", t->id);
-        snprintf(r->graph, sizeof r->graph, "%s", t->graph);
-        snprintf(r->dataset, sizeof r->dataset, "%s", t->dataset);
-        snprintf(r->variant, sizeof r->variant, "%s", model_variant_name(t->variant));
-        r->frozen = t->frozen;
-        r->seed = t->seed;
-        snprintf(r->order, sizeof r->order, "%s", dag_order_name(t->order));
-        r->order_seed = t->order_seed;
-        r->epochs = t->epochs;
-        r->batch = t->batch;
-        r->channels = t->channels;
-        r->train_limit = t->train_limit;
-        r->test_limit = t->test_limit;
-        r->lr = t->lr;
+        for (int f = 0; f < DCN_N_FIELDS; f++)
+            field_to_row(&dcn_fields[f], &t->cfg, r, field_offs[f]);
         r->test_accuracy = r->test_loss = r->best_test_accuracy = r->wall_seconds = NAN;
         r->rank = -1;
         enum trial_state ts = sweep_trial_state(s, t);
@@ -239,7 +221,7 @@ enum dcn_status sweep_merge(struct dcn_ctx *ctx, const struct sweep_spec *s)
             break;
         }
         char file[1100], rel[1100];
-        snprintf(file, sizeof file, "%s/%s.h5", s->trials_dir, t->id);
+        sweep_trial_paths(s, t, file, NULL, sizeof file);
         put_attr_int(g, "trial_index", t->index);
         put_attr_str(g, "fingerprint", t->fingerprint);
         put_attr_str(g, "file", relative_to(s->output, file, rel, sizeof rel));
