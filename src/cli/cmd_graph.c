@@ -60,6 +60,94 @@ static int load_graph(const char *cmd, const char *spec, const char *data_dir, s
     return 0;
 }
 
+static void print_stats_json(const struct dcn_graph *g, const struct dcn_dag *d, const struct dcn_graph_stats *sp,
+                             double secs)
+{
+    const struct dcn_graph_stats s = *sp;
+    printf("{\n");
+    json_str(stdout, "graph", g->source);
+    printf("  \"nodes\": %d,\n  \"edges\": %lld,\n", s.nodes, (long long)s.edges);
+    json_num(stdout, "average_path_length", s.average_path_length, 0);
+    printf("  \"average_path_length_sampled\": %s,\n  \"path_sources\": %d,\n",
+           s.average_path_length_sampled ? "true" : "false", s.path_sources);
+    json_num(stdout, "average_clustering", s.average_clustering, 0);
+    json_num(stdout, "average_clustering_deg2", s.average_clustering_deg2, 0);
+    printf("  \"nodes_deg2\": %d,\n", s.nodes_deg2);
+    json_num(stdout, "transitivity", s.transitivity, 0);
+    printf("  \"connected_components\": %d,\n  \"largest_component_nodes\": %d,\n"
+           "  \"largest_component_edges\": %lld,\n  \"diameter\": %d,\n",
+           s.connected_components, s.largest_component_nodes, (long long)s.largest_component_edges, s.diameter);
+    json_num(stdout, "average_degree", s.average_degree, 0);
+    json_num(stdout, "edges_per_node", s.edges_per_node, 0);
+    printf("  \"max_degree\": %d,\n", s.max_degree);
+    json_num(stdout, "modularity_greedy", s.modularity_greedy, 0);
+    printf("  \"communities_greedy\": %d,\n", s.communities_greedy);
+    json_num(stdout, "modularity_louvain", s.modularity_louvain, 0);
+    printf("  \"communities_louvain\": %d,\n  \"louvain_seed\": %llu,\n", s.communities_louvain,
+           (unsigned long long)s.louvain_seed);
+    json_num(stdout, "spectral_radius", s.spectral_radius, 0);
+    json_num(stdout, "algebraic_connectivity", s.algebraic_connectivity, 0);
+    json_num(stdout, "small_world_sigma", s.small_world_sigma, 0);
+    printf("  \"small_world_nrand\": %d,\n", s.small_world_nrand);
+    json_num(stdout, "small_world_c_rand", s.small_world_c_rand, 0);
+    json_num(stdout, "small_world_l_rand", s.small_world_l_rand, 0);
+    printf("  \"directed_input\": %s,\n  \"input_edges\": %lld,\n  \"dropped_self_loops\": %lld,\n"
+           "  \"dropped_duplicates\": %lld,\n  \"merged_reciprocal\": %lld,\n",
+           g->directed_input ? "true" : "false", (long long)g->input_edges, (long long)g->dropped_self_loops,
+           (long long)g->dropped_duplicates, (long long)g->merged_reciprocal);
+    if (d) {
+        printf("  \"order\": \"%s\",\n  \"order_seed\": %llu,\n  \"dag_inputs\": %d,\n  \"dag_outputs\": %d,\n"
+               "  \"dag_longest_path\": %d,\n",
+               dag_order_name(d->order), (unsigned long long)d->order_seed, d->n_inputs, d->n_outputs,
+               d->longest_path);
+    }
+    json_num(stdout, "seconds", secs, 1);
+    printf("}\n");
+}
+
+static void print_stats_text(const struct dcn_graph *g, const struct dcn_dag *d, const struct dcn_graph_stats *sp)
+{
+    const struct dcn_graph_stats s = *sp;
+    printf("graph %s\n", g->source);
+    printf("  %-34s %d\n  %-34s %lld\n", "nodes", s.nodes, "edges (undirected, simple)", (long long)s.edges);
+    printf("  %-34s %lld records%s: %lld self-loops, %lld duplicates, %lld reciprocal pairs merged\n",
+           "input", (long long)g->input_edges, g->directed_input ? " (directed)" : "",
+           (long long)g->dropped_self_loops, (long long)g->dropped_duplicates, (long long)g->merged_reciprocal);
+    printf("  %-34s %d (largest: %d nodes, %lld edges)\n", "connected components", s.connected_components,
+           s.largest_component_nodes, (long long)s.largest_component_edges);
+    char note[96];
+    snprintf(note, sizeof note, "(largest component%s)",
+             s.average_path_length_sampled ? ", sampled sources" : "");
+    human_num("average path length", s.average_path_length, note);
+    printf("  %-34s %d  %s\n", "diameter", s.diameter,
+           s.average_path_length_sampled ? "(largest component, lower bound from sampled sources)"
+                                         : "(largest component)");
+    human_num("average clustering", s.average_clustering, "(networkx: degree < 2 counts as 0)");
+    snprintf(note, sizeof note, "(over the %d nodes of degree >= 2, igraph/paper)", s.nodes_deg2);
+    human_num("average clustering, degree >= 2", s.average_clustering_deg2, note);
+    human_num("transitivity", s.transitivity, NULL);
+    human_num("average degree 2E/N", s.average_degree, NULL);
+    human_num("edges per node E/N", s.edges_per_node, NULL);
+    printf("  %-34s %d\n", "max degree", s.max_degree);
+    const char *big = "(skipped: graph too large or without edges)";
+    snprintf(note, sizeof note, "(%d communities)", s.communities_greedy);
+    human_num("modularity, greedy (CNM)", s.modularity_greedy, isfinite(s.modularity_greedy) ? note : big);
+    snprintf(note, sizeof note, "(%d communities, seed %llu)", s.communities_louvain,
+             (unsigned long long)s.louvain_seed);
+    human_num("modularity, Louvain", s.modularity_louvain, isfinite(s.modularity_louvain) ? note : big);
+    human_num("spectral radius", s.spectral_radius, isfinite(s.spectral_radius) ? NULL : big);
+    human_num("algebraic connectivity", s.algebraic_connectivity,
+              isfinite(s.algebraic_connectivity) ? "(largest component)" : big);
+    snprintf(note, sizeof note, "(vs %d G(n,m) graphs: C_r %.4g, L_r %.4g)", s.small_world_nrand,
+             s.small_world_c_rand, s.small_world_l_rand);
+    human_num("small-world sigma", s.small_world_sigma,
+              s.small_world_nrand ? note : "(skipped: too large, or --nrand 0)");
+    if (d)
+        printf("  DAG (order %s, seed %llu): %d inputs, %d outputs, longest path %d edges\n",
+               dag_order_name(d->order), (unsigned long long)d->order_seed, d->n_inputs, d->n_outputs,
+               d->longest_path);
+}
+
 static int do_stats(int argc, char **argv)
 {
     const char *cmd = "graph stats", *usage = "GRAPH [options]";
@@ -108,86 +196,10 @@ static int do_stats(int argc, char **argv)
         return cli_report_error(cmd, &ctx);
     }
     double secs = dcn_now() - t0;
-    if (json) {
-        printf("{\n");
-        json_str(stdout, "graph", g->source);
-        printf("  \"nodes\": %d,\n  \"edges\": %lld,\n", s.nodes, (long long)s.edges);
-        json_num(stdout, "average_path_length", s.average_path_length, 0);
-        printf("  \"average_path_length_sampled\": %s,\n  \"path_sources\": %d,\n",
-               s.average_path_length_sampled ? "true" : "false", s.path_sources);
-        json_num(stdout, "average_clustering", s.average_clustering, 0);
-        json_num(stdout, "average_clustering_deg2", s.average_clustering_deg2, 0);
-        printf("  \"nodes_deg2\": %d,\n", s.nodes_deg2);
-        json_num(stdout, "transitivity", s.transitivity, 0);
-        printf("  \"connected_components\": %d,\n  \"largest_component_nodes\": %d,\n"
-               "  \"largest_component_edges\": %lld,\n  \"diameter\": %d,\n",
-               s.connected_components, s.largest_component_nodes, (long long)s.largest_component_edges, s.diameter);
-        json_num(stdout, "average_degree", s.average_degree, 0);
-        json_num(stdout, "edges_per_node", s.edges_per_node, 0);
-        printf("  \"max_degree\": %d,\n", s.max_degree);
-        json_num(stdout, "modularity_greedy", s.modularity_greedy, 0);
-        printf("  \"communities_greedy\": %d,\n", s.communities_greedy);
-        json_num(stdout, "modularity_louvain", s.modularity_louvain, 0);
-        printf("  \"communities_louvain\": %d,\n  \"louvain_seed\": %llu,\n", s.communities_louvain,
-               (unsigned long long)s.louvain_seed);
-        json_num(stdout, "spectral_radius", s.spectral_radius, 0);
-        json_num(stdout, "algebraic_connectivity", s.algebraic_connectivity, 0);
-        json_num(stdout, "small_world_sigma", s.small_world_sigma, 0);
-        printf("  \"small_world_nrand\": %d,\n", s.small_world_nrand);
-        json_num(stdout, "small_world_c_rand", s.small_world_c_rand, 0);
-        json_num(stdout, "small_world_l_rand", s.small_world_l_rand, 0);
-        printf("  \"directed_input\": %s,\n  \"input_edges\": %lld,\n  \"dropped_self_loops\": %lld,\n"
-               "  \"dropped_duplicates\": %lld,\n  \"merged_reciprocal\": %lld,\n",
-               g->directed_input ? "true" : "false", (long long)g->input_edges, (long long)g->dropped_self_loops,
-               (long long)g->dropped_duplicates, (long long)g->merged_reciprocal);
-        if (d) {
-            printf("  \"order\": \"%s\",\n  \"order_seed\": %llu,\n  \"dag_inputs\": %d,\n  \"dag_outputs\": %d,\n"
-                   "  \"dag_longest_path\": %d,\n",
-                   dag_order_name(d->order), (unsigned long long)d->order_seed, d->n_inputs, d->n_outputs,
-                   d->longest_path);
-        }
-        json_num(stdout, "seconds", secs, 1);
-        printf("}\n");
-    } else {
-        printf("graph %s\n", g->source);
-        printf("  %-34s %d\n  %-34s %lld\n", "nodes", s.nodes, "edges (undirected, simple)", (long long)s.edges);
-        printf("  %-34s %lld records%s: %lld self-loops, %lld duplicates, %lld reciprocal pairs merged\n",
-               "input", (long long)g->input_edges, g->directed_input ? " (directed)" : "",
-               (long long)g->dropped_self_loops, (long long)g->dropped_duplicates, (long long)g->merged_reciprocal);
-        printf("  %-34s %d (largest: %d nodes, %lld edges)\n", "connected components", s.connected_components,
-               s.largest_component_nodes, (long long)s.largest_component_edges);
-        char note[96];
-        snprintf(note, sizeof note, "(largest component%s)",
-                 s.average_path_length_sampled ? ", sampled sources" : "");
-        human_num("average path length", s.average_path_length, note);
-        printf("  %-34s %d  %s\n", "diameter", s.diameter,
-               s.average_path_length_sampled ? "(largest component, lower bound from sampled sources)"
-                                             : "(largest component)");
-        human_num("average clustering", s.average_clustering, "(networkx: degree < 2 counts as 0)");
-        snprintf(note, sizeof note, "(over the %d nodes of degree >= 2, igraph/paper)", s.nodes_deg2);
-        human_num("average clustering, degree >= 2", s.average_clustering_deg2, note);
-        human_num("transitivity", s.transitivity, NULL);
-        human_num("average degree 2E/N", s.average_degree, NULL);
-        human_num("edges per node E/N", s.edges_per_node, NULL);
-        printf("  %-34s %d\n", "max degree", s.max_degree);
-        const char *big = "(skipped: graph too large or without edges)";
-        snprintf(note, sizeof note, "(%d communities)", s.communities_greedy);
-        human_num("modularity, greedy (CNM)", s.modularity_greedy, isfinite(s.modularity_greedy) ? note : big);
-        snprintf(note, sizeof note, "(%d communities, seed %llu)", s.communities_louvain,
-                 (unsigned long long)s.louvain_seed);
-        human_num("modularity, Louvain", s.modularity_louvain, isfinite(s.modularity_louvain) ? note : big);
-        human_num("spectral radius", s.spectral_radius, isfinite(s.spectral_radius) ? NULL : big);
-        human_num("algebraic connectivity", s.algebraic_connectivity,
-                  isfinite(s.algebraic_connectivity) ? "(largest component)" : big);
-        snprintf(note, sizeof note, "(vs %d G(n,m) graphs: C_r %.4g, L_r %.4g)", s.small_world_nrand,
-                 s.small_world_c_rand, s.small_world_l_rand);
-        human_num("small-world sigma", s.small_world_sigma,
-                  s.small_world_nrand ? note : "(skipped: too large, or --nrand 0)");
-        if (d)
-            printf("  DAG (order %s, seed %llu): %d inputs, %d outputs, longest path %d edges\n",
-                   dag_order_name(d->order), (unsigned long long)d->order_seed, d->n_inputs, d->n_outputs,
-                   d->longest_path);
-    }
+    if (json)
+        print_stats_json(g, d, &s, secs);
+    else
+        print_stats_text(g, d, &s);
     graph_free(g);
     dag_free(d);
     return 0;
