@@ -11,6 +11,7 @@
 #include "cunit_main.h"
 #include "dcn/graph.h"
 #include "dcn/model.h"
+#include "model/model_internal.h"
 
 static char ref_path[1024];
 
@@ -399,9 +400,85 @@ static void test_bad_config(void)
     CU_ASSERT_EQUAL(mask, FREEZE_NODES | FREEZE_AGG);
 }
 
+/* The activation plan (src/model/model_internal.h): the one list of pieces that sizes the arena also
+ * hands it out, and a piece beyond the planned size is refused with an error, never written past
+ * the end. First the planner alone, then every variant's real plan laid over its arena as if that
+ * held one float less than planned. */
+static void test_plan_catches_short_arena(void)
+{
+    struct dcn_ctx ctx;
+    dcn_ctx_init(&ctx);
+    float *a = NULL, *b = NULL;
+    double *d = NULL;
+    struct act_plan p;
+    plan_begin(&p, NULL, 0); /* counting pass */
+    PLAN_FLOATS(&p, a, 5);
+    PLAN_DOUBLES(&p, d, 3);
+    PLAN_FLOATS(&p, b, 16);
+    CU_ASSERT_EQUAL(plan_end(&ctx, &p), DCN_OK);
+    CU_ASSERT_EQUAL(p.used, 48); /* pieces padded to 16 floats */
+    CU_ASSERT(a == NULL && b == NULL && d == NULL);
+    const size_t planned = p.used;
+    float *arena = aligned_floats(planned);
+    CU_ASSERT_FATAL(arena != NULL);
+    plan_begin(&p, arena, planned);
+    PLAN_FLOATS(&p, a, 5);
+    PLAN_DOUBLES(&p, d, 3);
+    PLAN_FLOATS(&p, b, 16);
+    CU_ASSERT_EQUAL(plan_end(&ctx, &p), DCN_OK);
+    CU_ASSERT(a == arena && (float *)d == arena + 16 && b == arena + 32);
+    plan_begin(&p, arena, planned - 1);
+    PLAN_FLOATS(&p, a, 5);
+    PLAN_DOUBLES(&p, d, 3);
+    PLAN_FLOATS(&p, b, 16);
+    CU_ASSERT_EQUAL(plan_end(&ctx, &p), DCN_ENOMEM);
+    CU_ASSERT_PTR_NULL(b); /* refused, not placed past the end */
+    CU_ASSERT(strstr(ctx.err, "'b' needs the arena to hold 48 floats, it holds 47") != NULL);
+    free(arena);
+
+    hid_t f = ref_open();
+    CU_ASSERT_FATAL(f >= 0);
+    struct dcn_graph *g = NULL;
+    struct dcn_dag *dag = ref_dag(f, &g);
+    CU_ASSERT_FATAL(dag != NULL);
+    float *x;
+    int *y;
+    ref_read(f, "x", H5T_NATIVE_FLOAT, (void **)&x);
+    ref_read(f, "y", H5T_NATIVE_INT, (void **)&y);
+    const enum model_variant variants[] = {MODEL_PAPER, MODEL_PAPER, MODEL_BASELINE, MODEL_AUTHORS};
+    const int threads[] = {1, 3, 1, 1};
+    for (int v = 0; v < 4; v++) {
+        struct model_config mc;
+        model_config_default(&mc);
+        mc.variant = variants[v];
+        mc.threads = threads[v];
+        mc.channels = 4;
+        mc.batch = 4;
+        struct model *m = NULL;
+        CU_ASSERT_FATAL(model_create(&ctx, &mc, model_variant_has_dag(mc.variant) ? dag : NULL, &m) == DCN_OK);
+        model_init(m, 1);
+        const float loss = model_forward(m, x, y, 4, 0, NULL);
+        dcn_ctx_init(&ctx);
+        CU_ASSERT_EQUAL(model_lay_activations(&ctx, m, m->act_floats - 1), DCN_ENOMEM);
+        if (!strstr(ctx.err, "activation plan overflow"))
+            fprintf(stderr, "%s variant, one float short: '%s'\n", model_variant_name(mc.variant), ctx.err);
+        CU_ASSERT(strstr(ctx.err, "activation plan overflow") != NULL);
+        /* laid out again at the planned size, the model is whole: the same loss */
+        CU_ASSERT_EQUAL(model_lay_activations(&ctx, m, m->act_floats), DCN_OK);
+        CU_ASSERT_EQUAL(model_forward(m, x, y, 4, 0, NULL), loss);
+        model_free(m);
+    }
+    free(x);
+    free(y);
+    dag_free(dag);
+    graph_free(g);
+    H5Fclose(f);
+}
+
 void dcn_register_tests(void)
 {
     DCN_SUITE("model", DCN_TEST(test_matches_pytorch), DCN_TEST(test_matches_pytorch_threads),
               DCN_TEST(test_authors_matches_pytorch),
-              DCN_TEST(test_frozen_keeps_dag), DCN_TEST(test_authors_only_agg_trains), DCN_TEST(test_bad_config));
+              DCN_TEST(test_frozen_keeps_dag), DCN_TEST(test_authors_only_agg_trains), DCN_TEST(test_bad_config),
+              DCN_TEST(test_plan_catches_short_arena));
 }

@@ -16,8 +16,9 @@
 #include "dcn/graph.h"
 
 enum model_variant {
-    MODEL_PAPER = 0, /* stem conv s2 + BN + ReLU, DAG at C x 14 x 14, ReLU, flatten, FC (default) */
-    MODEL_BASELINE,  /* the paper's "no graph": stem + flatten FC */
+    MODEL_PAPER = 0, /* stem conv s2 + BN + ReLU, DAG at C x 14 x 14, ReLU, flatten, FC (default;
+                      * src/model/paper.c) */
+    MODEL_BASELINE,  /* the paper's "no graph": stem + flatten FC (paper.c without a DAG) */
     MODEL_AUTHORS,   /* the authors' code: two-conv stem (bias) to C x 7 x 7, DAG input nodes stride 2
                       * (7 -> 4), output nodes 4C, ReLU, conv 1x1 4C -> 1280 (bias), BN, global average
                       * pool, linear (src/model/authors.c) */

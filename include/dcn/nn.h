@@ -230,4 +230,8 @@ void softmax_xent_backward(float *dlogits, const float *probs, const int *labels
 void adam_update(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1,
                  float beta2, float eps, int t);
 
+/* sum a[i] * b[i] over n floats, accumulated in double per chunk (the kernels' own reduction order,
+ * so a caller outside nn gets the same number as the kernels would). */
+double vec_dot(const float *a, const float *b, size_t n);
+
 #endif

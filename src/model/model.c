@@ -1,145 +1,49 @@
-/* The DCN model: parameters in one arena, a node program in the DAG's topological order, and an
- * activation plan made once in model_create.
- *
- * Layout: node tensors are channel-major, (C, B, HW): each channel of the whole batch is one
- * contiguous run of B*HW floats. The pointwise convolution of a node is then ONE sgemm
- * (C x C) . (C x B*HW) instead of B small ones, and the batch norm's per-channel reductions are
- * contiguous. The stem (conv, BN, ReLU) stays NCHW, as does the head's input (the FC layer flattens
- * each image): the DAG's input nodes read the stem through plane strides and the sink writes the
- * head's input in NCHW, so no separate transposition pass exists.
- *
- * Memory plan (why it is smaller than autograd's): a node keeps only its pointwise output P (the
- * batch-norm input, which BN backward needs) and the per-channel affine of its batch norm;
- * consumers form the node output Y = ((P - hi) - lo) * scale + shift on the fly (exactly the
- * normalisation formula), so Y is never stored. The aggregation, ReLU and depthwise outputs are
- * recomputed from the predecessors by one fused per-plane kernel (src/nn/node.c) in forward and
- * backward. Node output gradients live in a pool of slots assigned by a liveness simulation of the
- * backward sweep: a slot is taken when the first successor back-propagates into a node and returned
- * as soon as that node has been processed. Output nodes need no slot: their gradient is the sink's
- * gradient / n_outputs, shared by all of them.
- *
- * Threads (cfg.threads > 1): every phase of a node is split over a fork-join pool (pool.c): the
- * per-plane kernels and batch norm by channels, the sgemms by output columns (forward, input
- * gradient) or rows (weight gradient), with OpenBLAS itself single-threaded in each. Nothing is
- * reduced across threads except the aggregation-weight dot products (per-thread partials summed in
- * thread order, so results do not depend on timing).
- */
-#include "dcn/model.h"
-
-#include <math.h>
-#include <stdarg.h>
+/* The public model_* entry points. Each variant is one struct model_ops (paper.c: paper and
+ * baseline; authors.c: the authors' code); this file picks the table by cfg.variant and holds the
+ * steps every variant's construction shares: build (the variant's tensor tables and private
+ * layout), trainable marking, and the activation plan's two passes (model_internal.h). The tensor
+ * tables and arenas themselves are arena.c's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
+#include "model_internal.h"
 
-#include "dcn/nn.h"
-#include "internal.h"
-#include "pool.h"
-
-struct model_node {
-    int indeg;
-    const int *pred;   /* indeg predecessors (borrowed from the DAG) */
-    int is_output;
-    int t_agg;         /* tensor index of the aggregation weights, -1 when indeg <= 1 */
-    int t_dw, t_pw, t_gamma, t_beta;
-    int b_mean, b_var; /* buffer tensor indices */
-    float *P;          /* (C, B*HW) channel-major pointwise output */
-    float *mean, *rstd;/* (C) batch statistics of the last training forward */
-    float *hi, *lo, *scale, *shift; /* (C) the BN affine: Y = ((P - hi) - lo) * scale + shift */
-    int slot;          /* gradient slot of a non-output node */
+static const struct model_ops *const variant_ops[] = {
+    [MODEL_PAPER] = &paper_ops,
+    [MODEL_BASELINE] = &baseline_ops,
+    [MODEL_AUTHORS] = &authors_ops,
 };
+#define N_VARIANTS ((int)(sizeof variant_ops / sizeof variant_ops[0]))
 
-struct model_layout {
-    int t_stem_w, t_stem_gamma, t_stem_beta, t_fc_w, t_fc_b;
-    int b_stem_mean, b_stem_var;
-    float *stem_conv, *stem_out, *stem_mean, *stem_rstd; /* (B,C,HW) NCHW x2, (C) x2 */
-    float *H;        /* (B, C*HW) head input: relu(sink) for the paper model */
-    float *logits, *probs, *dlogits; /* (B, K) */
-    float *dH;       /* (B, C*HW) */
-    float *dstem;    /* (B, C*HW) NCHW gradient at the stem output */
-    float *dsink;    /* (C, B*HW) gradient of every output node's Y */
-    /* per-thread scratch for one block of bimg images (see the cache-blocking note at model_forward) */
-    int bimg;
-    size_t blk_floats;  /* C * bimg * HW, padded */
-    float *tD, *tdP, *tdD; /* threads x blk_floats: depthwise output, BN input gradient, its gradient */
-    float *tk;          /* threads x Cr: BN shift of each thread's partial sums */
-    double *ts1, *ts2;  /* threads x Cr: BN partial sums */
-    double *tdw;        /* threads x C*9: depthwise weight gradient partials */
-    float *tdW;         /* threads x C*C: pointwise weight gradient partials (threads > 1 only) */
-    double *sd, *sdm, *sxm; /* (C) BN backward sums */
-    float *bk, *ba, *bb;    /* (C) BN backward coefficients: dP = k dY + a (P - mean) + b */
-    float *conv_ws;  /* threads x stem_ws: stem patch workspaces */
-    size_t stem_ws;
-    float *stem_aff; /* (4 Cr) the stem BN affine hi | lo | sc | sh */
-    float *slots;    /* n_grad_slots x (C, B*HW) */
-    size_t Nr;       /* floats per node tensor (padded) */
-    /* per-node inputs assembled by the caller thread before each parallel phase */
-    int max_in;      /* max(1, max in-degree, n_outputs) */
-    struct node_input *in;
-    float *s;        /* (max_in) sigmoid of the aggregation weights */
-    float **din;     /* (max_in) gradient destinations */
-    int *din_set;    /* (max_in) first toucher of a slot writes instead of adding */
-    double *dots;    /* (threads x max_in) per-thread aggregation-weight dot products */
-    double *dmem;    /* the double arrays above, one allocation */
-    float *ws;       /* threads x ws_floats: node kernel workspaces */
-    size_t ws_floats;
-    struct pool *pool;
-    struct bn_sync sync; /* synchronised BN (cfg.bn_comm), else sync.sum == NULL */
-    const struct bn_sync *syncp; /* &sync or NULL */
-};
-
-/* struct bn_sync's reduction over the model's BN communicator */
-static int bn_sum(void *arg, double *v, int n)
+static const struct model_ops *ops_of(enum model_variant v)
 {
-    MPI_Comm comm = *(MPI_Comm *)arg;
-    int size = 1;
-    MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, comm);
-    MPI_Comm_size(comm, &size);
-    return size;
+    return (int)v >= 0 && (int)v < N_VARIANTS ? variant_ops[v] : NULL;
 }
+
+/* m->cfg.variant was checked by model_create */
+static const struct model_ops *model_variant_ops(const struct model *m) { return variant_ops[m->cfg.variant]; }
 
 enum dcn_status model_variant_parse(struct dcn_ctx *ctx, const char *name, enum model_variant *out)
 {
-    if (!strcmp(name, "paper"))
-        *out = MODEL_PAPER;
-    else if (!strcmp(name, "baseline"))
-        *out = MODEL_BASELINE;
-    else if (!strcmp(name, "authors"))
-        *out = MODEL_AUTHORS;
-    else
-        return dcn_fail(ctx, DCN_EINVAL, "unknown model variant '%s' (expected paper, authors or baseline)", name);
-    return DCN_OK;
+    for (int v = 0; v < N_VARIANTS; v++)
+        if (!strcmp(name, variant_ops[v]->name)) {
+            *out = (enum model_variant)v;
+            return DCN_OK;
+        }
+    return dcn_fail(ctx, DCN_EINVAL, "unknown model variant '%s' (expected paper, authors or baseline)", name);
 }
 
 const char *model_variant_name(enum model_variant v)
 {
-    return v == MODEL_BASELINE ? "baseline" : v == MODEL_AUTHORS ? "authors" : "paper";
+    const struct model_ops *o = ops_of(v);
+    return o ? o->name : "paper";
 }
 
-int model_variant_has_dag(enum model_variant v) { return v != MODEL_BASELINE; }
-
-enum dcn_status model_freeze_parse(struct dcn_ctx *ctx, const char *list, int *mask)
+int model_variant_has_dag(enum model_variant v)
 {
-    *mask = 0;
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", list);
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (!strcmp(tok, "stem"))
-            *mask |= FREEZE_STEM;
-        else if (!strcmp(tok, "nodes"))
-            *mask |= FREEZE_NODES;
-        else if (!strcmp(tok, "agg"))
-            *mask |= FREEZE_AGG;
-        else if (!strcmp(tok, "head"))
-            *mask |= FREEZE_HEAD;
-        else if (!strcmp(tok, "dag"))
-            *mask |= FREEZE_NODES | FREEZE_AGG;
-        else if (strcmp(tok, "none"))
-            return dcn_fail(ctx, DCN_EINVAL, "unknown freeze group '%s' (expected stem, nodes, agg, head, dag or none)", tok);
-    }
-    return DCN_OK;
+    const struct model_ops *o = ops_of(v);
+    return o ? o->has_dag : 1;
 }
 
 void model_config_default(struct model_config *c)
@@ -156,291 +60,53 @@ void model_config_default(struct model_config *c)
     c->threads = 1;
 }
 
-/* ---- tensor tables ---- */
-int table_add(struct table *tb, int group, int ndim, const int *shape, const char *fmt, ...)
+enum dcn_status model_lay_activations(struct dcn_ctx *ctx, struct model *m, size_t floats)
 {
-    if (tb->n == tb->cap) {
-        int cap = tb->cap ? 2 * tb->cap : 64;
-        struct model_tensor *t = realloc(tb->t, (size_t)cap * sizeof *t);
-        if (!t)
-            return -1;
-        tb->t = t;
-        tb->cap = cap;
-    }
-    struct model_tensor *t = &tb->t[tb->n];
-    memset(t, 0, sizeof *t);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(t->name, sizeof t->name, fmt, ap);
-    va_end(ap);
-    t->ndim = ndim;
-    t->size = 1;
-    for (int i = 0; i < ndim; i++) {
-        t->shape[i] = shape[i];
-        t->size *= (size_t)shape[i];
-    }
-    t->fan_in = ndim > 1 ? (int)(t->size / (size_t)shape[0]) : 0;
-    t->group = group;
-    t->offset = tb->floats;
-    /* 16-float alignment keeps every tensor on a 64-byte boundary for vector loads */
-    tb->floats += (t->size + 15) & ~(size_t)15;
-    return tb->n++;
+    struct act_plan p;
+    plan_begin(&p, m->act_mem, floats);
+    model_variant_ops(m)->plan(m, &p);
+    return plan_end(ctx, &p);
 }
 
-float *aligned_floats(size_t n)
+/* The activation plan's two passes around the arenas' allocation (see struct act_plan) */
+static enum dcn_status model_plan_activations(struct dcn_ctx *ctx, struct model *m)
 {
-    void *p = NULL;
-    if (posix_memalign(&p, 64, (n ? n : 1) * sizeof(float)))
-        return NULL;
-    memset(p, 0, (n ? n : 1) * sizeof(float));
-    return p;
-}
-
-void model_mark_trainable(struct model *m)
-{
-    m->trainable_floats = 0;
-    for (int i = 0; i < m->n_params; i++) {
-        m->params[i].trainable = !(m->params[i].group & m->cfg.freeze);
-        if (m->params[i].trainable)
-            m->trainable_floats += m->params[i].size;
-    }
-}
-
-enum dcn_status model_alloc_arenas(struct dcn_ctx *ctx, struct model *m)
-{
-    m->param_mem = aligned_floats(m->param_floats);
-    m->grad_mem = aligned_floats(m->param_floats);
-    m->adam_m = aligned_floats(m->param_floats);
-    m->adam_v = aligned_floats(m->param_floats);
-    m->buffer_mem = aligned_floats(m->buffer_floats);
-    m->act_mem = aligned_floats(m->act_floats);
-    if (!m->param_mem || !m->grad_mem || !m->adam_m || !m->adam_v || !m->buffer_mem || !m->act_mem) {
-        size_t mib = (4 * m->param_floats + m->act_floats) * sizeof(float) >> 20;
-        model_free(m);
-        return dcn_fail(ctx, DCN_ENOMEM, "model: cannot allocate %zu MiB for parameters and activations", mib);
-    }
-    return DCN_OK;
-}
-
-static inline float *P_(const struct model *m, int t) { return m->param_mem + m->params[t].offset; }
-static inline float *G_(const struct model *m, int t)
-{
-    return m->params[t].trainable ? m->grad_mem + m->params[t].offset : NULL;
-}
-static inline float *B_(const struct model *m, int t) { return m->buffer_mem + m->buffers[t].offset; }
-
-/* Backward liveness simulation over the node program (see the file comment). Returns the number of
- * slots and fills node->slot; at run time the first toucher of a slot overwrites instead of adding. */
-static int plan_grad_slots(struct model *m)
-{
-    const struct dcn_dag *d = m->dag;
-    int n = d->n, nslots = 0, nfree = 0;
-    int *freel = malloc((size_t)(n + 1) * sizeof *freel);
-    if (!freel)
-        return -1;
-    for (int i = 0; i < n; i++)
-        m->nodes[i].slot = -1;
-    for (int i = n - 1; i >= 0; i--) {
-        struct model_node *nd = &m->nodes[i];
-        for (int k = 0; k < nd->indeg; k++) {
-            struct model_node *p = &m->nodes[nd->pred[k]];
-            if (p->is_output || p->slot >= 0)
-                continue; /* outputs have no successors, so this cannot happen for them */
-            p->slot = nfree ? freel[--nfree] : nslots++;
-        }
-        if (!nd->is_output && nd->slot >= 0)
-            freel[nfree++] = nd->slot;
-    }
-    free(freel);
-    return nslots;
+    struct act_plan count;
+    plan_begin(&count, NULL, 0);
+    model_variant_ops(m)->plan(m, &count);
+    enum dcn_status st = plan_end(ctx, &count);
+    if (st)
+        return st;
+    m->act_floats = count.used;
+    st = model_alloc_arenas(ctx, m);
+    return st ? st : model_lay_activations(ctx, m, m->act_floats);
 }
 
 enum dcn_status model_create(struct dcn_ctx *ctx, const struct model_config *cfg, const struct dcn_dag *dag,
                              struct model **out)
 {
     *out = NULL;
+    const struct model_ops *ops = ops_of(cfg->variant);
+    if (!ops)
+        return dcn_fail(ctx, DCN_EINVAL, "model: unknown variant %d", (int)cfg->variant);
     if (cfg->channels < 1 || cfg->batch < 1 || cfg->classes < 2 || cfg->in_h < 2 || cfg->in_w < 2)
         return dcn_fail(ctx, DCN_EINVAL, "model: channels, batch, classes and input size must be positive");
-    if (model_variant_has_dag(cfg->variant) && (!dag || dag->n < 1))
-        return dcn_fail(ctx, DCN_EINVAL, "model: the %s variant needs a DAG with at least one node",
-                        model_variant_name(cfg->variant));
-    if (cfg->variant == MODEL_AUTHORS)
-        return authors_create(ctx, cfg, dag, out);
+    if (ops->has_dag && (!dag || dag->n < 1))
+        return dcn_fail(ctx, DCN_EINVAL, "model: the %s variant needs a DAG with at least one node", ops->name);
     struct model *m = calloc(1, sizeof *m);
-    struct model_layout *L = calloc(1, sizeof *L);
-    if (!m || !L) {
-        free(m);
-        free(L);
+    if (!m)
         return dcn_fail(ctx, DCN_ENOMEM, "model: out of memory");
-    }
     m->cfg = *cfg;
-    m->priv = L;
-    m->dag = cfg->variant == MODEL_PAPER ? dag : NULL;
-    const int C = cfg->channels, K = cfg->classes;
-    m->H = conv_out_size(cfg->in_h, 3, 2, 1);
-    m->W = conv_out_size(cfg->in_w, 3, 2, 1);
-    const int HW = m->H * m->W;
-    const size_t N = (size_t)cfg->batch * (size_t)C * (size_t)HW;
-
-    struct table pt = {0}, bt = {0};
-    int ok = 1;
-    {
-        int s4[4] = {C, 1, 3, 3}, s1[1] = {C};
-        L->t_stem_w = table_add(&pt, FREEZE_STEM, 4, s4, "stem.conv.w");
-        L->t_stem_gamma = table_add(&pt, FREEZE_STEM, 1, s1, "stem.bn.gamma");
-        L->t_stem_beta = table_add(&pt, FREEZE_STEM, 1, s1, "stem.bn.beta");
-        L->b_stem_mean = table_add(&bt, FREEZE_STEM, 1, s1, "stem.bn.running_mean");
-        L->b_stem_var = table_add(&bt, FREEZE_STEM, 1, s1, "stem.bn.running_var");
+    m->dag = ops->has_dag ? dag : NULL;
+    enum dcn_status st = ops->build(ctx, m);
+    if (!st) {
+        model_mark_trainable(m);
+        st = model_plan_activations(ctx, m);
     }
-    int n_nodes = m->dag ? m->dag->n : 0;
-    if (n_nodes) {
-        m->nodes = calloc((size_t)n_nodes, sizeof *m->nodes);
-        if (!m->nodes)
-            ok = 0;
-        for (int i = 0; ok && i < n_nodes; i++) {
-            struct model_node *nd = &m->nodes[i];
-            nd->indeg = (int)(dag->pred_off[i + 1] - dag->pred_off[i]);
-            nd->pred = dag->pred + dag->pred_off[i];
-            nd->is_output = dag->succ_off[i + 1] == dag->succ_off[i];
-            int s1[1] = {C}, sdw[4] = {C, 1, 3, 3}, spw[4] = {C, C, 1, 1}, sag[1] = {nd->indeg};
-            nd->t_agg = nd->indeg > 1 ? table_add(&pt, FREEZE_AGG, 1, sag, "node.%d.agg", i) : -1;
-            nd->t_dw = table_add(&pt, FREEZE_NODES, 4, sdw, "node.%d.dw", i);
-            nd->t_pw = table_add(&pt, FREEZE_NODES, 4, spw, "node.%d.pw", i);
-            nd->t_gamma = table_add(&pt, FREEZE_NODES, 1, s1, "node.%d.bn.gamma", i);
-            nd->t_beta = table_add(&pt, FREEZE_NODES, 1, s1, "node.%d.bn.beta", i);
-            nd->b_mean = table_add(&bt, FREEZE_NODES, 1, s1, "node.%d.bn.running_mean", i);
-            nd->b_var = table_add(&bt, FREEZE_NODES, 1, s1, "node.%d.bn.running_var", i);
-            if (nd->t_dw < 0 || nd->t_pw < 0 || nd->t_beta < 0 || nd->b_var < 0)
-                ok = 0;
-        }
-    }
-    {
-        int sfc[2] = {K, C * HW}, sb[1] = {K};
-        L->t_fc_w = table_add(&pt, FREEZE_HEAD, 2, sfc, "fc.w");
-        L->t_fc_b = table_add(&pt, FREEZE_HEAD, 1, sb, "fc.b");
-        if (L->t_fc_b >= 0)
-            pt.t[L->t_fc_b].fan_in = C * HW;
-        if (L->t_fc_b < 0 || L->b_stem_var < 0)
-            ok = 0;
-    }
-    m->params = pt.t;
-    m->n_params = pt.n;
-    m->param_floats = pt.floats;
-    m->buffers = bt.t;
-    m->n_buffers = bt.n;
-    m->buffer_floats = bt.floats;
-    if (!ok) {
+    if (st) {
         model_free(m);
-        return dcn_fail(ctx, DCN_ENOMEM, "model: out of memory building the tensor tables");
+        return st;
     }
-    model_mark_trainable(m);
-
-    /* activation plan */
-    int nslots = n_nodes ? plan_grad_slots(m) : 0;
-    if (nslots < 0) {
-        model_free(m);
-        return dcn_fail(ctx, DCN_ENOMEM, "model: out of memory planning activations");
-    }
-    m->n_grad_slots = (size_t)nslots;
-    const int nth = cfg->threads > 1 ? cfg->threads : 1;
-    int max_in = 1;
-    for (int i = 0; i < n_nodes; i++)
-        if (m->nodes[i].indeg > max_in)
-            max_in = m->nodes[i].indeg;
-    if (m->dag && m->dag->n_outputs > max_in)
-        max_in = m->dag->n_outputs;
-    L->max_in = max_in;
-    L->in = calloc((size_t)max_in, sizeof *L->in);
-    L->s = calloc((size_t)max_in, sizeof *L->s);
-    L->din = calloc((size_t)max_in, sizeof *L->din);
-    L->din_set = calloc((size_t)max_in, sizeof *L->din_set);
-    L->dots = calloc((size_t)max_in * (size_t)nth, sizeof *L->dots);
-    L->pool = pool_create(nth);
-    if (cfg->bn_comm != MPI_COMM_NULL) {
-        L->sync.sum = bn_sum;
-        L->sync.arg = &m->cfg.bn_comm;
-        L->syncp = &L->sync;
-    }
-    if (!L->in || !L->s || !L->din || !L->din_set || !L->dots || !L->pool) {
-        model_free(m);
-        return dcn_fail(ctx, DCN_ENOMEM, "model: out of memory (or no threads) planning activations");
-    }
-    const size_t BK = (size_t)cfg->batch * (size_t)K, Cr = ((size_t)C + 15) & ~(size_t)15;
-    const size_t Nr = (N + 15) & ~(size_t)15;
-    L->Nr = Nr;
-    size_t ws = stem_workspace(cfg->in_h, cfg->in_w, C);
-    ws = (ws + 15) & ~(size_t)15;
-    L->stem_ws = ws;
-    size_t bkr = (BK + 15) & ~(size_t)15;
-    L->ws_floats = 0; /* set with the block size below */
-    /* Images per block. Measured on the 2-core Zen 4 (1 MiB L2, 32 MiB L3) with the paper's sizes:
-     * blocks of 8 or 16 images, sized for L2, were 5-25% SLOWER than one block of the whole batch
-     * (each sgemm call re-packs W and its B panel, and a 2 MiB node tensor stays in L3 anyway), so a
-     * thread takes its whole share of the batch as one block. The blocking remains the unit the
-     * threads split. */
-    L->bimg = cfg->batch;
-    L->ws_floats = (node_front_workspace(m->H, m->W, L->bimg) + 15) & ~(size_t)15;
-    L->blk_floats = ((size_t)C * L->bimg * HW + 15) & ~(size_t)15;
-    const size_t CC = ((size_t)C * C + 15) & ~(size_t)15;
-    /* fixed: stem_conv, stem_out, H, dH, dstem always; dsink with a DAG; per-thread blocks; per node P
-     * and 6 per-channel vectors; slots */
-    const size_t fixed = n_nodes ? 6 : 5;
-    m->act_floats = fixed * Nr + 9 * Cr + 3 * bkr + (size_t)nth * ws + (size_t)nth * (L->ws_floats + 3 * L->blk_floats + Cr) +
-                    (nth > 1 ? (size_t)nth * CC : 0) + (size_t)n_nodes * (Nr + 6 * Cr) + (size_t)nslots * Nr;
-    L->dmem = calloc((size_t)nth * (2 * Cr + 9 * (size_t)C) + 3 * Cr, sizeof *L->dmem);
-    if (!L->dmem) {
-        model_free(m);
-        return dcn_fail(ctx, DCN_ENOMEM, "model: out of memory planning activations");
-    }
-    {
-        double *q = L->dmem;
-        L->ts1 = q, q += (size_t)nth * Cr;
-        L->ts2 = q, q += (size_t)nth * Cr;
-        L->tdw = q, q += (size_t)nth * 9 * C;
-        L->sd = q, q += Cr;
-        L->sdm = q, q += Cr;
-        L->sxm = q;
-    }
-    if (model_alloc_arenas(ctx, m))
-        return DCN_ENOMEM;
-    float *p = m->act_mem;
-#define TAKE(ptr, n) do { (ptr) = p; p += (n); } while (0)
-    TAKE(L->stem_conv, Nr);
-    TAKE(L->stem_out, Nr);
-    TAKE(L->H, Nr);
-    TAKE(L->dH, Nr);
-    TAKE(L->dstem, Nr);
-    if (n_nodes)
-        TAKE(L->dsink, Nr);
-    TAKE(L->tD, (size_t)nth * L->blk_floats);
-    TAKE(L->tdP, (size_t)nth * L->blk_floats);
-    TAKE(L->tdD, (size_t)nth * L->blk_floats);
-    TAKE(L->tk, (size_t)nth * Cr);
-    if (nth > 1)
-        TAKE(L->tdW, (size_t)nth * CC);
-    TAKE(L->bk, Cr);
-    TAKE(L->ba, Cr);
-    TAKE(L->bb, Cr);
-    TAKE(L->stem_mean, Cr);
-    TAKE(L->stem_rstd, Cr);
-    TAKE(L->logits, bkr);
-    TAKE(L->probs, bkr);
-    TAKE(L->dlogits, bkr);
-    TAKE(L->conv_ws, (size_t)nth * ws);
-    TAKE(L->stem_aff, 4 * Cr);
-    TAKE(L->ws, (size_t)nth * L->ws_floats);
-    for (int i = 0; i < n_nodes; i++) {
-        struct model_node *nd = &m->nodes[i];
-        TAKE(nd->P, Nr);
-        TAKE(nd->mean, Cr);
-        TAKE(nd->rstd, Cr);
-        TAKE(nd->hi, Cr);
-        TAKE(nd->lo, Cr);
-        TAKE(nd->scale, Cr);
-        TAKE(nd->shift, Cr);
-    }
-    TAKE(L->slots, (size_t)nslots * Nr);
-#undef TAKE
     *out = m;
     return DCN_OK;
 }
@@ -449,6 +115,7 @@ void model_free(struct model *m)
 {
     if (!m)
         return;
+    model_variant_ops(m)->free_priv(m);
     free(m->params);
     free(m->buffers);
     free(m->nodes);
@@ -458,685 +125,31 @@ void model_free(struct model *m)
     free(m->adam_v);
     free(m->buffer_mem);
     free(m->act_mem);
-    struct model_layout *L = m->priv;
-    if (m->cfg.variant == MODEL_AUTHORS) {
-        authors_free_priv(m);
-        L = NULL;
-    }
-    if (L) {
-        pool_free(L->pool);
-        free(L->in);
-        free(L->s);
-        free(L->din);
-        free(L->din_set);
-        free(L->dots);
-        free(L->dmem);
-    }
-    free(m->priv);
     free(m);
 }
 
-static void fill_uniform(struct dcn_rng *r, float *p, size_t n, double bound)
+float model_forward(struct model *m, const float *x, const int *y, int B, int train, int *correct)
 {
-    for (size_t i = 0; i < n; i++)
-        p[i] = (float)((2.0 * dcn_rng_uniform(r) - 1.0) * bound);
+    return model_variant_ops(m)->forward(m, x, y, B, train, correct);
 }
 
-void model_init(struct model *m, uint64_t seed)
+const float *model_logits(const struct model *m) { return model_variant_ops(m)->logits(m); }
+
+void model_backward(struct model *m, const float *x, const int *y, int B)
 {
-    struct dcn_rng r;
-    dcn_rng_seed2(&r, seed, 0); /* stream 0: weights; the trainer uses other streams for data order */
-    memset(m->param_mem, 0, m->param_floats * sizeof(float));
-    for (int i = 0; i < m->n_params; i++) {
-        struct model_tensor *t = &m->params[i];
-        float *p = m->param_mem + t->offset;
-        const char *last = strrchr(t->name, '.');
-        if (!strcmp(last, ".gamma")) {
-            for (size_t k = 0; k < t->size; k++)
-                p[k] = 1.0f;
-        } else if (!strcmp(last, ".beta")) {
-            /* zero */
-        } else if (!strcmp(last, ".agg")) {
-            if (m->cfg.agg_init_normal)
-                for (size_t k = 0; k < t->size; k++)
-                    p[k] = (float)dcn_rng_normal(&r);
-        } else {
-            /* conv and linear weights: PyTorch's kaiming_uniform_(a=sqrt(5)) = U(+-1/sqrt(fan_in));
-             * their biases: U(+-1/sqrt(fan_in of the weight)) */
-            fill_uniform(&r, p, t->size, 1.0 / sqrt((double)(t->fan_in > 0 ? t->fan_in : 1)));
-        }
-    }
-    for (int i = 0; i < m->n_buffers; i++) {
-        struct model_tensor *t = &m->buffers[i];
-        float v = strstr(t->name, "running_var") ? 1.0f : 0.0f;
-        for (size_t k = 0; k < t->size; k++)
-            m->buffer_mem[t->offset + k] = v;
-    }
-    memset(m->adam_m, 0, m->param_floats * sizeof(float));
-    memset(m->adam_v, 0, m->param_floats * sizeof(float));
-    m->adam_t = 0;
+    model_variant_ops(m)->backward(m, x, y, B);
 }
+
+/* Useful training FLOPs per image (a multiply-add counts 2; recomputation in backward not counted).
+ * Every variant counts the same way: convolutions, pointwise and FC layers exactly: forward, plus in
+ * backward the input gradient (only where a layer below needs it: never for the image) and the
+ * weight gradient (only for trainable tensors); the elementwise layers (BN, ReLU, aggregation, sink)
+ * at their arithmetic per element, which is small beside the GEMMs. */
+double model_flops_per_image(const struct model *m) { return model_variant_ops(m)->flops_per_image(m); }
 
 const char *model_prof_kind_name(int kind)
 {
     static const char *const names[PROF_KINDS] = {"stem", "aggregation", "relu", "depthwise", "agg+relu+dw",
                                                   "pointwise", "thread wait", "batchnorm", "sink", "head/fc", "softmax", "misc"};
     return kind >= 0 && kind < PROF_KINDS ? names[kind] : "?";
-}
-
-/* Charges the time since *t to acc[kind] and restarts the clock (profiling only). */
-static inline void prof_tick(const struct model *m, double *acc, int kind, double *t)
-{
-    if (m->prof.enabled) {
-        double now = dcn_now();
-        acc[kind] += now - *t;
-        *t = now;
-    }
-}
-
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
-
-/* One parallel phase of a node (or of the sink): what the pool's threads share. */
-struct phase {
-    struct model *m;
-    struct model_node *nd;
-    int B, n_in;
-    size_t in_cs, in_bs; /* plane strides of the inputs (and of their gradients) */
-    const float *dY;     /* node output gradient (backward) */
-    const float *x;      /* the images (stem) */
-    const float *head_in;/* the FC layer's input (B, C*HW) */
-    int train;
-    double *pa, *pt;     /* profile: thread 0 (the caller) charges its sub-steps to pa[] */
-};
-
-static inline struct model_layout *LAY(const struct model *m) { return m->priv; }
-
-/* Forward of one node over this thread's images, a block of L->bimg images at a time: the fused
- * front writes the block's D (which stays in L2), one sgemm turns it into the block's columns of P,
- * and the batch-norm sums of those columns are taken while they are still in cache. */
-static void ph_fwd(void *arg, int t, int nt)
-{
-    struct phase *ph = arg;
-    struct model *m = ph->m;
-    struct model_layout *L = LAY(m);
-    struct model_node *nd = ph->nd;
-    const int C = m->cfg.channels, HW = m->H * m->W;
-    const size_t n = (size_t)ph->B * HW, Cr = ((size_t)C + 15) & ~(size_t)15;
-    float *D = L->tD + (size_t)t * L->blk_floats, *ws = L->ws + (size_t)t * L->ws_floats, *k = L->tk + t * Cr;
-    double *s1 = L->ts1 + t * Cr, *s2 = L->ts2 + t * Cr;
-    for (int c = 0; c < C; c++)
-        s1[c] = s2[c] = 0.0;
-    int lo, hi;
-    pool_share(ph->B, t, nt, 1, &lo, &hi);
-    for (int b0 = lo; b0 < hi; b0 += L->bimg) {
-        const int b1 = b0 + L->bimg < hi ? b0 + L->bimg : hi, cols = (b1 - b0) * HW;
-        node_front_forward(D, (size_t)cols, (size_t)HW, L->in, L->s, ph->n_in, P_(m, nd->t_dw), 0, C, b0, b1, m->H,
-                           m->W, ph->in_cs, ph->in_bs, ws);
-        if (t == 0)
-            prof_tick(m, ph->pa, PROF_FRONT, ph->pt);
-        float *P = nd->P + (size_t)b0 * HW;
-        /* P (C, cols; ld n) = W (C, C) . D (C, cols) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, C, cols, C, 1.0f, P_(m, nd->t_pw), C, D, cols, 0.0f, P,
-                    (int)n);
-        if (t == 0)
-            prof_tick(m, ph->pa, PROF_PW, ph->pt);
-        if (ph->train) {
-            if (b0 == lo) /* this thread's shift: its first value of each channel (any value near the data) */
-                for (int c = 0; c < C; c++)
-                    k[c] = P[(size_t)c * n];
-            batchnorm_shifted_sums(s1, s2, P, n, (size_t)cols, k, C);
-            if (t == 0)
-                prof_tick(m, ph->pa, PROF_BN, ph->pt);
-        }
-    }
-}
-
-/* Batch-norm statistics of a node from the threads' partial sums, re-centred on one shift exactly
- * (in double): sum (x - k) = s1_t + n_t (k_t - k), sum (x - k)^2 = s2_t + 2 (k_t - k) s1_t + n_t (k_t - k)^2. */
-static void bn_finish(struct model *m, struct model_node *nd, int B, int train)
-{
-    struct model_layout *L = LAY(m);
-    const int C = m->cfg.channels, HW = m->H * m->W, nt = pool_size(L->pool);
-    const size_t Cr = ((size_t)C + 15) & ~(size_t)15;
-    const float *gamma = P_(m, nd->t_gamma), *beta = P_(m, nd->t_beta);
-    float *rm = B_(m, nd->b_mean), *rv = B_(m, nd->b_var);
-    if (!train) {
-        /* batchnorm_forward_eval's formula, (x - m) * scale + shift */
-        for (int c = 0; c < C; c++) {
-            nd->hi[c] = rm[c];
-            nd->lo[c] = 0.0f;
-            nd->scale[c] = gamma[c] / sqrtf(rv[c] + m->cfg.bn_eps);
-            nd->shift[c] = beta[c];
-        }
-        return;
-    }
-    double *S1 = L->sd, *S2 = L->sdm; /* free during the forward pass */
-    float *K = L->bk;
-    for (int c = 0; c < C; c++) {
-        double s1a = 0, s2a = 0;
-        float k = 0;
-        int have = 0;
-        for (int t = 0; t < nt; t++) {
-            int lo, hi;
-            pool_share(B, t, nt, 1, &lo, &hi);
-            if (hi <= lo)
-                continue;
-            const double nt_ = (double)(hi - lo) * HW, s1 = L->ts1[t * Cr + c], s2 = L->ts2[t * Cr + c];
-            const float kt = L->tk[t * Cr + c];
-            if (!have) {
-                k = kt;
-                have = 1;
-            }
-            const double d = (double)kt - (double)k;
-            s1a += s1 + nt_ * d;
-            s2a += s2 + 2.0 * d * s1 + nt_ * d * d;
-        }
-        S1[c] = s1a;
-        S2[c] = s2a;
-        K[c] = k;
-    }
-    double n = (double)B * HW;
-    if (L->syncp) {
-        /* all processes re-centre on the running mean (identical everywhere under synchronised BN)
-         * and add their sums: the statistics of the global batch */
-        for (int c = 0; c < C; c++) {
-            const double d = (double)K[c] - (double)rm[c];
-            S2[c] += 2.0 * d * S1[c] + n * d * d;
-            S1[c] += n * d;
-            K[c] = rm[c];
-        }
-        L->sync.sum(L->sync.arg, S1, C);
-        n *= L->sync.sum(L->sync.arg, S2, C);
-    }
-    for (int c = 0; c < C; c++)
-        batchnorm_stats_finish(S1[c], S2[c], K[c], n, gamma[c], beta[c], m->cfg.bn_eps, m->cfg.bn_momentum,
-                               nd->mean + c, nd->rstd + c, rm + c, rv + c, nd->hi + c, nd->lo + c, nd->scale + c,
-                               nd->shift + c);
-}
-
-/* BN backward sums and coefficients of a node, by channels */
-static void ph_bn_bwd(void *arg, int t, int nt)
-{
-    struct phase *ph = arg;
-    struct model *m = ph->m;
-    struct model_layout *L = LAY(m);
-    struct model_node *nd = ph->nd;
-    const size_t n = (size_t)ph->B * m->H * m->W;
-    int c0, c1;
-    pool_share(m->cfg.channels, t, nt, 1, &c0, &c1);
-    if (c1 <= c0)
-        return;
-    for (int c = c0; c < c1; c++)
-        L->sd[c] = L->sdm[c] = L->sxm[c] = 0.0;
-    batchnorm_backward_sums(L->sd + c0, L->sdm + c0, L->sxm + c0, ph->dY + c0 * n, nd->P + c0 * n, n, n,
-                            nd->mean + c0, c1 - c0);
-    float *gg = G_(m, nd->t_gamma), *gb = G_(m, nd->t_beta);
-    const float *gamma = P_(m, nd->t_gamma);
-    for (int c = c0; c < c1; c++)
-        batchnorm_backward_coeffs(L->sd[c], L->sdm[c], L->sxm[c], (double)n, gamma[c], nd->rstd[c], gg ? gg + c : NULL,
-                                  gb ? gb + c : NULL, &L->bk[c], &L->ba[c], &L->bb[c]);
-}
-
-/* Backward of one node over this thread's images, block by block: D again (the pointwise weight
- * gradient needs it), the block's dP, the pointwise weight and input gradients (two sgemms), then the
- * fused front backward into the predecessors' gradient slots; D, dP and dD never leave the cache. */
-static void ph_bwd(void *arg, int t, int nt)
-{
-    struct phase *ph = arg;
-    struct model *m = ph->m;
-    struct model_layout *L = LAY(m);
-    struct model_node *nd = ph->nd;
-    const int C = m->cfg.channels, HW = m->H * m->W;
-    const size_t n = (size_t)ph->B * HW, CC = ((size_t)C * C + 15) & ~(size_t)15;
-    float *D = L->tD + (size_t)t * L->blk_floats, *dP = L->tdP + (size_t)t * L->blk_floats,
-          *dD = L->tdD + (size_t)t * L->blk_floats, *ws = L->ws + (size_t)t * L->ws_floats;
-    const float *w = P_(m, nd->t_pw);
-    float *gw = G_(m, nd->t_pw);
-    float *gdst = gw && nt > 1 ? L->tdW + (size_t)t * CC : gw;
-    if (gw && nt > 1)
-        memset(gdst, 0, (size_t)C * C * sizeof *gdst);
-    double *dw = G_(m, nd->t_dw) ? L->tdw + (size_t)t * 9 * C : NULL;
-    if (dw)
-        memset(dw, 0, (size_t)9 * C * sizeof *dw);
-    double *dots = L->dots + (size_t)t * L->max_in;
-    for (int k = 0; k < ph->n_in; k++)
-        dots[k] = 0.0;
-    const int want_dots = nd->t_agg >= 0 && G_(m, nd->t_agg);
-    int lo, hi;
-    pool_share(ph->B, t, nt, 1, &lo, &hi);
-    for (int b0 = lo; b0 < hi; b0 += L->bimg) {
-        const int b1 = b0 + L->bimg < hi ? b0 + L->bimg : hi, cols = (b1 - b0) * HW;
-        node_front_forward(D, (size_t)cols, (size_t)HW, L->in, L->s, ph->n_in, P_(m, nd->t_dw), 0, C, b0, b1, m->H,
-                           m->W, ph->in_cs, ph->in_bs, ws);
-        if (t == 0)
-            prof_tick(m, ph->pa, PROF_FRONT, ph->pt);
-        for (int c = 0; c < C; c++) {
-            const float *restrict dy = ph->dY + c * n + (size_t)b0 * HW, *restrict x = nd->P + c * n + (size_t)b0 * HW;
-            float *restrict g = dP + (size_t)c * cols;
-            const float kk = L->bk[c], a = L->ba[c], bb = L->bb[c], mu = nd->mean[c];
-            for (int i = 0; i < cols; i++) g[i] = kk * dy[i] + a * (x[i] - mu) + bb;
-        }
-        if (t == 0)
-            prof_tick(m, ph->pa, PROF_BN, ph->pt);
-        if (gdst) /* dW (C, C) += dP (C, cols) . D^T (cols, C) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, C, C, cols, 1.0f, dP, cols, D, cols, 1.0f, gdst, C);
-        /* dD (C, cols) = W^T (C, C) . dP (C, cols) */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, cols, C, 1.0f, w, C, dP, cols, 0.0f, dD, cols);
-        if (t == 0)
-            prof_tick(m, ph->pa, PROF_PW, ph->pt);
-        node_front_backward(L->din, L->din_set, dD, (size_t)cols, (size_t)HW, L->in, L->s, ph->n_in, P_(m, nd->t_dw),
-                            dw, want_dots ? dots : NULL, 0, C, b0, b1, m->H, m->W, ph->in_cs, ph->in_bs, ws);
-        if (t == 0)
-            prof_tick(m, ph->pa, PROF_FRONT, ph->pt);
-    }
-}
-
-static void ph_sink(void *arg, int t, int nt)
-{
-    struct phase *ph = arg;
-    struct model *m = ph->m;
-    struct model_layout *L = LAY(m);
-    int c0, c1;
-    pool_share(m->cfg.channels, t, nt, 1, &c0, &c1);
-    node_sink_forward(L->H, L->in, ph->n_in, ph->B, m->cfg.channels, m->H * m->W, c0, c1,
-                      L->ws + (size_t)t * L->ws_floats);
-}
-
-/* dsink (C, B*HW) = (H > 0 ? dH : 0) / n_outputs: the head ReLU and the sink's mean, transposed from
- * the head's NCHW into the DAG's channel-major layout */
-static void ph_dsink(void *arg, int t, int nt)
-{
-    struct phase *ph = arg;
-    struct model *m = ph->m;
-    struct model_layout *L = LAY(m);
-    const int C = m->cfg.channels, HW = m->H * m->W, B = ph->B;
-    const float inv = 1.0f / (float)m->dag->n_outputs;
-    int c0, c1;
-    pool_share(C, t, nt, 1, &c0, &c1);
-    for (int c = c0; c < c1; c++)
-        for (int b = 0; b < B; b++) {
-            const float *restrict h = L->H + ((size_t)b * C + c) * HW, *restrict dh = L->dH + ((size_t)b * C + c) * HW;
-            float *restrict d = L->dsink + ((size_t)c * B + b) * HW;
-            for (int i = 0; i < HW; i++) d[i] = h[i] > 0.0f ? dh[i] * inv : 0.0f;
-        }
-}
-
-/* The stem and the FC head, split over the pool's threads: the stem by channels (each channel's
- * numbers are those of the one-thread call), the FC layer by images (forward) or input columns
- * (backward). */
-static void ph_stem_conv(void *arg, int t, int nt)
-{
-    struct phase *ph = arg;
-    struct model *m = ph->m;
-    struct model_layout *L = LAY(m);
-    int c0, c1;
-    pool_share(m->cfg.channels, t, nt, 1, &c0, &c1);
-    stem_conv_range(L->stem_conv, L->ts1, L->ts2, L->tk, ph->x, P_(m, L->t_stem_w), ph->B, m->cfg.channels,
-                    m->cfg.in_h, m->cfg.in_w, c0, c1, ph->train, L->conv_ws + (size_t)t * L->stem_ws);
-}
-
-static void ph_stem_apply(void *arg, int t, int nt)
-{
-    struct phase *ph = arg;
-    struct model *m = ph->m;
-    struct model_layout *L = LAY(m);
-    const int C = m->cfg.channels;
-    const size_t Cr = ((size_t)C + 15) & ~(size_t)15;
-    int c0, c1;
-    pool_share(C, t, nt, 1, &c0, &c1);
-    stem_apply_range(L->stem_out, L->stem_conv, L->stem_aff, L->stem_aff + Cr, L->stem_aff + 2 * Cr,
-                     L->stem_aff + 3 * Cr, ph->B, C, m->H * m->W, c0, c1);
-}
-
-static void ph_stem_bsums(void *arg, int t, int nt)
-{
-    struct phase *ph = arg;
-    struct model *m = ph->m;
-    struct model_layout *L = LAY(m);
-    const int C = m->cfg.channels;
-    int c0, c1;
-    pool_share(C, t, nt, 1, &c0, &c1);
-    stem_backward_sums_range(L->tdw, L->tdw + C, L->tdw + 2 * C, L->dstem, L->stem_out, L->stem_conv, L->stem_mean,
-                             ph->B, C, m->H * m->W, c0, c1);
-}
-
-static void ph_stem_bdw(void *arg, int t, int nt)
-{
-    struct phase *ph = arg;
-    struct model *m = ph->m;
-    struct model_layout *L = LAY(m);
-    const int C = m->cfg.channels;
-    int c0, c1;
-    pool_share(C, t, nt, 1, &c0, &c1);
-    /* bk, ba, bb are consecutive: the 3 C coefficients start at bk */
-    stem_backward_dw_range(L->tdw, L->dstem, L->stem_out, L->stem_conv, L->stem_mean, L->bk, L->bk + C,
-                           L->bk + 2 * C, ph->x, ph->B, C, m->cfg.in_h, m->cfg.in_w, c0, c1,
-                           L->conv_ws + (size_t)t * L->stem_ws);
-}
-
-static void ph_fc_fwd(void *arg, int t, int nt)
-{
-    struct phase *ph = arg;
-    struct model *m = ph->m;
-    struct model_layout *L = LAY(m);
-    const int IC = m->cfg.channels * m->H * m->W, K = m->cfg.classes;
-    int b0, b1;
-    pool_share(ph->B, t, nt, 1, &b0, &b1);
-    if (b1 > b0)
-        linear_forward(L->logits + (size_t)b0 * K, ph->head_in + (size_t)b0 * IC, P_(m, L->t_fc_w), P_(m, L->t_fc_b),
-                       b1 - b0, IC, K);
-}
-
-/* dW[:, i0:i1] += dlogits^T . in[:, i0:i1] and din[:, i0:i1] += dlogits . W[:, i0:i1]; fc.b by thread 0 */
-static void ph_fc_bwd(void *arg, int t, int nt)
-{
-    struct phase *ph = arg;
-    struct model *m = ph->m;
-    struct model_layout *L = LAY(m);
-    const int IC = m->cfg.channels * m->H * m->W, K = m->cfg.classes, B = ph->B;
-    float *gw = G_(m, L->t_fc_w), *gb = G_(m, L->t_fc_b), *din = (float *)ph->dY;
-    if (t == 0 && gb)
-        for (int b = 0; b < B; b++)
-            for (int o = 0; o < K; o++) gb[o] += L->dlogits[(size_t)b * K + o];
-    int i0, i1;
-    pool_share(IC, t, nt, 16, &i0, &i1);
-    if (i1 <= i0)
-        return;
-    if (gw)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, i1 - i0, B, 1.0f, L->dlogits, K, ph->head_in + i0, IC,
-                    1.0f, gw + i0, IC);
-    if (din)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, i1 - i0, K, 1.0f, L->dlogits, K,
-                    P_(m, L->t_fc_w) + i0, IC, 1.0f, din + i0, IC);
-}
-
-/* Fills L->in / L->s with node nd's inputs and returns their count; sets the plane strides. */
-static int node_inputs(struct model *m, const struct model_node *nd, int B, struct phase *ph)
-{
-    struct model_layout *L = LAY(m);
-    const int C = m->cfg.channels, HW = m->H * m->W;
-    if (nd->indeg == 0) {
-        L->in[0] = (struct node_input){L->stem_out, NULL, NULL, NULL, NULL};
-        ph->in_cs = (size_t)HW;
-        ph->in_bs = (size_t)C * HW;
-        return ph->n_in = 1;
-    }
-    for (int k = 0; k < nd->indeg; k++) {
-        const struct model_node *p = &m->nodes[nd->pred[k]];
-        L->in[k] = (struct node_input){p->P, p->hi, p->lo, p->scale, p->shift};
-    }
-    if (nd->t_agg >= 0) {
-        const float *w = P_(m, nd->t_agg);
-        for (int k = 0; k < nd->indeg; k++)
-            L->s[k] = sigmoidf(w[k]);
-    }
-    ph->in_cs = (size_t)B * HW;
-    ph->in_bs = (size_t)HW;
-    return ph->n_in = nd->indeg;
-}
-
-float model_forward(struct model *m, const float *x, const int *y, int B, int train, int *correct)
-{
-    if (m->cfg.variant == MODEL_AUTHORS)
-        return authors_forward(m, x, y, B, train, correct);
-    struct model_layout *L = m->priv;
-    const struct model_config *c = &m->cfg;
-    const int C = c->channels, HW = m->H * m->W;
-    double *pa = m->prof.fwd, pt = m->prof.enabled ? dcn_now() : 0;
-
-    {
-        /* stem_forward, its channels split over the threads */
-        struct phase sp = {.m = m, .B = B, .train = train, .x = x};
-        const size_t Cr = ((size_t)C + 15) & ~(size_t)15;
-        pool_run(L->pool, ph_stem_conv, &sp);
-        stem_stats(L->stem_mean, L->stem_rstd, B_(m, L->b_stem_mean), B_(m, L->b_stem_var), L->stem_aff,
-                   L->stem_aff + Cr, L->stem_aff + 2 * Cr, L->stem_aff + 3 * Cr, L->ts1, L->ts2, L->tk,
-                   P_(m, L->t_stem_gamma), P_(m, L->t_stem_beta), B, C, HW, train, c->bn_eps, c->bn_momentum,
-                   L->syncp);
-        pool_run(L->pool, ph_stem_apply, &sp);
-    }
-    prof_tick(m, pa, PROF_STEM, &pt);
-
-    const float *head_in = L->stem_out;
-    if (m->dag) {
-        const struct dcn_dag *d = m->dag;
-        struct phase ph = {.m = m, .B = B, .train = train, .pa = pa, .pt = &pt};
-        for (int i = 0; i < d->n; i++) {
-            ph.nd = &m->nodes[i];
-            node_inputs(m, ph.nd, B, &ph);
-            pool_run(L->pool, ph_fwd, &ph);
-            prof_tick(m, pa, PROF_NODE, &pt);
-            bn_finish(m, ph.nd, B, train);
-            prof_tick(m, pa, PROF_BN, &pt);
-        }
-        /* sink: unweighted mean of the output nodes, then the head's ReLU, written NCHW */
-        for (int k = 0; k < d->n_outputs; k++) {
-            const struct model_node *o = &m->nodes[d->outputs[k]];
-            L->in[k] = (struct node_input){o->P, o->hi, o->lo, o->scale, o->shift};
-        }
-        ph.n_in = d->n_outputs;
-        pool_run(L->pool, ph_sink, &ph);
-        head_in = L->H;
-        prof_tick(m, pa, PROF_SINK, &pt);
-    }
-    {
-        struct phase fp = {.m = m, .B = B, .head_in = head_in};
-        pool_run(L->pool, ph_fc_fwd, &fp);
-    }
-    prof_tick(m, pa, PROF_HEAD, &pt);
-    int corr = 0;
-    float loss = softmax_xent_forward(L->probs, L->logits, y, B, c->classes, &corr);
-    prof_tick(m, pa, PROF_SOFTMAX, &pt);
-    if (correct)
-        *correct = corr;
-    return loss;
-}
-
-const float *model_logits(const struct model *m)
-{
-    if (m->cfg.variant == MODEL_AUTHORS)
-        return authors_logits(m);
-    return ((const struct model_layout *)m->priv)->logits;
-}
-
-void model_backward(struct model *m, const float *x, const int *y, int B)
-{
-    if (m->cfg.variant == MODEL_AUTHORS) {
-        authors_backward(m, x, y, B);
-        return;
-    }
-    struct model_layout *L = m->priv;
-    const struct model_config *c = &m->cfg;
-    const int C = c->channels, HW = m->H * m->W, K = c->classes;
-    const size_t N = (size_t)B * (size_t)C * (size_t)HW, Nb = N * sizeof(float);
-    const int need_stem = !(c->freeze & FREEZE_STEM);
-    const int need_dag = m->dag && (need_stem || !(c->freeze & FREEZE_NODES) || !(c->freeze & FREEZE_AGG));
-
-    double *pa = m->prof.bwd, pt = m->prof.enabled ? dcn_now() : 0;
-    memset(m->grad_mem, 0, m->param_floats * sizeof(float));
-    prof_tick(m, pa, PROF_MISC, &pt);
-    memset(L->dlogits, 0, (size_t)B * (size_t)K * sizeof(float));
-    softmax_xent_backward(L->dlogits, L->probs, y, B, K);
-    prof_tick(m, pa, PROF_SOFTMAX, &pt);
-    const float *head_in = m->dag ? L->H : L->stem_out;
-    float *dhead = m->dag ? L->dH : L->dstem;
-    memset(dhead, 0, Nb);
-    {
-        struct phase fp = {.m = m, .B = B, .head_in = head_in, .dY = (need_stem || need_dag) ? dhead : NULL};
-        pool_run(L->pool, ph_fc_bwd, &fp);
-    }
-    prof_tick(m, pa, PROF_HEAD, &pt);
-    if (m->grad_ready)
-        m->grad_ready(m->grad_ready_arg, m->params[L->t_fc_w].offset);
-
-    if (need_dag) {
-        const struct dcn_dag *d = m->dag;
-        struct phase ph = {.m = m, .B = B, .train = 1, .pa = pa, .pt = &pt};
-        /* through the head ReLU (mask from its output) and the sink's mean: every output node
-         * receives the same gradient, so they all read dsink in place */
-        pool_run(L->pool, ph_dsink, &ph);
-        memset(L->dstem, 0, Nb);
-        prof_tick(m, pa, PROF_SINK, &pt);
-        for (int i = d->n - 1; i >= 0; i--) {
-            struct model_node *nd = &m->nodes[i];
-            ph.nd = nd;
-            ph.dY = nd->is_output ? L->dsink : L->slots + (size_t)nd->slot * L->Nr;
-            int n_in = node_inputs(m, nd, B, &ph);
-            pool_run(L->pool, ph_bn_bwd, &ph);
-            if (L->syncp) {
-                /* dgamma and dbeta came from this process's sums (the trainer averages them); the
-                 * input gradient needs the global batch's: add the sums up and redo the coefficients.
-                 * tdw is free until ph_bwd. */
-                double *v = L->tdw;
-                for (int c2 = 0; c2 < C; c2++) {
-                    v[3 * c2] = L->sd[c2];
-                    v[3 * c2 + 1] = L->sdm[c2];
-                    v[3 * c2 + 2] = L->sxm[c2];
-                }
-                const double ntot = (double)B * HW * L->sync.sum(L->sync.arg, v, 3 * C);
-                const float *gamma = P_(m, nd->t_gamma);
-                for (int c2 = 0; c2 < C; c2++)
-                    batchnorm_backward_coeffs(v[3 * c2], v[3 * c2 + 1], v[3 * c2 + 2], ntot, gamma[c2], nd->rstd[c2],
-                                              NULL, NULL, &L->bk[c2], &L->ba[c2], &L->bb[c2]);
-            }
-            prof_tick(m, pa, PROF_BN, &pt);
-            if (nd->indeg == 0) {
-                L->din[0] = need_stem ? L->dstem : NULL;
-                L->din_set[0] = 0;
-            } else {
-                for (int k = 0; k < n_in; k++) {
-                    struct model_node *p = &m->nodes[nd->pred[k]];
-                    L->din[k] = L->slots + (size_t)p->slot * L->Nr;
-                    /* the largest-index successor touches a slot first (backward runs in descending
-                     * order): it writes the slot, which may hold a dead node's gradient */
-                    L->din_set[k] = d->succ[d->succ_off[nd->pred[k] + 1] - 1] == i;
-                }
-            }
-            pool_run(L->pool, ph_bwd, &ph);
-            prof_tick(m, pa, PROF_NODE, &pt);
-            const int nt = pool_size(L->pool);
-            float *gpw = G_(m, nd->t_pw), *gdw = G_(m, nd->t_dw);
-            const size_t CC = ((size_t)C * C + 15) & ~(size_t)15;
-            if (gpw && nt > 1)
-                for (int t = 0; t < nt; t++)
-                    for (int j = 0; j < C * C; j++)
-                        gpw[j] += L->tdW[(size_t)t * CC + j];
-            if (gdw)
-                for (int j = 0; j < 9 * C; j++) {
-                    double acc = 0.0;
-                    for (int t = 0; t < nt; t++)
-                        acc += L->tdw[(size_t)t * 9 * C + j];
-                    gdw[j] += (float)acc;
-                }
-            float *gw = nd->t_agg >= 0 ? G_(m, nd->t_agg) : NULL;
-            if (gw) {
-                for (int k = 0; k < n_in; k++) {
-                    double dot = 0.0;
-                    for (int t = 0; t < nt; t++)
-                        dot += L->dots[(size_t)t * L->max_in + k];
-                    const float s = L->s[k];
-                    gw[k] += (float)(s * (1.0f - s) * dot);
-                }
-            }
-            prof_tick(m, pa, PROF_MISC, &pt);
-            if (m->grad_ready)
-                m->grad_ready(m->grad_ready_arg, m->params[nd->t_agg >= 0 ? nd->t_agg : nd->t_dw].offset);
-        }
-    }
-    if (need_stem) {
-        /* stem_backward, its channels split over the threads: ReLU (mask from its output), BN, conv,
-         * fused; the image needs no gradient. Scratch: tdw (its 9 C doubles hold the BN sums, then the
-         * weight gradient) and bk, ba, bb (consecutive: the 3 C coefficients). */
-        struct phase sp = {.m = m, .B = B, .train = 1, .x = x};
-        pool_run(L->pool, ph_stem_bsums, &sp);
-        stem_backward_coeffs(G_(m, L->t_stem_gamma), G_(m, L->t_stem_beta), L->tdw, P_(m, L->t_stem_gamma),
-                             L->stem_rstd, B, C, HW, L->bk, L->syncp);
-        float *gsw = G_(m, L->t_stem_w);
-        if (gsw) {
-            pool_run(L->pool, ph_stem_bdw, &sp);
-            for (int j = 0; j < 9 * C; j++)
-                gsw[j] += (float)L->tdw[j];
-        }
-        prof_tick(m, pa, PROF_STEM, &pt);
-    }
-    if (m->grad_ready)
-        m->grad_ready(m->grad_ready_arg, 0);
-}
-
-void model_adam_step(struct model *m, float lr, float beta1, float beta2, float eps)
-{
-    m->adam_t++;
-    for (int i = 0; i < m->n_params; i++) {
-        struct model_tensor *t = &m->params[i];
-        if (!t->trainable)
-            continue;
-        adam_update(m->param_mem + t->offset, m->grad_mem + t->offset, m->adam_m + t->offset,
-                    m->adam_v + t->offset, t->size, lr, beta1, beta2, eps, m->adam_t);
-    }
-}
-
-size_t model_param_count(const struct model *m)
-{
-    size_t n = 0;
-    for (int i = 0; i < m->n_params; i++)
-        n += m->params[i].size;
-    return n;
-}
-
-size_t model_trainable_count(const struct model *m) { return m->trainable_floats; }
-
-struct model_tensor *model_find(struct model *m, const char *name, float **data, float **grad)
-{
-    for (int i = 0; i < m->n_params; i++)
-        if (!strcmp(m->params[i].name, name)) {
-            if (data)
-                *data = m->param_mem + m->params[i].offset;
-            if (grad)
-                *grad = m->grad_mem + m->params[i].offset;
-            return &m->params[i];
-        }
-    for (int i = 0; i < m->n_buffers; i++)
-        if (!strcmp(m->buffers[i].name, name)) {
-            if (data)
-                *data = m->buffer_mem + m->buffers[i].offset;
-            if (grad)
-                *grad = NULL;
-            return &m->buffers[i];
-        }
-    return NULL;
-}
-
-/* Useful training FLOPs per image (a multiply-add counts 2; recomputation in backward not counted).
- * Convolutions, pointwise and FC layers are exact: forward, plus in backward the input gradient
- * (only where a layer below needs it: never for the image) and the weight gradient (only for
- * trainable tensors). The elementwise layers (BN, ReLU, aggregation, sink) are counted at their
- * arithmetic per element, which is small beside the GEMMs. */
-double model_flops_per_image(const struct model *m)
-{
-    if (m->cfg.variant == MODEL_AUTHORS)
-        return authors_flops_per_image(m);
-    const struct model_layout *L = m->priv;
-    const double C = m->cfg.channels, HW = (double)m->H * m->W, K = m->cfg.classes, CHW = C * HW;
-    const int stem_tr = m->params[L->t_stem_w].trainable;
-    const int nodes_tr = !(m->cfg.freeze & FREEZE_NODES), agg_tr = !(m->cfg.freeze & FREEZE_AGG);
-    const int dag_needs = m->dag && (stem_tr || nodes_tr || agg_tr);
-    double f = 0;
-    /* stem: conv (no input gradient), BN (7 forward, 9 backward per element), ReLU (1 + 1) */
-    f += 18.0 * CHW + (stem_tr ? 18.0 * CHW + 10.0 * CHW : 0.0) + 8.0 * CHW;
-    if (m->dag) {
-        const int bwd = dag_needs;
-        for (int i = 0; i < m->dag->n; i++) {
-            const double indeg = m->nodes[i].indeg;
-            if (indeg > 1) /* s0 y0 + s1 y1 + ...; backward: s_k dA into each input, <dA, y_k> */
-                f += (2.0 * indeg - 1.0) * CHW + (bwd ? 2.0 * indeg * CHW : 0.0) + (bwd && agg_tr ? 2.0 * indeg * CHW : 0.0);
-            f += 1.0 * CHW + (bwd ? 1.0 * CHW : 0.0);                    /* ReLU */
-            f += 18.0 * CHW + (bwd ? 18.0 * CHW : 0.0) + (bwd && nodes_tr ? 18.0 * CHW : 0.0);      /* depthwise */
-            f += 2.0 * C * CHW + (bwd ? 2.0 * C * CHW : 0.0) + (bwd && nodes_tr ? 2.0 * C * CHW : 0.0); /* pointwise */
-            f += 7.0 * CHW + (bwd ? 9.0 * CHW : 0.0);                    /* BN */
-        }
-        f += (m->dag->n_outputs + 1.0) * CHW + (dag_needs ? 2.0 * CHW : 0.0); /* sink mean + head ReLU */
-    }
-    const int fc_tr = m->params[L->t_fc_w].trainable;
-    f += 2.0 * CHW * K + (fc_tr ? 2.0 * CHW * K : 0.0) + (stem_tr || dag_needs ? 2.0 * CHW * K : 0.0);
-    return f;
 }

@@ -118,3 +118,8 @@ void adam_update(float *p, const float *g, float *m, float *v, size_t n, float l
         pp[i] -= step * (mi / (sqrtf(vi) / bc2_sqrt + eps));
     }
 }
+
+double vec_dot(const float *a, const float *b, size_t n)
+{
+    return lanes_dot(a, b, n);
+}

@@ -1,0 +1,902 @@
+/* The paper and baseline variants: stem conv 3x3 s2 + BN + ReLU, the DAG's nodes at C x 14 x 14
+ * (none for the baseline), the sink's mean + ReLU, flatten, FC. One engine serves both: the
+ * baseline is this model without a DAG (its FC reads the stem).
+ *
+ * Layout: node tensors are channel-major, (C, B, HW): each channel of the whole batch is one
+ * contiguous run of B*HW floats. The pointwise convolution of a node is then ONE sgemm
+ * (C x C) . (C x B*HW) instead of B small ones, and the batch norm's per-channel reductions are
+ * contiguous. The stem (conv, BN, ReLU) stays NCHW, as does the head's input (the FC layer flattens
+ * each image): the DAG's input nodes read the stem through plane strides and the sink writes the
+ * head's input in NCHW, so no separate transposition pass exists.
+ *
+ * Memory plan (why it is smaller than autograd's): a node keeps only its pointwise output P (the
+ * batch-norm input, which BN backward needs) and the per-channel affine of its batch norm;
+ * consumers form the node output Y = ((P - hi) - lo) * scale + shift on the fly (exactly the
+ * normalisation formula), so Y is never stored. The aggregation, ReLU and depthwise outputs are
+ * recomputed from the predecessors by one fused per-plane kernel (src/nn/node.c) in forward and
+ * backward. Node output gradients live in a pool of slots assigned by a liveness simulation of the
+ * backward sweep: a slot is taken when the first successor back-propagates into a node and returned
+ * as soon as that node has been processed. Output nodes need no slot: their gradient is the sink's
+ * gradient / n_outputs, shared by all of them.
+ *
+ * Threads (cfg.threads > 1): every phase of a node is split over a fork-join pool (pool.c): the
+ * per-plane kernels and batch norm by channels, the sgemms by output columns (forward, input
+ * gradient) or rows (weight gradient), with OpenBLAS itself single-threaded in each. Nothing is
+ * reduced across threads except the aggregation-weight dot products (per-thread partials summed in
+ * thread order, so results do not depend on timing).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "dcn/nn.h"
+#include "model_internal.h"
+#include "pool.h"
+
+struct model_node {
+    int indeg;
+    const int *pred;   /* indeg predecessors (borrowed from the DAG) */
+    int is_output;
+    int t_agg;         /* tensor index of the aggregation weights, -1 when indeg <= 1 */
+    int t_dw, t_pw, t_gamma, t_beta;
+    int b_mean, b_var; /* buffer tensor indices */
+    float *P;          /* (C, B*HW) channel-major pointwise output */
+    float *mean, *rstd;/* (C) batch statistics of the last training forward */
+    float *hi, *lo, *scale, *shift; /* (C) the BN affine: Y = ((P - hi) - lo) * scale + shift */
+    int slot;          /* gradient slot of a non-output node */
+};
+
+struct paper_layout {
+    int t_stem_w, t_stem_gamma, t_stem_beta, t_fc_w, t_fc_b;
+    int b_stem_mean, b_stem_var;
+    float *stem_conv, *stem_out, *stem_mean, *stem_rstd; /* (B,C,HW) NCHW x2, (C) x2 */
+    float *H;        /* (B, C*HW) head input: relu(sink) for the paper model */
+    float *logits, *probs, *dlogits; /* (B, K) */
+    float *dH;       /* (B, C*HW) */
+    float *dstem;    /* (B, C*HW) NCHW gradient at the stem output */
+    float *dsink;    /* (C, B*HW) gradient of every output node's Y */
+    /* per-thread scratch for one block of bimg images (see the cache-blocking note at paper_setup) */
+    int nth;         /* threads of the pool */
+    int bimg;
+    size_t blk_floats;  /* C * bimg * HW, padded */
+    float *tD, *tdP, *tdD; /* threads x blk_floats: depthwise output, BN input gradient, its gradient */
+    float *tk;          /* threads x Cr: BN shift of each thread's partial sums */
+    double *ts1, *ts2;  /* threads x Cr: BN partial sums */
+    double *tdw;        /* threads x C*9: depthwise weight gradient partials */
+    float *tdW;         /* threads x C*C: pointwise weight gradient partials (threads > 1 only) */
+    double *sd, *sdm, *sxm; /* (C) BN backward sums */
+    float *bk, *ba, *bb;    /* (C) BN backward coefficients: dP = k dY + a (P - mean) + b */
+    float *conv_ws;  /* threads x stem_ws: stem patch workspaces */
+    size_t stem_ws;
+    float *stem_aff; /* (4 Cr) the stem BN affine hi | lo | sc | sh */
+    float *slots;    /* n_grad_slots x (C, B*HW) */
+    size_t Nr;       /* floats per node tensor (padded) */
+    /* per-node inputs assembled by the caller thread before each parallel phase */
+    int max_in;      /* max(1, max in-degree, n_outputs) */
+    struct node_input *in;
+    float *s;        /* (max_in) sigmoid of the aggregation weights */
+    float **din;     /* (max_in) gradient destinations */
+    int *din_set;    /* (max_in) first toucher of a slot writes instead of adding */
+    double *dots;    /* (threads x max_in) per-thread aggregation-weight dot products */
+    float *ws;       /* threads x ws_floats: node kernel workspaces */
+    size_t ws_floats;
+    struct pool *pool;
+    struct bn_sync sync; /* synchronised BN (cfg.bn_comm), else sync.sum == NULL */
+    const struct bn_sync *syncp; /* &sync or NULL */
+};
+
+/* struct bn_sync's reduction over the model's BN communicator */
+static int bn_sum(void *arg, double *v, int n)
+{
+    MPI_Comm comm = *(MPI_Comm *)arg;
+    int size = 1;
+    MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, comm);
+    MPI_Comm_size(comm, &size);
+    return size;
+}
+
+/* ---- building: tensor tables, node program, sizes ---- */
+
+/* Node i's program entry and its tensors; 0 when out of memory */
+static int paper_add_node(struct table *pt, struct table *bt, struct model_node *nd, const struct dcn_dag *dag,
+                          int i, int C)
+{
+    nd->indeg = (int)(dag->pred_off[i + 1] - dag->pred_off[i]);
+    nd->pred = dag->pred + dag->pred_off[i];
+    nd->is_output = dag->succ_off[i + 1] == dag->succ_off[i];
+    int s1[1] = {C}, sdw[4] = {C, 1, 3, 3}, spw[4] = {C, C, 1, 1}, sag[1] = {nd->indeg};
+    nd->t_agg = nd->indeg > 1 ? table_add(pt, FREEZE_AGG, 1, sag, "node.%d.agg", i) : -1;
+    nd->t_dw = table_add(pt, FREEZE_NODES, 4, sdw, "node.%d.dw", i);
+    nd->t_pw = table_add(pt, FREEZE_NODES, 4, spw, "node.%d.pw", i);
+    nd->t_gamma = table_add(pt, FREEZE_NODES, 1, s1, "node.%d.bn.gamma", i);
+    nd->t_beta = table_add(pt, FREEZE_NODES, 1, s1, "node.%d.bn.beta", i);
+    nd->b_mean = table_add(bt, FREEZE_NODES, 1, s1, "node.%d.bn.running_mean", i);
+    nd->b_var = table_add(bt, FREEZE_NODES, 1, s1, "node.%d.bn.running_var", i);
+    return nd->t_dw >= 0 && nd->t_pw >= 0 && nd->t_beta >= 0 && nd->b_var >= 0;
+}
+
+/* The stem, the nodes in topological order, the FC head: their names are the trial file's */
+static int paper_add_tensors(struct model *m, struct paper_layout *L)
+{
+    const int C = m->cfg.channels, K = m->cfg.classes, HW = m->H * m->W, n_nodes = m->dag ? m->dag->n : 0;
+    struct table pt = {0}, bt = {0};
+    int s4[4] = {C, 1, 3, 3}, s1[1] = {C}, sfc[2] = {K, C * HW}, sb[1] = {K};
+    L->t_stem_w = table_add(&pt, FREEZE_STEM, 4, s4, "stem.conv.w");
+    L->t_stem_gamma = table_add(&pt, FREEZE_STEM, 1, s1, "stem.bn.gamma");
+    L->t_stem_beta = table_add(&pt, FREEZE_STEM, 1, s1, "stem.bn.beta");
+    L->b_stem_mean = table_add(&bt, FREEZE_STEM, 1, s1, "stem.bn.running_mean");
+    L->b_stem_var = table_add(&bt, FREEZE_STEM, 1, s1, "stem.bn.running_var");
+    int ok = 1;
+    if (n_nodes) {
+        m->nodes = calloc((size_t)n_nodes, sizeof *m->nodes);
+        ok = m->nodes != NULL;
+        for (int i = 0; ok && i < n_nodes; i++)
+            ok = paper_add_node(&pt, &bt, &m->nodes[i], m->dag, i, C);
+    }
+    L->t_fc_w = table_add(&pt, FREEZE_HEAD, 2, sfc, "fc.w");
+    L->t_fc_b = table_add(&pt, FREEZE_HEAD, 1, sb, "fc.b");
+    if (L->t_fc_b >= 0)
+        pt.t[L->t_fc_b].fan_in = C * HW;
+    if (L->t_fc_b < 0 || L->b_stem_var < 0)
+        ok = 0;
+    return table_install(m, &pt, &bt, ok);
+}
+
+/* Backward liveness simulation over the node program (see the file comment). Returns the number of
+ * slots and fills node->slot; at run time the first toucher of a slot overwrites instead of adding. */
+static int plan_grad_slots(struct model *m)
+{
+    const struct dcn_dag *d = m->dag;
+    int n = d->n, nslots = 0, nfree = 0;
+    int *freel = malloc((size_t)(n + 1) * sizeof *freel);
+    if (!freel)
+        return -1;
+    for (int i = 0; i < n; i++)
+        m->nodes[i].slot = -1;
+    for (int i = n - 1; i >= 0; i--) {
+        struct model_node *nd = &m->nodes[i];
+        for (int k = 0; k < nd->indeg; k++) {
+            struct model_node *p = &m->nodes[nd->pred[k]];
+            if (p->is_output || p->slot >= 0)
+                continue; /* outputs have no successors, so this cannot happen for them */
+            p->slot = nfree ? freel[--nfree] : nslots++;
+        }
+        if (!nd->is_output && nd->slot >= 0)
+            freel[nfree++] = nd->slot;
+    }
+    free(freel);
+    return nslots;
+}
+
+/* Gradient slots, the per-node input lists, the thread pool, synchronised BN and the block sizes:
+ * everything paper_plan's sizes depend on */
+static enum dcn_status paper_setup(struct dcn_ctx *ctx, struct model *m, struct paper_layout *L)
+{
+    const struct model_config *cfg = &m->cfg;
+    const int n_nodes = m->dag ? m->dag->n : 0;
+    int nslots = n_nodes ? plan_grad_slots(m) : 0;
+    if (nslots < 0)
+        return dcn_fail(ctx, DCN_ENOMEM, "model: out of memory planning activations");
+    m->n_grad_slots = (size_t)nslots;
+    L->nth = cfg->threads > 1 ? cfg->threads : 1;
+    int max_in = 1;
+    for (int i = 0; i < n_nodes; i++)
+        if (m->nodes[i].indeg > max_in)
+            max_in = m->nodes[i].indeg;
+    if (m->dag && m->dag->n_outputs > max_in)
+        max_in = m->dag->n_outputs;
+    L->max_in = max_in;
+    L->in = calloc((size_t)max_in, sizeof *L->in);
+    L->din = calloc((size_t)max_in, sizeof *L->din);
+    L->din_set = calloc((size_t)max_in, sizeof *L->din_set);
+    L->pool = pool_create(L->nth);
+    if (cfg->bn_comm != MPI_COMM_NULL) {
+        L->sync.sum = bn_sum;
+        L->sync.arg = &m->cfg.bn_comm;
+        L->syncp = &L->sync;
+    }
+    if (!L->in || !L->din || !L->din_set || !L->pool)
+        return dcn_fail(ctx, DCN_ENOMEM, "model: out of memory (or no threads) planning activations");
+    const int HW = m->H * m->W;
+    L->Nr = pad16((size_t)cfg->batch * (size_t)cfg->channels * (size_t)HW);
+    L->stem_ws = pad16(stem_workspace(cfg->in_h, cfg->in_w, cfg->channels));
+    /* Images per block. Measured on the 2-core Zen 4 (1 MiB L2, 32 MiB L3) with the paper's sizes:
+     * blocks of 8 or 16 images, sized for L2, were 5-25% SLOWER than one block of the whole batch
+     * (each sgemm call re-packs W and its B panel, and a 2 MiB node tensor stays in L3 anyway), so a
+     * thread takes its whole share of the batch as one block. The blocking remains the unit the
+     * threads split. */
+    L->bimg = cfg->batch;
+    L->ws_floats = pad16(node_front_workspace(m->H, m->W, L->bimg));
+    L->blk_floats = pad16((size_t)cfg->channels * L->bimg * HW);
+    return DCN_OK;
+}
+
+static enum dcn_status paper_build(struct dcn_ctx *ctx, struct model *m)
+{
+    struct paper_layout *L = calloc(1, sizeof *L);
+    if (!L)
+        return dcn_fail(ctx, DCN_ENOMEM, "model: out of memory");
+    m->priv = L;
+    m->H = conv_out_size(m->cfg.in_h, 3, 2, 1);
+    m->W = conv_out_size(m->cfg.in_w, 3, 2, 1);
+    if (!paper_add_tensors(m, L))
+        return dcn_fail(ctx, DCN_ENOMEM, "model: out of memory building the tensor tables");
+    return paper_setup(ctx, m, L);
+}
+
+/* The activation arena, piece by piece (model_internal.h, struct act_plan). The baseline keeps the
+ * sink's H and dH too, unused. */
+static void paper_plan(struct model *m, struct act_plan *p)
+{
+    struct paper_layout *L = m->priv;
+    const int C = m->cfg.channels, n_nodes = m->dag ? m->dag->n : 0;
+    const size_t nth = (size_t)L->nth, Nr = L->Nr, Cr = pad16((size_t)C), CC = pad16((size_t)C * C),
+                 bkr = pad16((size_t)m->cfg.batch * (size_t)m->cfg.classes);
+    PLAN_FLOATS(p, L->stem_conv, Nr);
+    PLAN_FLOATS(p, L->stem_out, Nr);
+    PLAN_FLOATS(p, L->H, Nr);
+    PLAN_FLOATS(p, L->dH, Nr);
+    PLAN_FLOATS(p, L->dstem, Nr);
+    if (n_nodes)
+        PLAN_FLOATS(p, L->dsink, Nr);
+    PLAN_FLOATS(p, L->tD, nth * L->blk_floats);
+    PLAN_FLOATS(p, L->tdP, nth * L->blk_floats);
+    PLAN_FLOATS(p, L->tdD, nth * L->blk_floats);
+    PLAN_FLOATS(p, L->tk, nth * Cr);
+    if (nth > 1)
+        PLAN_FLOATS(p, L->tdW, nth * CC);
+    /* bk, ba, bb are consecutive (pieces are, in request order): the stem's backward uses them as one
+     * block of 3 C coefficients */
+    PLAN_FLOATS(p, L->bk, Cr);
+    PLAN_FLOATS(p, L->ba, Cr);
+    PLAN_FLOATS(p, L->bb, Cr);
+    PLAN_FLOATS(p, L->stem_mean, Cr);
+    PLAN_FLOATS(p, L->stem_rstd, Cr);
+    PLAN_FLOATS(p, L->logits, bkr);
+    PLAN_FLOATS(p, L->probs, bkr);
+    PLAN_FLOATS(p, L->dlogits, bkr);
+    PLAN_FLOATS(p, L->conv_ws, nth * L->stem_ws);
+    PLAN_FLOATS(p, L->stem_aff, 4 * Cr);
+    PLAN_FLOATS(p, L->ws, nth * L->ws_floats);
+    for (int i = 0; i < n_nodes; i++) {
+        struct model_node *nd = &m->nodes[i];
+        PLAN_FLOATS(p, nd->P, Nr);
+        PLAN_FLOATS(p, nd->mean, Cr);
+        PLAN_FLOATS(p, nd->rstd, Cr);
+        PLAN_FLOATS(p, nd->hi, Cr);
+        PLAN_FLOATS(p, nd->lo, Cr);
+        PLAN_FLOATS(p, nd->scale, Cr);
+        PLAN_FLOATS(p, nd->shift, Cr);
+    }
+    PLAN_FLOATS(p, L->slots, m->n_grad_slots * Nr);
+    PLAN_FLOATS(p, L->s, (size_t)L->max_in);
+    PLAN_DOUBLES(p, L->ts1, nth * Cr);
+    PLAN_DOUBLES(p, L->ts2, nth * Cr);
+    PLAN_DOUBLES(p, L->tdw, nth * 9 * (size_t)C);
+    PLAN_DOUBLES(p, L->sd, Cr);
+    PLAN_DOUBLES(p, L->sdm, Cr);
+    PLAN_DOUBLES(p, L->sxm, Cr);
+    PLAN_DOUBLES(p, L->dots, nth * (size_t)L->max_in);
+}
+
+static void paper_free_priv(struct model *m)
+{
+    struct paper_layout *L = m->priv;
+    if (!L)
+        return;
+    pool_free(L->pool);
+    free(L->in);
+    free(L->din);
+    free(L->din_set);
+    free(L);
+    m->priv = NULL;
+}
+
+/* ---- forward and backward ---- */
+
+/* One parallel phase of a node (or of the sink): what the pool's threads share. */
+struct phase {
+    struct model *m;
+    struct model_node *nd;
+    int B, n_in;
+    size_t in_cs, in_bs; /* plane strides of the inputs (and of their gradients) */
+    const float *dY;     /* node output gradient (backward) */
+    const float *x;      /* the images (stem) */
+    const float *head_in;/* the FC layer's input (B, C*HW) */
+    int train;
+    double *pa, *pt;     /* profile: thread 0 (the caller) charges its sub-steps to pa[] */
+};
+
+static inline struct paper_layout *LAY(const struct model *m) { return m->priv; }
+
+/* Forward of one node over this thread's images, a block of L->bimg images at a time: the fused
+ * front writes the block's D (which stays in L2), one sgemm turns it into the block's columns of P,
+ * and the batch-norm sums of those columns are taken while they are still in cache. */
+static void ph_fwd(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct paper_layout *L = LAY(m);
+    struct model_node *nd = ph->nd;
+    const int C = m->cfg.channels, HW = m->H * m->W;
+    const size_t n = (size_t)ph->B * HW, Cr = pad16((size_t)C);
+    float *D = L->tD + (size_t)t * L->blk_floats, *ws = L->ws + (size_t)t * L->ws_floats, *k = L->tk + t * Cr;
+    double *s1 = L->ts1 + t * Cr, *s2 = L->ts2 + t * Cr;
+    for (int c = 0; c < C; c++)
+        s1[c] = s2[c] = 0.0;
+    int lo, hi;
+    pool_share(ph->B, t, nt, 1, &lo, &hi);
+    for (int b0 = lo; b0 < hi; b0 += L->bimg) {
+        const int b1 = b0 + L->bimg < hi ? b0 + L->bimg : hi, cols = (b1 - b0) * HW;
+        node_front_forward(D, (size_t)cols, (size_t)HW, L->in, L->s, ph->n_in, arena_param(m, nd->t_dw), 0, C, b0, b1,
+                           m->H, m->W, ph->in_cs, ph->in_bs, ws);
+        if (t == 0)
+            prof_tick(m, ph->pa, PROF_FRONT, ph->pt);
+        float *P = nd->P + (size_t)b0 * HW;
+        /* P (C, cols; ld n) = W (C, C) . D (C, cols) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, C, cols, C, 1.0f, arena_param(m, nd->t_pw), C, D, cols,
+                    0.0f, P, (int)n);
+        if (t == 0)
+            prof_tick(m, ph->pa, PROF_PW, ph->pt);
+        if (ph->train) {
+            if (b0 == lo) /* this thread's shift: its first value of each channel (any value near the data) */
+                for (int c = 0; c < C; c++)
+                    k[c] = P[(size_t)c * n];
+            batchnorm_shifted_sums(s1, s2, P, n, (size_t)cols, k, C);
+            if (t == 0)
+                prof_tick(m, ph->pa, PROF_BN, ph->pt);
+        }
+    }
+}
+
+/* Batch-norm statistics of a node from the threads' partial sums, re-centred on one shift exactly
+ * (in double): sum (x - k) = s1_t + n_t (k_t - k), sum (x - k)^2 = s2_t + 2 (k_t - k) s1_t + n_t (k_t - k)^2. */
+static void bn_finish(struct model *m, struct model_node *nd, int B, int train)
+{
+    struct paper_layout *L = LAY(m);
+    const int C = m->cfg.channels, HW = m->H * m->W, nt = pool_size(L->pool);
+    const size_t Cr = pad16((size_t)C);
+    const float *gamma = arena_param(m, nd->t_gamma), *beta = arena_param(m, nd->t_beta);
+    float *rm = arena_buffer(m, nd->b_mean), *rv = arena_buffer(m, nd->b_var);
+    if (!train) {
+        /* batchnorm_forward_eval's formula, (x - m) * scale + shift */
+        for (int c = 0; c < C; c++) {
+            nd->hi[c] = rm[c];
+            nd->lo[c] = 0.0f;
+            nd->scale[c] = gamma[c] / sqrtf(rv[c] + m->cfg.bn_eps);
+            nd->shift[c] = beta[c];
+        }
+        return;
+    }
+    double *S1 = L->sd, *S2 = L->sdm; /* free during the forward pass */
+    float *K = L->bk;
+    for (int c = 0; c < C; c++) {
+        double s1a = 0, s2a = 0;
+        float k = 0;
+        int have = 0;
+        for (int t = 0; t < nt; t++) {
+            int lo, hi;
+            pool_share(B, t, nt, 1, &lo, &hi);
+            if (hi <= lo)
+                continue;
+            const double nt_ = (double)(hi - lo) * HW, s1 = L->ts1[t * Cr + c], s2 = L->ts2[t * Cr + c];
+            const float kt = L->tk[t * Cr + c];
+            if (!have) {
+                k = kt;
+                have = 1;
+            }
+            const double d = (double)kt - (double)k;
+            s1a += s1 + nt_ * d;
+            s2a += s2 + 2.0 * d * s1 + nt_ * d * d;
+        }
+        S1[c] = s1a;
+        S2[c] = s2a;
+        K[c] = k;
+    }
+    double n = (double)B * HW;
+    if (L->syncp) {
+        /* all processes re-centre on the running mean (identical everywhere under synchronised BN)
+         * and add their sums: the statistics of the global batch */
+        for (int c = 0; c < C; c++) {
+            const double d = (double)K[c] - (double)rm[c];
+            S2[c] += 2.0 * d * S1[c] + n * d * d;
+            S1[c] += n * d;
+            K[c] = rm[c];
+        }
+        L->sync.sum(L->sync.arg, S1, C);
+        n *= L->sync.sum(L->sync.arg, S2, C);
+    }
+    for (int c = 0; c < C; c++)
+        batchnorm_stats_finish(S1[c], S2[c], K[c], n, gamma[c], beta[c], m->cfg.bn_eps, m->cfg.bn_momentum,
+                               nd->mean + c, nd->rstd + c, rm + c, rv + c, nd->hi + c, nd->lo + c, nd->scale + c,
+                               nd->shift + c);
+}
+
+/* BN backward sums and coefficients of a node, by channels */
+static void ph_bn_bwd(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct paper_layout *L = LAY(m);
+    struct model_node *nd = ph->nd;
+    const size_t n = (size_t)ph->B * m->H * m->W;
+    int c0, c1;
+    pool_share(m->cfg.channels, t, nt, 1, &c0, &c1);
+    if (c1 <= c0)
+        return;
+    for (int c = c0; c < c1; c++)
+        L->sd[c] = L->sdm[c] = L->sxm[c] = 0.0;
+    batchnorm_backward_sums(L->sd + c0, L->sdm + c0, L->sxm + c0, ph->dY + c0 * n, nd->P + c0 * n, n, n,
+                            nd->mean + c0, c1 - c0);
+    float *gg = arena_grad(m, nd->t_gamma), *gb = arena_grad(m, nd->t_beta);
+    const float *gamma = arena_param(m, nd->t_gamma);
+    for (int c = c0; c < c1; c++)
+        batchnorm_backward_coeffs(L->sd[c], L->sdm[c], L->sxm[c], (double)n, gamma[c], nd->rstd[c], gg ? gg + c : NULL,
+                                  gb ? gb + c : NULL, &L->bk[c], &L->ba[c], &L->bb[c]);
+}
+
+/* Backward of one node over this thread's images, block by block: D again (the pointwise weight
+ * gradient needs it), the block's dP, the pointwise weight and input gradients (two sgemms), then the
+ * fused front backward into the predecessors' gradient slots; D, dP and dD never leave the cache. */
+static void ph_bwd(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct paper_layout *L = LAY(m);
+    struct model_node *nd = ph->nd;
+    const int C = m->cfg.channels, HW = m->H * m->W;
+    const size_t n = (size_t)ph->B * HW, CC = pad16((size_t)C * C);
+    float *D = L->tD + (size_t)t * L->blk_floats, *dP = L->tdP + (size_t)t * L->blk_floats,
+          *dD = L->tdD + (size_t)t * L->blk_floats, *ws = L->ws + (size_t)t * L->ws_floats;
+    const float *w = arena_param(m, nd->t_pw);
+    float *gw = arena_grad(m, nd->t_pw);
+    float *gdst = gw && nt > 1 ? L->tdW + (size_t)t * CC : gw;
+    if (gw && nt > 1)
+        memset(gdst, 0, (size_t)C * C * sizeof *gdst);
+    double *dw = arena_grad(m, nd->t_dw) ? L->tdw + (size_t)t * 9 * C : NULL;
+    if (dw)
+        memset(dw, 0, (size_t)9 * C * sizeof *dw);
+    double *dots = L->dots + (size_t)t * L->max_in;
+    for (int k = 0; k < ph->n_in; k++)
+        dots[k] = 0.0;
+    const int want_dots = arena_grad(m, nd->t_agg) != NULL;
+    int lo, hi;
+    pool_share(ph->B, t, nt, 1, &lo, &hi);
+    for (int b0 = lo; b0 < hi; b0 += L->bimg) {
+        const int b1 = b0 + L->bimg < hi ? b0 + L->bimg : hi, cols = (b1 - b0) * HW;
+        node_front_forward(D, (size_t)cols, (size_t)HW, L->in, L->s, ph->n_in, arena_param(m, nd->t_dw), 0, C, b0, b1,
+                           m->H, m->W, ph->in_cs, ph->in_bs, ws);
+        if (t == 0)
+            prof_tick(m, ph->pa, PROF_FRONT, ph->pt);
+        for (int c = 0; c < C; c++) {
+            const float *restrict dy = ph->dY + c * n + (size_t)b0 * HW, *restrict x = nd->P + c * n + (size_t)b0 * HW;
+            float *restrict g = dP + (size_t)c * cols;
+            const float kk = L->bk[c], a = L->ba[c], bb = L->bb[c], mu = nd->mean[c];
+            for (int i = 0; i < cols; i++) g[i] = kk * dy[i] + a * (x[i] - mu) + bb;
+        }
+        if (t == 0)
+            prof_tick(m, ph->pa, PROF_BN, ph->pt);
+        if (gdst) /* dW (C, C) += dP (C, cols) . D^T (cols, C) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, C, C, cols, 1.0f, dP, cols, D, cols, 1.0f, gdst, C);
+        /* dD (C, cols) = W^T (C, C) . dP (C, cols) */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, cols, C, 1.0f, w, C, dP, cols, 0.0f, dD, cols);
+        if (t == 0)
+            prof_tick(m, ph->pa, PROF_PW, ph->pt);
+        node_front_backward(L->din, L->din_set, dD, (size_t)cols, (size_t)HW, L->in, L->s, ph->n_in,
+                            arena_param(m, nd->t_dw), dw, want_dots ? dots : NULL, 0, C, b0, b1, m->H, m->W, ph->in_cs,
+                            ph->in_bs, ws);
+        if (t == 0)
+            prof_tick(m, ph->pa, PROF_FRONT, ph->pt);
+    }
+}
+
+static void ph_sink(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct paper_layout *L = LAY(m);
+    int c0, c1;
+    pool_share(m->cfg.channels, t, nt, 1, &c0, &c1);
+    node_sink_forward(L->H, L->in, ph->n_in, ph->B, m->cfg.channels, m->H * m->W, c0, c1,
+                      L->ws + (size_t)t * L->ws_floats);
+}
+
+/* dsink (C, B*HW) = (H > 0 ? dH : 0) / n_outputs: the head ReLU and the sink's mean, transposed from
+ * the head's NCHW into the DAG's channel-major layout */
+static void ph_dsink(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct paper_layout *L = LAY(m);
+    const int C = m->cfg.channels, HW = m->H * m->W, B = ph->B;
+    const float inv = 1.0f / (float)m->dag->n_outputs;
+    int c0, c1;
+    pool_share(C, t, nt, 1, &c0, &c1);
+    for (int c = c0; c < c1; c++)
+        for (int b = 0; b < B; b++) {
+            const float *restrict h = L->H + ((size_t)b * C + c) * HW, *restrict dh = L->dH + ((size_t)b * C + c) * HW;
+            float *restrict d = L->dsink + ((size_t)c * B + b) * HW;
+            for (int i = 0; i < HW; i++) d[i] = h[i] > 0.0f ? dh[i] * inv : 0.0f;
+        }
+}
+
+/* The stem and the FC head, split over the pool's threads: the stem by channels (each channel's
+ * numbers are those of the one-thread call), the FC layer by images (forward) or input columns
+ * (backward). */
+static void ph_stem_conv(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct paper_layout *L = LAY(m);
+    int c0, c1;
+    pool_share(m->cfg.channels, t, nt, 1, &c0, &c1);
+    stem_conv_range(L->stem_conv, L->ts1, L->ts2, L->tk, ph->x, arena_param(m, L->t_stem_w), ph->B, m->cfg.channels,
+                    m->cfg.in_h, m->cfg.in_w, c0, c1, ph->train, L->conv_ws + (size_t)t * L->stem_ws);
+}
+
+static void ph_stem_apply(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct paper_layout *L = LAY(m);
+    const int C = m->cfg.channels;
+    const size_t Cr = pad16((size_t)C);
+    int c0, c1;
+    pool_share(C, t, nt, 1, &c0, &c1);
+    stem_apply_range(L->stem_out, L->stem_conv, L->stem_aff, L->stem_aff + Cr, L->stem_aff + 2 * Cr,
+                     L->stem_aff + 3 * Cr, ph->B, C, m->H * m->W, c0, c1);
+}
+
+static void ph_stem_bsums(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct paper_layout *L = LAY(m);
+    const int C = m->cfg.channels;
+    int c0, c1;
+    pool_share(C, t, nt, 1, &c0, &c1);
+    stem_backward_sums_range(L->tdw, L->tdw + C, L->tdw + 2 * C, L->dstem, L->stem_out, L->stem_conv, L->stem_mean,
+                             ph->B, C, m->H * m->W, c0, c1);
+}
+
+static void ph_stem_bdw(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct paper_layout *L = LAY(m);
+    const int C = m->cfg.channels;
+    int c0, c1;
+    pool_share(C, t, nt, 1, &c0, &c1);
+    /* bk, ba, bb are consecutive: the 3 C coefficients start at bk */
+    stem_backward_dw_range(L->tdw, L->dstem, L->stem_out, L->stem_conv, L->stem_mean, L->bk, L->bk + C,
+                           L->bk + 2 * C, ph->x, ph->B, C, m->cfg.in_h, m->cfg.in_w, c0, c1,
+                           L->conv_ws + (size_t)t * L->stem_ws);
+}
+
+static void ph_fc_fwd(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct paper_layout *L = LAY(m);
+    const int IC = m->cfg.channels * m->H * m->W, K = m->cfg.classes;
+    int b0, b1;
+    pool_share(ph->B, t, nt, 1, &b0, &b1);
+    if (b1 > b0)
+        linear_forward(L->logits + (size_t)b0 * K, ph->head_in + (size_t)b0 * IC, arena_param(m, L->t_fc_w),
+                       arena_param(m, L->t_fc_b), b1 - b0, IC, K);
+}
+
+/* dW[:, i0:i1] += dlogits^T . in[:, i0:i1] and din[:, i0:i1] += dlogits . W[:, i0:i1]; fc.b by thread 0 */
+static void ph_fc_bwd(void *arg, int t, int nt)
+{
+    struct phase *ph = arg;
+    struct model *m = ph->m;
+    struct paper_layout *L = LAY(m);
+    const int IC = m->cfg.channels * m->H * m->W, K = m->cfg.classes, B = ph->B;
+    float *gw = arena_grad(m, L->t_fc_w), *gb = arena_grad(m, L->t_fc_b), *din = (float *)ph->dY;
+    if (t == 0 && gb)
+        for (int b = 0; b < B; b++)
+            for (int o = 0; o < K; o++) gb[o] += L->dlogits[(size_t)b * K + o];
+    int i0, i1;
+    pool_share(IC, t, nt, 16, &i0, &i1);
+    if (i1 <= i0)
+        return;
+    if (gw)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, i1 - i0, B, 1.0f, L->dlogits, K, ph->head_in + i0, IC,
+                    1.0f, gw + i0, IC);
+    if (din)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, i1 - i0, K, 1.0f, L->dlogits, K,
+                    arena_param(m, L->t_fc_w) + i0, IC, 1.0f, din + i0, IC);
+}
+
+/* Fills L->in / L->s with node nd's inputs and returns their count; sets the plane strides. */
+static int node_inputs(struct model *m, const struct model_node *nd, int B, struct phase *ph)
+{
+    struct paper_layout *L = LAY(m);
+    const int C = m->cfg.channels, HW = m->H * m->W;
+    if (nd->indeg == 0) {
+        L->in[0] = (struct node_input){L->stem_out, NULL, NULL, NULL, NULL};
+        ph->in_cs = (size_t)HW;
+        ph->in_bs = (size_t)C * HW;
+        return ph->n_in = 1;
+    }
+    for (int k = 0; k < nd->indeg; k++) {
+        const struct model_node *p = &m->nodes[nd->pred[k]];
+        L->in[k] = (struct node_input){p->P, p->hi, p->lo, p->scale, p->shift};
+    }
+    if (nd->t_agg >= 0) {
+        const float *w = arena_param(m, nd->t_agg);
+        for (int k = 0; k < nd->indeg; k++)
+            L->s[k] = agg_sigmoid(w[k]);
+    }
+    ph->in_cs = (size_t)B * HW;
+    ph->in_bs = (size_t)HW;
+    return ph->n_in = nd->indeg;
+}
+
+static float paper_forward(struct model *m, const float *x, const int *y, int B, int train, int *correct)
+{
+    struct paper_layout *L = m->priv;
+    const struct model_config *c = &m->cfg;
+    const int C = c->channels, HW = m->H * m->W;
+    double *pa = m->prof.fwd, pt = m->prof.enabled ? dcn_now() : 0;
+
+    {
+        /* stem_forward, its channels split over the threads */
+        struct phase sp = {.m = m, .B = B, .train = train, .x = x};
+        const size_t Cr = pad16((size_t)C);
+        pool_run(L->pool, ph_stem_conv, &sp);
+        stem_stats(L->stem_mean, L->stem_rstd, arena_buffer(m, L->b_stem_mean), arena_buffer(m, L->b_stem_var),
+                   L->stem_aff, L->stem_aff + Cr, L->stem_aff + 2 * Cr, L->stem_aff + 3 * Cr, L->ts1, L->ts2, L->tk,
+                   arena_param(m, L->t_stem_gamma), arena_param(m, L->t_stem_beta), B, C, HW, train, c->bn_eps,
+                   c->bn_momentum, L->syncp);
+        pool_run(L->pool, ph_stem_apply, &sp);
+    }
+    prof_tick(m, pa, PROF_STEM, &pt);
+
+    const float *head_in = L->stem_out;
+    if (m->dag) {
+        const struct dcn_dag *d = m->dag;
+        struct phase ph = {.m = m, .B = B, .train = train, .pa = pa, .pt = &pt};
+        for (int i = 0; i < d->n; i++) {
+            ph.nd = &m->nodes[i];
+            node_inputs(m, ph.nd, B, &ph);
+            pool_run(L->pool, ph_fwd, &ph);
+            prof_tick(m, pa, PROF_NODE, &pt);
+            bn_finish(m, ph.nd, B, train);
+            prof_tick(m, pa, PROF_BN, &pt);
+        }
+        /* sink: unweighted mean of the output nodes, then the head's ReLU, written NCHW */
+        for (int k = 0; k < d->n_outputs; k++) {
+            const struct model_node *o = &m->nodes[d->outputs[k]];
+            L->in[k] = (struct node_input){o->P, o->hi, o->lo, o->scale, o->shift};
+        }
+        ph.n_in = d->n_outputs;
+        pool_run(L->pool, ph_sink, &ph);
+        head_in = L->H;
+        prof_tick(m, pa, PROF_SINK, &pt);
+    }
+    {
+        struct phase fp = {.m = m, .B = B, .head_in = head_in};
+        pool_run(L->pool, ph_fc_fwd, &fp);
+    }
+    prof_tick(m, pa, PROF_HEAD, &pt);
+    int corr = 0;
+    float loss = softmax_xent_forward(L->probs, L->logits, y, B, c->classes, &corr);
+    prof_tick(m, pa, PROF_SOFTMAX, &pt);
+    if (correct)
+        *correct = corr;
+    return loss;
+}
+
+static const float *paper_logits(const struct model *m) { return ((const struct paper_layout *)m->priv)->logits; }
+
+/* Under synchronised BN: dgamma and dbeta came from this process's sums (the trainer averages them);
+ * the input gradient needs the global batch's, so add the sums up and redo the coefficients. tdw is
+ * free until ph_bwd. */
+static void node_bn_sync(struct model *m, const struct model_node *nd, int B)
+{
+    struct paper_layout *L = m->priv;
+    const int C = m->cfg.channels, HW = m->H * m->W;
+    double *v = L->tdw;
+    for (int c = 0; c < C; c++) {
+        v[3 * c] = L->sd[c];
+        v[3 * c + 1] = L->sdm[c];
+        v[3 * c + 2] = L->sxm[c];
+    }
+    const double ntot = (double)B * HW * L->sync.sum(L->sync.arg, v, 3 * C);
+    const float *gamma = arena_param(m, nd->t_gamma);
+    for (int c = 0; c < C; c++)
+        batchnorm_backward_coeffs(v[3 * c], v[3 * c + 1], v[3 * c + 2], ntot, gamma[c], nd->rstd[c], NULL, NULL,
+                                  &L->bk[c], &L->ba[c], &L->bb[c]);
+}
+
+/* Node i's input gradient destinations: the stem's gradient for an input node, else the
+ * predecessors' slots */
+static void node_grad_dests(struct model *m, const struct model_node *nd, int i, int n_in, int need_stem)
+{
+    struct paper_layout *L = m->priv;
+    const struct dcn_dag *d = m->dag;
+    if (nd->indeg == 0) {
+        L->din[0] = need_stem ? L->dstem : NULL;
+        L->din_set[0] = 0;
+        return;
+    }
+    for (int k = 0; k < n_in; k++) {
+        const struct model_node *p = &m->nodes[nd->pred[k]];
+        L->din[k] = L->slots + (size_t)p->slot * L->Nr;
+        /* the largest-index successor touches a slot first (backward runs in descending order): it
+         * writes the slot, which may hold a dead node's gradient */
+        L->din_set[k] = d->succ[d->succ_off[nd->pred[k] + 1] - 1] == i;
+    }
+}
+
+/* Adds the threads' partial weight gradients of a node, in thread order */
+static void node_reduce_partials(struct model *m, const struct model_node *nd, int n_in)
+{
+    struct paper_layout *L = m->priv;
+    const int C = m->cfg.channels, nt = pool_size(L->pool);
+    float *gpw = arena_grad(m, nd->t_pw), *gdw = arena_grad(m, nd->t_dw), *gw = arena_grad(m, nd->t_agg);
+    const size_t CC = pad16((size_t)C * C);
+    if (gpw && nt > 1)
+        for (int t = 0; t < nt; t++)
+            for (int j = 0; j < C * C; j++)
+                gpw[j] += L->tdW[(size_t)t * CC + j];
+    if (gdw)
+        for (int j = 0; j < 9 * C; j++) {
+            double acc = 0.0;
+            for (int t = 0; t < nt; t++)
+                acc += L->tdw[(size_t)t * 9 * C + j];
+            gdw[j] += (float)acc;
+        }
+    if (gw)
+        for (int k = 0; k < n_in; k++) {
+            double dot = 0.0;
+            for (int t = 0; t < nt; t++)
+                dot += L->dots[(size_t)t * L->max_in + k];
+            const float s = L->s[k];
+            gw[k] += (float)(s * (1.0f - s) * dot);
+        }
+}
+
+/* The DAG backward: the head ReLU and the sink's mean, then the nodes in reverse order; every
+ * finished node hands its gradients to grad_ready */
+static void paper_dag_backward(struct model *m, int B, int need_stem, double *pa, double *pt)
+{
+    struct paper_layout *L = m->priv;
+    const struct dcn_dag *d = m->dag;
+    struct phase ph = {.m = m, .B = B, .train = 1, .pa = pa, .pt = pt};
+    /* through the head ReLU (mask from its output) and the sink's mean: every output node receives
+     * the same gradient, so they all read dsink in place */
+    pool_run(L->pool, ph_dsink, &ph);
+    memset(L->dstem, 0, (size_t)B * m->cfg.channels * m->H * m->W * sizeof(float));
+    prof_tick(m, pa, PROF_SINK, pt);
+    for (int i = d->n - 1; i >= 0; i--) {
+        struct model_node *nd = &m->nodes[i];
+        ph.nd = nd;
+        ph.dY = nd->is_output ? L->dsink : L->slots + (size_t)nd->slot * L->Nr;
+        int n_in = node_inputs(m, nd, B, &ph);
+        pool_run(L->pool, ph_bn_bwd, &ph);
+        if (L->syncp)
+            node_bn_sync(m, nd, B);
+        prof_tick(m, pa, PROF_BN, pt);
+        node_grad_dests(m, nd, i, n_in, need_stem);
+        pool_run(L->pool, ph_bwd, &ph);
+        prof_tick(m, pa, PROF_NODE, pt);
+        node_reduce_partials(m, nd, n_in);
+        prof_tick(m, pa, PROF_MISC, pt);
+        if (m->grad_ready)
+            m->grad_ready(m->grad_ready_arg, m->params[nd->t_agg >= 0 ? nd->t_agg : nd->t_dw].offset);
+    }
+}
+
+/* stem_backward, its channels split over the threads: ReLU (mask from its output), BN, conv, fused;
+ * the image needs no gradient. Scratch: tdw (its 9 C doubles hold the BN sums, then the weight
+ * gradient) and bk, ba, bb (consecutive: the 3 C coefficients). */
+static void paper_stem_backward(struct model *m, const float *x, int B)
+{
+    struct paper_layout *L = m->priv;
+    const int C = m->cfg.channels;
+    struct phase sp = {.m = m, .B = B, .train = 1, .x = x};
+    pool_run(L->pool, ph_stem_bsums, &sp);
+    stem_backward_coeffs(arena_grad(m, L->t_stem_gamma), arena_grad(m, L->t_stem_beta), L->tdw,
+                         arena_param(m, L->t_stem_gamma), L->stem_rstd, B, C, m->H * m->W, L->bk, L->syncp);
+    float *gsw = arena_grad(m, L->t_stem_w);
+    if (gsw) {
+        pool_run(L->pool, ph_stem_bdw, &sp);
+        for (int j = 0; j < 9 * C; j++)
+            gsw[j] += (float)L->tdw[j];
+    }
+}
+
+static void paper_backward(struct model *m, const float *x, const int *y, int B)
+{
+    struct paper_layout *L = m->priv;
+    const struct model_config *c = &m->cfg;
+    const int K = c->classes;
+    const size_t Nb = (size_t)B * (size_t)c->channels * (size_t)(m->H * m->W) * sizeof(float);
+    const int need_stem = !(c->freeze & FREEZE_STEM);
+    const int need_dag = m->dag && (need_stem || !(c->freeze & FREEZE_NODES) || !(c->freeze & FREEZE_AGG));
+
+    double *pa = m->prof.bwd, pt = m->prof.enabled ? dcn_now() : 0;
+    memset(m->grad_mem, 0, m->param_floats * sizeof(float));
+    prof_tick(m, pa, PROF_MISC, &pt);
+    memset(L->dlogits, 0, (size_t)B * (size_t)K * sizeof(float));
+    softmax_xent_backward(L->dlogits, L->probs, y, B, K);
+    prof_tick(m, pa, PROF_SOFTMAX, &pt);
+    const float *head_in = m->dag ? L->H : L->stem_out;
+    float *dhead = m->dag ? L->dH : L->dstem;
+    memset(dhead, 0, Nb);
+    {
+        struct phase fp = {.m = m, .B = B, .head_in = head_in, .dY = (need_stem || need_dag) ? dhead : NULL};
+        pool_run(L->pool, ph_fc_bwd, &fp);
+    }
+    prof_tick(m, pa, PROF_HEAD, &pt);
+    if (m->grad_ready)
+        m->grad_ready(m->grad_ready_arg, m->params[L->t_fc_w].offset);
+    if (need_dag)
+        paper_dag_backward(m, B, need_stem, pa, &pt);
+    if (need_stem) {
+        paper_stem_backward(m, x, B);
+        prof_tick(m, pa, PROF_STEM, &pt);
+    }
+    if (m->grad_ready)
+        m->grad_ready(m->grad_ready_arg, 0);
+}
+
+/* counted as model_flops_per_image says */
+static double paper_flops_per_image(const struct model *m)
+{
+    const struct paper_layout *L = m->priv;
+    const double C = m->cfg.channels, HW = (double)m->H * m->W, K = m->cfg.classes, CHW = C * HW;
+    const int stem_tr = m->params[L->t_stem_w].trainable;
+    const int nodes_tr = !(m->cfg.freeze & FREEZE_NODES), agg_tr = !(m->cfg.freeze & FREEZE_AGG);
+    const int dag_needs = m->dag && (stem_tr || nodes_tr || agg_tr);
+    double f = 0;
+    /* stem: conv (no input gradient), BN (7 forward, 9 backward per element), ReLU (1 + 1) */
+    f += 18.0 * CHW + (stem_tr ? 18.0 * CHW + 10.0 * CHW : 0.0) + 8.0 * CHW;
+    if (m->dag) {
+        const int bwd = dag_needs;
+        for (int i = 0; i < m->dag->n; i++) {
+            const double indeg = m->nodes[i].indeg;
+            if (indeg > 1) /* s0 y0 + s1 y1 + ...; backward: s_k dA into each input, <dA, y_k> */
+                f += (2.0 * indeg - 1.0) * CHW + (bwd ? 2.0 * indeg * CHW : 0.0) + (bwd && agg_tr ? 2.0 * indeg * CHW : 0.0);
+            f += 1.0 * CHW + (bwd ? 1.0 * CHW : 0.0);                    /* ReLU */
+            f += 18.0 * CHW + (bwd ? 18.0 * CHW : 0.0) + (bwd && nodes_tr ? 18.0 * CHW : 0.0);      /* depthwise */
+            f += 2.0 * C * CHW + (bwd ? 2.0 * C * CHW : 0.0) + (bwd && nodes_tr ? 2.0 * C * CHW : 0.0); /* pointwise */
+            f += 7.0 * CHW + (bwd ? 9.0 * CHW : 0.0);                    /* BN */
+        }
+        f += (m->dag->n_outputs + 1.0) * CHW + (dag_needs ? 2.0 * CHW : 0.0); /* sink mean + head ReLU */
+    }
+    const int fc_tr = m->params[L->t_fc_w].trainable;
+    f += 2.0 * CHW * K + (fc_tr ? 2.0 * CHW * K : 0.0) + (stem_tr || dag_needs ? 2.0 * CHW * K : 0.0);
+    return f;
+}
+
+const struct model_ops paper_ops = {
+    .name = "paper",
+    .has_dag = 1,
+    .build = paper_build,
+    .plan = paper_plan,
+    .free_priv = paper_free_priv,
+    .forward = paper_forward,
+    .backward = paper_backward,
+    .logits = paper_logits,
+    .flops_per_image = paper_flops_per_image,
+};
+
+/* the paper's "no graph": the same engine, built without a DAG */
+const struct model_ops baseline_ops = {
+    .name = "baseline",
+    .has_dag = 0,
+    .build = paper_build,
+    .plan = paper_plan,
+    .free_priv = paper_free_priv,
+    .forward = paper_forward,
+    .backward = paper_backward,
+    .logits = paper_logits,
+    .flops_per_image = paper_flops_per_image,
+};
