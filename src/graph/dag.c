@@ -1,6 +1,7 @@
 /* Graph -> DAG (paper section 3.1): place the vertices in an order, point every edge from the
  * earlier position to the later one. All construction is O(n + m) counting passes over the CSR
- * graph, so 1M-edge graphs take a fraction of a second. */
+ * graph, so 1M-edge graphs take a fraction of a second.
+ * Uses only the finished graph; nothing else of the graph module. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

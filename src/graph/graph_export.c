@@ -1,10 +1,10 @@
 /* DAG exports: GraphML for networkx and other tools, RandWire text for the authors' code, and DOT
- * for looking at the wiring with graphviz (dot for small DAGs, sfdp for connectomes). */
+ * for looking at the wiring with graphviz (dot for small DAGs, sfdp for connectomes).
+ * Uses graph_stats.c (CNM communities) and dag.c (order names). */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "graph_internal.h"
 
@@ -244,21 +244,15 @@ enum dcn_status graph_export_dot(struct dcn_ctx *ctx, const struct dcn_graph *g,
     return close_out(ctx, f, path);
 }
 
-static int ends_with(const char *s, const char *ext)
-{
-    size_t ls = strlen(s), le = strlen(ext);
-    return ls > le && !strcasecmp(s + ls - le, ext);
-}
-
 enum dcn_status graph_export_dag(struct dcn_ctx *ctx, const struct dcn_graph *g, const struct dcn_dag *d,
                                  const char *path, enum graph_export_format fmt)
 {
     if (fmt == GRAPH_EXPORT_AUTO) {
-        if (ends_with(path, ".graphml") || ends_with(path, ".xml"))
+        if (graph_has_ext(path, ".graphml") || graph_has_ext(path, ".xml"))
             fmt = GRAPH_EXPORT_GRAPHML;
-        else if (ends_with(path, ".txt"))
+        else if (graph_has_ext(path, ".txt"))
             fmt = GRAPH_EXPORT_TXT;
-        else if (ends_with(path, ".dot") || ends_with(path, ".gv"))
+        else if (graph_has_ext(path, ".dot") || graph_has_ext(path, ".gv"))
             fmt = GRAPH_EXPORT_DOT;
         else
             return dcn_fail(ctx, DCN_EINVAL, "%s: cannot tell the format from the extension (use --format "

@@ -1,6 +1,7 @@
 /* Seeded random graph generators: Watts-Strogatz (connected), Erdos-Renyi G(n,p), Barabasi-Albert.
  * Algorithms as in networkx 2.8 so that the graph families match the paper's (which used networkx
- * through RandWire); the random stream is dcn_rng's, identical on every machine. */
+ * through RandWire); the random stream is dcn_rng's, identical on every machine.
+ * Uses graph_csr.c (the builder), graph.c and graph_containers.c; graph_load calls it, not back. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -304,10 +305,5 @@ enum dcn_status graph_generate(struct dcn_ctx *ctx, const char *spec, struct dcn
         st = gen_er(ctx, &gp, spec, out);
     else
         st = gen_ba(ctx, &gp, spec, out);
-    if (!st && graph_number_labels(*out)) {
-        graph_free(*out);
-        *out = NULL;
-        return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", spec);
-    }
-    return st;
+    return st ? st : graph_number_labels(ctx, out, spec);
 }

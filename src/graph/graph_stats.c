@@ -1,6 +1,7 @@
 /* Graph statistics with networkx 2.8's definitions (docs: shared notes B5), computed with igraph
  * where it has the algorithm (clustering, CNM, Louvain, LAPACK eigenvalues) and with plain BFS over
- * the CSR graph for path lengths, which allows sampling sources on large graphs. */
+ * the CSR graph for path lengths, which allows sampling sources on large graphs.
+ * Uses graph_csr.c (largest component, random references), graph.c and graph_containers.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
