@@ -117,33 +117,11 @@ static int cmp_coord(const void *a, const void *b)
     return (p->v > q->v) - (p->v < q->v);
 }
 
-enum dcn_status dag_build(struct dcn_ctx *ctx, const struct dcn_graph *g, enum dag_order order,
-                          uint64_t order_seed, struct dcn_dag **out)
+/* Places the vertices in the order's sequence: d->vertex[i] is the vertex at position i. Returns -1
+ * when out of memory. */
+static int place_vertices(const struct dcn_graph *g, enum dag_order order, uint64_t order_seed, struct dcn_dag *d)
 {
-    *out = NULL;
-    if (!g || g->n <= 0)
-        return dcn_fail(ctx, DCN_EINVAL, "%s: cannot build a DAG from a graph without nodes", g ? g->source : "(null)");
-    if (order == DAG_ORDER_COORD && !g->coords)
-        return dcn_fail(ctx, DCN_EINVAL, "%s: graph has no coordinates, so the 'coord' order is not available",
-                        g->source);
-    int n = g->n;
-    int64_t m = g->m;
-    struct dcn_dag *d = calloc(1, sizeof *d);
-    int *pos = malloc((size_t)n * sizeof *pos);
-    if (!d || !pos)
-        goto nomem;
-    d->n = n;
-    d->m = m;
-    d->order = order;
-    d->order_seed = order_seed;
-    d->vertex = malloc((size_t)n * sizeof *d->vertex);
-    d->pred_off = calloc((size_t)n + 1, sizeof *d->pred_off);
-    d->succ_off = calloc((size_t)n + 1, sizeof *d->succ_off);
-    d->pred = malloc((size_t)(m ? m : 1) * sizeof *d->pred);
-    d->succ = malloc((size_t)(m ? m : 1) * sizeof *d->succ);
-    if (!d->vertex || !d->pred_off || !d->succ_off || !d->pred || !d->succ)
-        goto nomem;
-
+    const int n = g->n;
     switch (order) {
     case DAG_ORDER_RANDOM: {
         struct dcn_rng rng;
@@ -151,42 +129,38 @@ enum dcn_status dag_build(struct dcn_ctx *ctx, const struct dcn_graph *g, enum d
         for (int i = 0; i < n; i++)
             d->vertex[i] = i;
         dcn_rng_shuffle_int(&rng, d->vertex, (size_t)n);
-        break;
+        return 0;
     }
     case DAG_ORDER_IDENTITY:
         for (int i = 0; i < n; i++)
             d->vertex[i] = i;
-        break;
+        return 0;
     case DAG_ORDER_DEGREE:
-        if (order_by_degree(g, d->vertex))
-            goto nomem;
-        break;
+        return order_by_degree(g, d->vertex) ? -1 : 0;
     case DAG_ORDER_BFS:
-        if (order_bfs(g, d->vertex))
-            goto nomem;
-        break;
+        return order_bfs(g, d->vertex) ? -1 : 0;
     case DAG_ORDER_COORD: {
         struct coord_key *k = malloc((size_t)n * sizeof *k);
         if (!k)
-            goto nomem;
+            return -1;
         for (int v = 0; v < n; v++)
             k[v] = (struct coord_key){g->coords[(size_t)v * 3], v};
         qsort(k, (size_t)n, sizeof *k, cmp_coord);
         for (int i = 0; i < n; i++)
             d->vertex[i] = k[i].v;
         free(k);
-        break;
+        return 0;
     }
-    default:
-        dag_free(d);
-        free(pos);
-        return dcn_fail(ctx, DCN_EINVAL, "%s: unknown DAG order %d", g->source, (int)order);
     }
-    for (int i = 0; i < n; i++)
-        pos[d->vertex[i]] = i;
+    return -1;
+}
 
-    /* in/out degrees, then fill by scanning positions in increasing order, so that every pred and
-     * succ list comes out ascending without sorting */
+/* Points every edge from the earlier position to the later one: in/out degrees first, then the lists
+ * filled by scanning positions in increasing order, so that every pred and succ list comes out
+ * ascending without sorting. pos[v] is vertex v's position. Returns -1 when out of memory. */
+static int wire_edges(const struct dcn_graph *g, const int *pos, struct dcn_dag *d)
+{
+    const int n = g->n;
     for (int i = 0; i < n; i++) {
         int v = d->vertex[i];
         for (int64_t e = g->off[v]; e < g->off[v + 1]; e++) {
@@ -204,7 +178,7 @@ enum dcn_status dag_build(struct dcn_ctx *ctx, const struct dcn_graph *g, enum d
     int64_t *pfill = malloc((size_t)n * sizeof *pfill), *sfill = malloc((size_t)n * sizeof *sfill);
     if (!pfill || !sfill) {
         free(pfill), free(sfill);
-        goto nomem;
+        return -1;
     }
     memcpy(pfill, d->pred_off, (size_t)n * sizeof *pfill);
     memcpy(sfill, d->succ_off, (size_t)n * sizeof *sfill);
@@ -220,7 +194,14 @@ enum dcn_status dag_build(struct dcn_ctx *ctx, const struct dcn_graph *g, enum d
     }
     free(pfill);
     free(sfill);
+    return 0;
+}
 
+/* The inputs (no predecessor), the outputs (no successor) and the longest path, by dynamic
+ * programming along the topological order 0..n-1 in scratch (n ints). Returns -1 when out of memory. */
+static int find_ends(struct dcn_dag *d, int *scratch)
+{
+    const int n = d->n;
     int ni = 0, no = 0;
     for (int i = 0; i < n; i++) {
         ni += d->pred_off[i + 1] == d->pred_off[i];
@@ -229,25 +210,59 @@ enum dcn_status dag_build(struct dcn_ctx *ctx, const struct dcn_graph *g, enum d
     d->inputs = malloc((size_t)(ni ? ni : 1) * sizeof *d->inputs);
     d->outputs = malloc((size_t)(no ? no : 1) * sizeof *d->outputs);
     if (!d->inputs || !d->outputs)
-        goto nomem;
+        return -1;
     for (int i = 0; i < n; i++) {
         if (d->pred_off[i + 1] == d->pred_off[i])
             d->inputs[d->n_inputs++] = i;
         if (d->succ_off[i + 1] == d->succ_off[i])
             d->outputs[d->n_outputs++] = i;
     }
-    /* longest path by dynamic programming along the topological order 0..n-1; pos is reused */
     int lp = 0;
     for (int i = 0; i < n; i++) {
         int best = 0;
         for (int64_t e = d->pred_off[i]; e < d->pred_off[i + 1]; e++)
-            if (pos[d->pred[e]] + 1 > best)
-                best = pos[d->pred[e]] + 1;
-        pos[i] = best;
+            if (scratch[d->pred[e]] + 1 > best)
+                best = scratch[d->pred[e]] + 1;
+        scratch[i] = best;
         if (best > lp)
             lp = best;
     }
     d->longest_path = lp;
+    return 0;
+}
+
+enum dcn_status dag_build(struct dcn_ctx *ctx, const struct dcn_graph *g, enum dag_order order,
+                          uint64_t order_seed, struct dcn_dag **out)
+{
+    *out = NULL;
+    if (!g || g->n <= 0)
+        return dcn_fail(ctx, DCN_EINVAL, "%s: cannot build a DAG from a graph without nodes", g ? g->source : "(null)");
+    if (order == DAG_ORDER_COORD && !g->coords)
+        return dcn_fail(ctx, DCN_EINVAL, "%s: graph has no coordinates, so the 'coord' order is not available",
+                        g->source);
+    if ((unsigned)order > DAG_ORDER_COORD)
+        return dcn_fail(ctx, DCN_EINVAL, "%s: unknown DAG order %d", g->source, (int)order);
+    int n = g->n;
+    int64_t m = g->m;
+    struct dcn_dag *d = calloc(1, sizeof *d);
+    int *pos = malloc((size_t)n * sizeof *pos);
+    if (!d || !pos)
+        goto nomem;
+    d->n = n;
+    d->m = m;
+    d->order = order;
+    d->order_seed = order_seed;
+    d->vertex = malloc((size_t)n * sizeof *d->vertex);
+    d->pred_off = calloc((size_t)n + 1, sizeof *d->pred_off);
+    d->succ_off = calloc((size_t)n + 1, sizeof *d->succ_off);
+    d->pred = malloc((size_t)(m ? m : 1) * sizeof *d->pred);
+    d->succ = malloc((size_t)(m ? m : 1) * sizeof *d->succ);
+    if (!d->vertex || !d->pred_off || !d->succ_off || !d->pred || !d->succ || place_vertices(g, order, order_seed, d))
+        goto nomem;
+    for (int i = 0; i < n; i++)
+        pos[d->vertex[i]] = i;
+    if (wire_edges(g, pos, d) || find_ends(d, pos))
+        goto nomem;
     free(pos);
     *out = d;
     return DCN_OK;
