@@ -24,6 +24,7 @@
 #include <hdf5.h>
 
 #include "dcn/core.h"
+#include "dcn/fields.h"
 #include "dcn/graph.h"
 #include "dcn/model.h"
 
@@ -104,4 +105,10 @@ hid_t h5_mem_create(void);
 int h5_mem_write(hid_t file, const char *path);
 /* h5_mem_write, then closes the file (also on failure). */
 int h5_mem_save(hid_t file, const char *path);
+/* A fixed-length, NUL-terminated string type of n bytes (the caller closes it). */
+hid_t h5_str_type(size_t n);
+/* The table column type of a trial field (/summary): strings of the field's width (close with
+ * H5Tclose when f->type is FIELD_STR), int32, uint64 or double. */
+hid_t h5_field_type(const struct field_desc *f);
+
 #endif

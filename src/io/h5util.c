@@ -69,3 +69,27 @@ int h5_mem_write(hid_t file, const char *path)
     }
     return rc;
 }
+
+hid_t h5_str_type(size_t n)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, n);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    return t;
+}
+
+hid_t h5_field_type(const struct field_desc *f)
+{
+    switch (f->type) {
+    case FIELD_STR:
+        return h5_str_type((size_t)f->width);
+    case FIELD_U64:
+        return H5T_NATIVE_UINT64;
+    case FIELD_DOUBLE:
+        return H5T_NATIVE_DOUBLE;
+    case FIELD_INT:
+    case FIELD_BOOL:
+        break;
+    }
+    return H5T_NATIVE_INT32;
+}

@@ -183,14 +183,6 @@ struct row {
 };
 
 
-static hid_t str_type(size_t n)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, n);
-    H5Tset_strpad(t, H5T_STR_NULLTERM);
-    return t;
-}
-
 /* Memory type for the columns this dcn uses that exist in the file's table (ftype): older or newer
  * writers may lack or add columns, and HDF5 converts compound types member by member, by name. */
 static enum dcn_status summary_mem_type(struct dcn_ctx *ctx, const char *path, hid_t ftype, hid_t *out)
@@ -226,10 +218,7 @@ static enum dcn_status summary_mem_type(struct dcn_ctx *ctx, const char *path, h
             H5Tclose(mt);
             return dcn_fail(ctx, DCN_EPARSE, "%s: /summary has no column '%s' (not a dcn results file?)", path, f->name);
         }
-        hid_t ty = f->type == FIELD_STR      ? str_type((size_t)f->width)
-                   : f->type == FIELD_U64    ? H5T_NATIVE_UINT64
-                   : f->type == FIELD_DOUBLE ? H5T_NATIVE_DOUBLE
-                                             : H5T_NATIVE_INT32;
+        hid_t ty = h5_field_type(f);
         H5Tinsert(mt, f->name, offsetof(struct row, t) + key_offs[i], ty);
         if (f->type == FIELD_STR)
             H5Tclose(ty);
@@ -242,7 +231,7 @@ static enum dcn_status summary_mem_type(struct dcn_ctx *ctx, const char *path, h
             return dcn_fail(ctx, DCN_EPARSE, "%s: /summary has no column '%s' (not a dcn results file?)", path,
                             cols[i].name);
         }
-        hid_t ty = cols[i].type ? cols[i].type : str_type(cols[i].strsize);
+        hid_t ty = cols[i].type ? cols[i].type : h5_str_type(cols[i].strsize);
         H5Tinsert(mt, cols[i].name, cols[i].off, ty);
         if (!cols[i].type)
             H5Tclose(ty);

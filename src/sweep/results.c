@@ -40,14 +40,6 @@ struct summary_row {
     char reason[256];
 };
 
-static hid_t str_type(size_t n)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, n);
-    H5Tset_strpad(t, H5T_STR_NULLTERM);
-    return t;
-}
-
 #define DCN_ROW_TYPE_ struct summary_row
 static const size_t field_offs[DCN_N_FIELDS] = {DCN_FIELD_ROW_OFFSETS};
 #undef DCN_ROW_TYPE_
@@ -55,16 +47,13 @@ static const size_t field_offs[DCN_N_FIELDS] = {DCN_FIELD_ROW_OFFSETS};
 static hid_t summary_type(void)
 {
     hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(struct summary_row));
-    hid_t s24 = str_type(24), s256 = str_type(256), s16 = str_type(16), s64 = str_type(64);
+    hid_t s24 = h5_str_type(24), s256 = h5_str_type(256), s16 = h5_str_type(16), s64 = h5_str_type(64);
 #define F(name, type) H5Tinsert(t, #name, offsetof(struct summary_row, name), type)
     F(index, H5T_NATIVE_INT32);
     F(id, s24);
     for (int i = 0; i < DCN_N_FIELDS; i++) {
         const struct field_desc *f = &dcn_fields[i];
-        hid_t ty = f->type == FIELD_STR      ? str_type((size_t)f->width)
-                   : f->type == FIELD_U64    ? H5T_NATIVE_UINT64
-                   : f->type == FIELD_DOUBLE ? H5T_NATIVE_DOUBLE
-                                             : H5T_NATIVE_INT32;
+        hid_t ty = h5_field_type(f);
         H5Tinsert(t, f->name, field_offs[i], ty);
         if (f->type == FIELD_STR)
             H5Tclose(ty);
