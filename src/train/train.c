@@ -331,6 +331,12 @@ static enum dcn_status run_step(struct run *r, int ep, int s, double lr, float *
     return DCN_OK;
 }
 
+/* Half-period cosine decay to 0 over all steps (PyTorch LambdaLR: step g uses lambda(g)). */
+static double cosine_lr(double lr0, long g, long total)
+{
+    return lr0 * 0.5 * (1.0 + cos(M_PI * (double)g / (double)total));
+}
+
 /* Epoch ep's training steps (from the resumed step on the first epoch of a resumed run), with
  * checkpoints, stops and progress lines; the epoch's loss sum, correct count and last lr come back. */
 static enum dcn_status run_epoch_steps(struct run *r, int ep, double *loss_sum_out, long *correct_out, double *lr_out)
@@ -347,9 +353,12 @@ static enum dcn_status run_epoch_steps(struct run *r, int ep, double *loss_sum_o
     } else {
         dcn_rng_shuffle_int(&r->order_rng, r->perm, (size_t)r->ds->n_train);
     }
+    /* the epoch records the lr of its last step: after a resume at the epoch's end no step runs here,
+     * so it is the step before the resume point's */
+    if (s0 > 0)
+        lr = cosine_lr(cfg->lr, r->gstep - 1, r->total);
     for (int s = s0; s < r->steps_per_epoch; s++, r->gstep++) {
-        /* half-period cosine decay to 0 over all steps (PyTorch LambdaLR: step s uses lambda(s)) */
-        lr = cfg->lr * 0.5 * (1.0 + cos(M_PI * (double)r->gstep / (double)r->total));
+        lr = cosine_lr(cfg->lr, r->gstep, r->total);
         double tstep = dcn_now();
         float loss = 0;
         int c = 0, stopping = 0;

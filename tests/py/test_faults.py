@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 """Faults during sweeps, each ending with a clear message and no finished result lost or corrupted:
-- the disk fills up while trials write (a small tmpfs; needs root to mount, as CI and tests/run.sh are);
+- the disk fills up while trials write (a small tmpfs; needs root to mount, as the README's test
+  command runs): the sweep exits non-zero with a message naming a file on the full disk;
 - a trial file left half-written by a crash;
 - a damaged checkpoint (set aside, the trial restarts) and another trial's checkpoint (refused);
 - an output folder that cannot be created.
-Needs MNIST in the data folder (tests/run.sh fetches it)."""
+Needs MNIST in the data folder (tests/run.sh fetches it) and root: without either the test fails and
+says so."""
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -53,19 +56,28 @@ test_limit: 100
 def test_disk_full(tmp):
     mnt = os.path.join(tmp, "small-disk")
     os.makedirs(mnt)
+    if os.geteuid() != 0:
+        # the README's test command (tests/run.sh) runs as root: not being root is a failure, not a skip
+        check(False, "the disk-full test needs root to mount a small tmpfs (run the tests as root, as "
+                     "tests/run.sh does); it did not run")
+        return
     # each trial file is about 60 KiB: 300 KiB holds a few, not all twelve
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", mnt], capture_output=True, text=True)
     if r.returncode != 0:
-        check(os.geteuid() != 0, f"root could not mount a tmpfs: {r.stderr}")
-        print("skip: disk-full test needs root to mount a tmpfs", flush=True)
+        check(False, f"root could not mount a tmpfs for the disk-full test (rc {r.returncode}): {r.stderr.strip()}")
         return
     try:
         out = os.path.join(mnt, "sweep")
         yml = os.path.join(tmp, "full.yaml")
         small_sweep(yml, out, seeds="0..11")
         r = sweep(yml)
-        check(r.returncode in (0, 1), f"no crash when the disk fills (rc {r.returncode}): {r.stderr[-800:]}")
-        check("disk full" in r.stderr or "cannot" in r.stderr, f"the disk-full failure is reported: {r.stderr[-800:]}")
+        # a runtime failure: status 1 (not 0, not a crash) and the last line, `dcn sweep: <kind>: <message>`,
+        # names the file on the full disk that could not be written
+        last = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ""
+        check(r.returncode == 1, f"the sweep exits with status 1 when the disk fills, got {r.returncode}: "
+                                 f"{r.stderr[-800:]}")
+        named = re.match(r"dcn sweep: .*?(" + re.escape(out) + r"/\S+?): .*(No space left on device|disk full)", last)
+        check(named is not None, f"the disk-full error names the file it could not write: {last!r}")
         done = {}
         for f in glob.glob(os.path.join(out, "trials", "t*[0-9a-f].h5")):
             try:
@@ -143,7 +155,17 @@ def test_unwritable_output(tmp):
           f"an output folder that cannot be created is named: {r.stderr[-400:]}")
 
 
+def need_mnist():
+    """The sweeps train on MNIST, which the test command provides: its absence is a failure, not a skip."""
+    r = subprocess.run([DCN, "data", "info", "mnist"], env=ENV, capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        print(f"FAIL: MNIST is needed and missing (tests/run.sh fetches it; by hand: dcn data fetch mnist): "
+              f"{r.stderr.strip()}", flush=True)
+        sys.exit(1)
+
+
 def main():
+    need_mnist()
     with tempfile.TemporaryDirectory(prefix="dcn-faults-") as tmp:
         test_unwritable_output(tmp)
         test_half_written_and_checkpoints(tmp)

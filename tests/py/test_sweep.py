@@ -3,14 +3,20 @@
 - a small sweep (2 graphs x 2 seeds x frozen on/off + baseline) completes; the aggregate file has one
   group per trial, all done, sane metrics, a summary table that agrees with the per-trial files;
   a rerun skips every finished trial (end times unchanged);
-- SIGKILL of a rank in the middle of a sweep: the rerun finishes every trial exactly once, finished
-  trials are not re-run, the killed trial resumes from its checkpoint;
-- SIGTERM: every rank checkpoints and exits cleanly (status 75), the rerun resumes;
+- SIGKILL of one rank (its own PID, found among mpirun's children, never mpirun) while both ranks are
+  inside checkpointed trials: the rerun finishes every trial exactly once, finished trials are not
+  re-run (end times unchanged), the killed trials resume from their checkpoints;
+- SIGTERM of every rank: every rank checkpoints and exits cleanly (status 75), the rerun resumes;
+  SIGUSR2 stops a single-process sweep with status 75;
+- after each interruption and resume, every trial file equals the one of the same id from the same
+  sweep run uninterrupted into another folder: every weight and BN buffer bit for bit, the per-epoch
+  metrics (all but wall-clock seconds) and the final results (the README promises bit-identical resumes);
 - bad sweep files give an error naming the line.
-Needs MNIST in the data folder (tests/run.sh fetches it)."""
+Needs MNIST in the data folder (tests/run.sh fetches it): without it the test fails and says so."""
 import glob
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -146,26 +152,90 @@ test_limit: 100
         check(a["params_trainable"] == n_agg, "authors sweep trial trains only aggregation weights")
 
 
-def wait_for(pred, timeout, what):
+def wait_for(pred, timeout, what, interval=0.1):
     t0 = time.time()
     while time.time() - t0 < timeout:
         if pred():
             return True
-        time.sleep(0.1)
+        time.sleep(interval)
     check(False, f"timed out waiting for {what}")
     return False
 
 
-def rank_pids(yml):
-    out = subprocess.run(["pgrep", "-f", f"dcn sweep {yml}"], capture_output=True, text=True).stdout.split()
-    return [int(p) for p in out if int(p) != os.getpid()]
+def proc_children():
+    """{parent pid: [child pids]} of every process, from /proc/<pid>/stat."""
+    kids = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                stat = f.read()
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])  # the command name may hold spaces
+        except (OSError, ValueError, IndexError):
+            continue
+        kids.setdefault(ppid, []).append(int(d))
+    return kids
 
 
-def long_sweep(tmp, name):
-    out = os.path.join(tmp, name)
-    yml = os.path.join(tmp, name + ".yaml")
+def dcn_rank_of(pid):
+    """The MPI world rank of pid if it is a dcn process that mpirun started (its executable is the dcn
+    binary and mpirun gave it OMPI_COMM_WORLD_RANK; mpirun and orted have neither), else None."""
+    try:
+        if os.path.realpath(f"/proc/{pid}/exe") != os.path.realpath(DCN):
+            return None
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv0 = f.read().split(b"\0")[0].decode(errors="replace")
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+    except OSError:
+        return None
+    if "mpirun" in argv0 or "orted" in argv0 or b"OMPI_COMM_WORLD_RANK" not in env:
+        return None
+    return int(env[b"OMPI_COMM_WORLD_RANK"])
+
+
+def mpi_ranks(mpirun_pid):
+    """{world rank: pid} of the dcn ranks among the descendants of mpirun_pid."""
+    kids = proc_children()
+    ranks, todo = {}, list(kids.get(mpirun_pid, []))
+    while todo:
+        pid = todo.pop()
+        todo += kids.get(pid, [])
+        rank = dcn_rank_of(pid)
+        if rank is not None:
+            ranks[rank] = pid
+    return ranks
+
+
+def wait_ranks(p, n=2):
+    """{world rank: pid} of the n dcn ranks of the mpirun process p, once they have all started."""
+    ranks = {}
+
+    def found():
+        ranks.update(mpi_ranks(p.pid))
+        return len(ranks) >= n
+
+    wait_for(found, 120, f"mpirun to start {n} dcn ranks", interval=0.02)
+    return ranks
+
+
+def end_ranks(p, ranks):
+    """Wait for mpirun to end (killing it after a minute), then SIGKILL any of its dcn ranks left over."""
+    try:
+        log, _ = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        log, _ = p.communicate()
+    for rank, pid in ranks.items():
+        if dcn_rank_of(pid) == rank:
+            os.kill(pid, signal.SIGKILL)
+    return log
+
+
+def long_sweep_text(out):
     # 6 trials of a few seconds each, checkpointing every 0.3 s
-    write(yml, f"""output: {out}/results.h5
+    return f"""output: {out}/results.h5
 graphs: ["ws:n=8,k=4,p=0.75,seed=1"]
 frozen: [false, true]
 seeds: 0..2
@@ -174,74 +244,200 @@ channels: 8
 train_limit: 1600
 test_limit: 200
 checkpoint_every: 0.3
-""")
+"""
+
+
+def long_sweep(tmp, name):
+    out = os.path.join(tmp, name)
+    yml = os.path.join(tmp, name + ".yaml")
+    write(yml, long_sweep_text(out))
     return out, yml
 
 
+def trial_files(trials):
+    """{trial id: path} of the trial files (finished or failed; not .tmp, not checkpoints)."""
+    return {os.path.basename(f)[:-3]: f for f in glob.glob(os.path.join(trials, "t*[0-9a-f].h5"))}
+
+
+def checkpointed(trials):
+    return {os.path.basename(f)[:-len(".ckpt.h5")] for f in glob.glob(os.path.join(trials, "*.ckpt.h5"))}
+
+
+def both_ranks_in_checkpointed_trials(trials):
+    """A trial is finished and two are running (a .h5.tmp each), both with a checkpoint."""
+    running = {os.path.basename(f)[:-len(".h5.tmp")] for f in glob.glob(os.path.join(trials, "*.h5.tmp"))}
+    return len(trial_files(trials)) >= 1 and len(running) == 2 and running <= checkpointed(trials)
+
+
+def done_end_times(trials):
+    return {tid: a["end_time"] for tid, a in ((tid, attrs(f)) for tid, f in trial_files(trials).items())
+            if a["status"] == "done"}
+
+
+_reference = {}
+
+
+def reference_trials(tmp):
+    """The trials folder of the long sweep run once, uninterrupted, into its own folder (trial ids
+    depend only on the configuration, so they match the interrupted runs' ids)."""
+    if "trials" not in _reference:
+        out = os.path.join(tmp, "uninterrupted")
+        yml = os.path.join(tmp, "uninterrupted.yaml")
+        write(yml, long_sweep_text(out))
+        r = subprocess.run(MPIRUN + [DCN, "sweep", yml], env=ENV, capture_output=True, text=True, timeout=600)
+        check(r.returncode == 0, f"uninterrupted reference sweep: exit {r.returncode}: {r.stderr[-1500:]}")
+        trials = os.path.join(out, "trials")
+        files = trial_files(trials)
+        check(len(files) == 6 and all(attrs(f)["status"] == "done" and attrs(f)["resumed_epoch"] == -1
+                                      for f in files.values()),
+              f"reference sweep: 6 trials done, none resumed ({len(files)} files)")
+        _reference["trials"] = trials
+    return _reference["trials"]
+
+
+RESULT_ATTRS = ("status", "epochs_done", "test_accuracy", "test_loss", "best_test_accuracy", "best_epoch",
+                "params_total", "params_trainable")
+
+
+def trial_differences(path, ref_path):
+    """What differs between two trial files: every /weights and /buffers array bit for bit, every
+    /metrics array but the wall-clock seconds, and the final results."""
+    diffs = []
+    with h5py.File(path, "r") as f, h5py.File(ref_path, "r") as g:
+        for group in ("weights", "buffers", "metrics"):
+            mine = set(f[group].keys()) if group in f else set()
+            ref = set(g[group].keys()) if group in g else set()
+            if not ref:
+                diffs.append(f"the reference has no /{group}")
+            if mine != ref:
+                diffs.append(f"/{group} names differ: {sorted(mine ^ ref)}")
+            for k in sorted(mine & ref):
+                if group == "metrics" and k == "seconds":
+                    continue  # wall-clock time of each epoch
+                x, y = f[group][k][()], g[group][k][()]
+                if x.dtype != y.dtype or x.shape != y.shape:
+                    diffs.append(f"{group}/{k}: {x.dtype}{x.shape} vs {y.dtype}{y.shape}")
+                elif not np.array_equal(x, y):
+                    d = np.abs(x.astype(np.float64) - y.astype(np.float64))
+                    diffs.append(f"{group}/{k}: {int(np.count_nonzero(d))} of {x.size} values differ "
+                                 f"(max |diff| {d.max():.3g})")
+        for k in RESULT_ATTRS:
+            a, b = f.attrs.get(k), g.attrs.get(k)
+            if a is None or b is None or not np.array_equal(np.asarray(a), np.asarray(b)):
+                diffs.append(f"attribute {k}: {a!r} vs {b!r}")
+    return diffs
+
+
+def check_same_as_uninterrupted(trials, ref, what):
+    mine, theirs = trial_files(trials), trial_files(ref)
+    check(sorted(mine) == sorted(theirs) and len(mine) == 6,
+          f"{what}: the same 6 trial ids as the uninterrupted run: {sorted(mine)} vs {sorted(theirs)}")
+    for tid in sorted(set(mine) & set(theirs)):
+        diffs = trial_differences(mine[tid], theirs[tid])
+        check(not diffs, f"{what}: trial {tid} is not bit-identical to the uninterrupted run: "
+                         + "; ".join(diffs[:8]) + (f"; ... {len(diffs) - 8} more" if len(diffs) > 8 else ""))
+
+
+def check_resumed(trials, interrupted, what):
+    """Each trial that had a checkpoint when the run stopped says it resumed from it, past its start."""
+    files = trial_files(trials)
+    for tid in sorted(interrupted):
+        a = attrs(files[tid]) if tid in files else {}
+        e, s = a.get("resumed_epoch", -1), a.get("resumed_step", -1)
+        check(a.get("status") == "done" and e >= 0 and (e > 0 or s > 0),
+              f"{what}: trial {tid} resumed from its checkpoint (status {a.get('status')}, resumed_epoch {e}, "
+              f"resumed_step {s})")
+        print(f"{what}: trial {tid} resumed at epoch {e + 1} after step {s}", flush=True)
+
+
+def killed_rank_trial(log, rank):
+    """The id of the trial the rank had started and not ended when it died, from its log lines."""
+    current = None
+    for m in re.finditer(rf"\[rank {rank}\] trial \d+ (t[0-9a-f]{{16}})(:| done| failed| interrupted)", log):
+        current = m.group(1) if m.group(2) == ":" else None
+    return current
+
+
 def test_sigkill_resume(tmp):
+    ref = reference_trials(tmp)
     out, yml = long_sweep(tmp, "kill")
     p = subprocess.Popen(MPIRUN + [DCN, "sweep", yml], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          text=True)
     trials = os.path.join(out, "trials")
-    # wait until at least one trial is finished and another has a checkpoint
-    wait_for(lambda: glob.glob(os.path.join(trials, "*.ckpt.h5")) and
-             any(not f.endswith(".ckpt.h5") for f in glob.glob(os.path.join(trials, "*.h5"))), 240,
-             "a finished trial and a checkpoint")
-    done_before = {f: attrs(f)["end_time"] for f in glob.glob(os.path.join(trials, "t*[0-9a-f].h5"))}
-    ckpts = glob.glob(os.path.join(trials, "*.ckpt.h5"))
-    pids = rank_pids(yml)
-    check(len(pids) >= 1, "found rank processes")
-    os.kill(max(pids), signal.SIGKILL)
-    try:
-        p.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.communicate()
+    ranks = wait_ranks(p)
+    check(sorted(ranks) == [0, 1], f"found the two dcn ranks among mpirun's children: {ranks}")
+    wait_for(lambda: both_ranks_in_checkpointed_trials(trials), 240,
+             "a finished trial while both ranks train trials that have a checkpoint", interval=0.02)
+    victim = ranks.get(1)
+    # the PID to kill is rank 1's own: not mpirun (p.pid), the dcn binary, with its MPI rank in its environment
+    check(victim is not None and victim != p.pid and dcn_rank_of(victim) == 1,
+          f"the PID to kill ({victim}) is dcn rank 1, not mpirun ({p.pid})")
+    if victim is not None and victim != p.pid:
+        os.kill(victim, signal.SIGKILL)
+        print(f"SIGKILL to dcn rank 1, pid {victim} (mpirun is {p.pid})", flush=True)
+    log = end_ranks(p, ranks)
     check(p.returncode != 0, "the killed sweep did not report success")
-    for q in rank_pids(yml):
-        os.kill(q, signal.SIGKILL)
+    check(re.search(r"process rank 1 .*exited on signal 9", log, re.S) is not None,
+          f"mpirun reports that rank 1 was killed by SIGKILL: {log[-800:]}")
+    killed = killed_rank_trial(log, 1)
+    interrupted = checkpointed(trials)
+    check(killed is not None and killed in interrupted,
+          f"the killed rank was inside trial {killed}, which has a checkpoint ({sorted(interrupted)})")
+    done_before = done_end_times(trials)
+    # rank 0 may finish its own trial between the kill and mpirun ending it, so up to 5 can be done
+    check(1 <= len(done_before) <= 5 and killed not in done_before,
+          f"some trials finished before the kill ({len(done_before)}), not the killed one")
+    time.sleep(1.1)  # end_time has one-second resolution
     r = subprocess.run(MPIRUN + [DCN, "sweep", yml], env=ENV, capture_output=True, text=True, timeout=600)
     check(r.returncode == 0, f"rerun after SIGKILL succeeds: {r.stderr[-1500:]}")
     with h5py.File(os.path.join(out, "results.h5"), "r") as f:
         s = f["summary"][:]
         check(len(s) == 6 and all(x == b"done" for x in s["status"]), f"every trial done: {s['status']}")
         check(len(set(s["id"])) == 6, "each trial exactly once")
-    for f, end in done_before.items():
-        check(attrs(f)["end_time"] == end, f"finished trial {os.path.basename(f)} was not re-run")
-    resumed = [a for a in (attrs(f) for f in glob.glob(os.path.join(trials, "t*[0-9a-f].h5")))
-               if a["resumed_epoch"] >= 0]
-    check(len(resumed) >= 1 and len(ckpts) >= 1, f"a killed trial resumed from its checkpoint ({len(resumed)})")
+    after = done_end_times(trials)
+    for tid, end in done_before.items():
+        check(after.get(tid) == end, f"finished trial {tid} was not re-run (end_time {end} -> {after.get(tid)})")
+    check_resumed(trials, interrupted, "after SIGKILL")
+    check_same_as_uninterrupted(trials, ref, "after SIGKILL and resume")
     check(not glob.glob(os.path.join(trials, "*.ckpt.h5")), "checkpoints removed once trials finish")
     check(not glob.glob(os.path.join(trials, "*.tmp")), "no temporary files left")
 
 
 def test_sigterm(tmp):
+    ref = reference_trials(tmp)
     out, yml = long_sweep(tmp, "term")
     p = subprocess.Popen(MPIRUN + [DCN, "sweep", yml], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          text=True)
     trials = os.path.join(out, "trials")
-    wait_for(lambda: glob.glob(os.path.join(trials, "*.h5.tmp")), 120, "trials started")
-    time.sleep(0.5)
+    ranks = wait_ranks(p)
+    check(sorted(ranks) == [0, 1] and p.pid not in ranks.values(), f"found the two dcn ranks, not mpirun: {ranks}")
+    wait_for(lambda: both_ranks_in_checkpointed_trials(trials), 240,
+             "a finished trial while both ranks train trials that have a checkpoint", interval=0.02)
     t0 = time.time()
-    for q in rank_pids(yml):  # what SLURM does: signal every task
-        os.kill(q, signal.SIGTERM)
-    try:
-        log, _ = p.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        log, _ = p.communicate()
+    for pid in ranks.values():  # what SLURM does: signal every task
+        os.kill(pid, signal.SIGTERM)
+    log = end_ranks(p, ranks)
     took = time.time() - t0
     # each rank exits with 75 (EX_TEMPFAIL); mpirun turns any non-zero rank status into its own 1
     check(p.returncode != 0 and "stopped by a signal" in log and "checkpoint written" in log,
           f"interrupted sweep exits non-zero after checkpointing, got {p.returncode}: {log[-1500:]}")
     check(took < 20, f"clean exit within seconds ({took:.1f}s)")
-    check(len(glob.glob(os.path.join(trials, "*.ckpt.h5"))) >= 1, "checkpoints written on SIGTERM")
+    interrupted = checkpointed(trials)
+    check(len(interrupted) >= 1, "checkpoints written on SIGTERM")
     with h5py.File(os.path.join(out, "results.h5"), "r") as f:
         check(f.attrs["running"] >= 1, "results file shows the interrupted trials as running")
+    done_before = done_end_times(trials)
+    check(len(done_before) >= 1, "a trial finished before SIGTERM")
+    time.sleep(1.1)  # end_time has one-second resolution
     r = subprocess.run(MPIRUN + [DCN, "sweep", yml], env=ENV, capture_output=True, text=True, timeout=600)
     check(r.returncode == 0 and "(resumed)" in r.stderr, f"rerun resumes: {r.stderr[-1500:]}")
     with h5py.File(os.path.join(out, "results.h5"), "r") as f:
         check(all(x == b"done" for x in f["summary"][:]["status"]), "all done after resume")
+    after = done_end_times(trials)
+    for tid, end in done_before.items():
+        check(after.get(tid) == end, f"finished trial {tid} was not re-run (end_time {end} -> {after.get(tid)})")
+    check_resumed(trials, interrupted, "after SIGTERM")
+    check_same_as_uninterrupted(trials, ref, "after SIGTERM and resume")
 
 
 def test_sigterm_single(tmp):
@@ -308,7 +504,17 @@ def test_bad_sweeps(tmp):
     check(r.returncode == 2 and "--shard" in r.stderr, "bad --shard is a usage error")
 
 
+def need_mnist():
+    """The sweeps train on MNIST, which the test command provides: its absence is a failure, not a skip."""
+    r = subprocess.run([DCN, "data", "info", "mnist"], env=ENV, capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        print(f"FAIL: MNIST is needed and missing (tests/run.sh fetches it; by hand: dcn data fetch mnist): "
+              f"{r.stderr.strip()}", flush=True)
+        sys.exit(1)
+
+
 def main():
+    need_mnist()
     with tempfile.TemporaryDirectory(prefix="dcn-sweep-test-") as tmp:
         test_bad_sweeps(tmp)
         test_small_sweep(tmp)

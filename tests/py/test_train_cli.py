@@ -9,14 +9,22 @@ an independent PyTorch forward pass:
   the trial file's DAG and weights in evaluation mode (BN running statistics), gets dcn's test loss
   and accuracy on the same images;
 - `--freeze none` overrides the authors' freezing; bad --normalize is a usage error; the authors
-  variant with 1 channel (its stem has C/2) is refused with a message and writes no file.
-Needs MNIST in the data folder (tests/run.sh fetches it)."""
+  variant with 1 channel (its stem has C/2) is refused with a message and writes no file;
+- `--checkpoint FILE` stopped by SIGTERM after a checkpoint exists and before the last epoch: exit 75,
+  the checkpoint kept and no finished file; the same command resumes from it and ends with exactly the
+  weights, BN buffers, per-epoch metrics (all but wall-clock seconds) and results of the same trial run
+  uninterrupted (the README promises a bit-identical resume).
+Needs MNIST in the data folder and PyTorch (tests/run.sh provides both): without them the test fails
+and says so."""
 import json
 import os
+import re
+import signal
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 import h5py
 import numpy as np
@@ -53,13 +61,15 @@ def evaluate(path):
     return json.loads(r.stdout) if r.returncode == 0 else None
 
 
+MNIST_DIR = None  # the folder dcn reads MNIST from (main() asks `dcn data info mnist`)
+
+
 def mnist_test(n):
-    """The first n MNIST test images and labels, read straight from the IDX files."""
-    d = os.environ.get("DCN_DATA_DIR", os.path.join(os.environ.get("DCN_SOURCE_DIR", "."), "data", "cache"))
-    with open(os.path.join(d, "mnist", "t10k-images-idx3-ubyte"), "rb") as f:
+    """The first n MNIST test images and labels, read straight from the IDX files dcn uses."""
+    with open(os.path.join(MNIST_DIR, "t10k-images-idx3-ubyte"), "rb") as f:
         _, cnt, rows, cols = struct.unpack(">IIII", f.read(16))
         x = np.frombuffer(f.read(n * rows * cols), dtype=np.uint8).reshape(n, 1, rows, cols)
-    with open(os.path.join(d, "mnist", "t10k-labels-idx1-ubyte"), "rb") as f:
+    with open(os.path.join(MNIST_DIR, "t10k-labels-idx1-ubyte"), "rb") as f:
         f.read(8)
         y = np.frombuffer(f.read(n), dtype=np.uint8)
     return x, y
@@ -180,10 +190,144 @@ def test_overrides(tmp):
     check(r.returncode == 2 and "authors" in r.stderr, f"unknown variant lists the known ones: {r.stderr.strip()}")
 
 
+RESULT_ATTRS = ("status", "epochs_done", "test_accuracy", "test_loss", "best_test_accuracy", "best_epoch",
+                "params_total", "params_trainable")
+
+
+def trial_differences(path, ref_path):
+    """What differs between two trial files: every /weights and /buffers array bit for bit, every
+    /metrics array but the wall-clock seconds, and the final results."""
+    diffs = []
+    with h5py.File(path, "r") as f, h5py.File(ref_path, "r") as g:
+        for group in ("weights", "buffers", "metrics"):
+            mine = set(f[group].keys()) if group in f else set()
+            ref = set(g[group].keys()) if group in g else set()
+            if not ref:
+                diffs.append(f"the reference has no /{group}")
+            if mine != ref:
+                diffs.append(f"/{group} names differ: {sorted(mine ^ ref)}")
+            for k in sorted(mine & ref):
+                if group == "metrics" and k == "seconds":
+                    continue  # wall-clock time of each epoch
+                x, y = f[group][k][()], g[group][k][()]
+                if x.dtype != y.dtype or x.shape != y.shape:
+                    diffs.append(f"{group}/{k}: {x.dtype}{x.shape} vs {y.dtype}{y.shape}")
+                elif not np.array_equal(x, y):
+                    d = np.abs(x.astype(np.float64) - y.astype(np.float64))
+                    diffs.append(f"{group}/{k}: {int(np.count_nonzero(d))} of {x.size} values differ "
+                                 f"(max |diff| {d.max():.3g})")
+        for k in RESULT_ATTRS:
+            a, b = f.attrs.get(k), g.attrs.get(k)
+            if a is None or b is None or not np.array_equal(np.asarray(a), np.asarray(b)):
+                diffs.append(f"attribute {k}: {a!r} vs {b!r}")
+    return diffs
+
+
+def test_checkpoint_resume(tmp):
+    epochs = 3
+    base = [DCN, "train", "--graph", GRAPH, "--channels", "4", "--epochs", str(epochs), "--train-limit", "4800",
+            "--test-limit", str(TEST_LIMIT), "--seed", "3", "--quiet"]
+    out, ck = os.path.join(tmp, "resumed.h5"), os.path.join(tmp, "resumed.ckpt.h5")
+    cmd = base + ["--out", out, "--checkpoint", ck, "--checkpoint-every", "0.05"]
+    p = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while not os.path.exists(ck) and p.poll() is None and time.time() - t0 < 300:
+        time.sleep(0.01)
+    running = p.poll() is None
+    check(running and os.path.exists(ck), f"a checkpoint exists while the run goes on (running {running})")
+    if running:
+        p.send_signal(signal.SIGTERM)  # p.pid is dcn itself: no shell in between
+    try:
+        _, err = p.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+    m = re.search(r"stopped by a signal at epoch (\d+) step (\d+) \(checkpoint written\)", err)
+    check(p.returncode == 75 and m is not None, f"SIGTERM: exit 75 after a checkpoint, got {p.returncode}: {err[-800:]}")
+    check(os.path.exists(ck) and not os.path.exists(out) and os.path.exists(out + ".tmp"),
+          "after SIGTERM: the checkpoint and the .tmp trial file are kept, no finished trial file")
+    if os.path.exists(out + ".tmp"):
+        with h5py.File(out + ".tmp", "r") as f:
+            check(attrs(f)["status"] == "running", f"the interrupted trial file says running: {attrs(f)['status']}")
+    r = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=600)
+    check(r.returncode == 0, f"the same command resumes and finishes: exit {r.returncode}: {r.stderr[-800:]}")
+    check(not os.path.exists(ck) and not os.path.exists(out + ".tmp"), "checkpoint and .tmp removed at the end")
+    if r.returncode != 0 or not m:
+        return
+    with h5py.File(out, "r") as f:
+        a = attrs(f)
+    stop_epoch, stop_step = int(m.group(1)), int(m.group(2))
+    # resumed inside the epoch it stopped in, after the steps it had done, and before the last epoch, so
+    # the epochs after the resume draw their data order from the restored generator
+    check(a["status"] == "done" and a["resumed_epoch"] == stop_epoch - 1 and a["resumed_step"] == stop_step
+          and 0 < stop_step and stop_epoch < epochs,
+          f"resumed where SIGTERM stopped it (epoch {stop_epoch} step {stop_step}) and before the last epoch: "
+          f"resumed_epoch {a['resumed_epoch']} resumed_step {a['resumed_step']}")
+    print(f"checkpoint resume: SIGTERM stopped the run at epoch {stop_epoch} step {stop_step}", flush=True)
+    ref = os.path.join(tmp, "uninterrupted.h5")
+    r = subprocess.run(base + ["--out", ref], env=ENV, capture_output=True, text=True, timeout=600)
+    check(r.returncode == 0, f"uninterrupted run: exit {r.returncode}: {r.stderr[-800:]}")
+    if r.returncode == 0:
+        diffs = trial_differences(out, ref)
+        check(not diffs, "the resumed trial is not bit-identical to the uninterrupted run: " + "; ".join(diffs[:8])
+              + (f"; ... {len(diffs) - 8} more" if len(diffs) > 8 else ""))
+
+
+def test_resume_at_epoch_end(tmp):
+    """One step per epoch (32 images, batch 32), so every checkpoint before a stop is taken after an
+    epoch's last step: the resumed epoch runs no step and must still record that step's learning rate
+    (it once recorded the base rate: metrics/lr differed from the uninterrupted run's)."""
+    base = [DCN, "train", "--graph", GRAPH, "--channels", "4", "--epochs", "40", "--train-limit", "32",
+            "--test-limit", "100", "--quiet"]
+    out, ck = os.path.join(tmp, "edge.h5"), os.path.join(tmp, "edge.ckpt.h5")
+    cmd = base + ["--out", out, "--checkpoint", ck, "--checkpoint-every", "0.001"]
+    p = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while not os.path.exists(ck) and p.poll() is None and time.time() - t0 < 300:
+        time.sleep(0.005)
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    m = re.search(r"stopped by a signal at epoch (\d+) step 1 ", err)
+    check(p.returncode == 75 and m is not None, f"epoch-end stop: exit 75 at an epoch's only step, got "
+          f"{p.returncode}: {err[-400:]}")
+    r = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=600)
+    ref = os.path.join(tmp, "edge-ref.h5")
+    r2 = subprocess.run(base + ["--out", ref], env=ENV, capture_output=True, text=True, timeout=600)
+    check(r.returncode == 0 and r2.returncode == 0, f"epoch-end resume and reference: exit {r.returncode}, {r2.returncode}")
+    if r.returncode == 0 and r2.returncode == 0 and m:
+        with h5py.File(out, "r") as f:
+            a = attrs(f)
+        check(a["resumed_step"] == 1, f"resumed after the epoch's last step: resumed_step {a['resumed_step']}")
+        diffs = trial_differences(out, ref)
+        check(not diffs, "resumed after an epoch's last step, not bit-identical to the uninterrupted run: "
+              + "; ".join(diffs[:8]))
+
+
+def need_mnist_and_torch():
+    """MNIST and PyTorch are what the test command provides: their absence is a failure, not a skip."""
+    global MNIST_DIR
+    r = subprocess.run([DCN, "data", "info", "mnist", "--json"], env=ENV, capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        print(f"FAIL: MNIST is needed and missing (tests/run.sh fetches it; by hand: dcn data fetch mnist): "
+              f"{r.stderr.strip()}", flush=True)
+        sys.exit(1)
+    MNIST_DIR = json.loads(r.stdout)["dir"]
+    try:
+        import torch  # noqa: F401
+    except ImportError as e:
+        print(f"FAIL: PyTorch is needed for the reference forward pass and missing (tests/run.sh installs "
+              f"python3-torch): {e}", flush=True)
+        sys.exit(1)
+
+
 def main():
+    need_mnist_and_torch()
     with tempfile.TemporaryDirectory(prefix="dcn-train-test-") as tmp:
         test_variants(tmp)
         test_overrides(tmp)
+        test_checkpoint_resume(tmp)
+        test_resume_at_epoch_end(tmp)
     if failures:
         print(f"{len(failures)} check(s) failed")
         sys.exit(1)
