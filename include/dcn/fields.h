@@ -117,6 +117,9 @@ struct field_desc {
 
 extern const struct field_desc dcn_fields[DCN_N_FIELDS];
 
+/* An integer in [min, 10^9] written in decimal with nothing after it: 0, or -1 when it is not. */
+int dcn_parse_int(const char *s, int *out, int min);
+
 /* Every field at its table default. */
 void trial_config_init(struct trial_config *c);
 

@@ -92,7 +92,6 @@ static void bench_print(struct model *m, const struct dcn_dag *dag, const struct
 {
     const int batch = cfg->batch, channels = cfg->channels, threads = cfg->threads, no_profile = !profile,
               no_peak = !measure_peak;
-    const struct train_config tc = *cfg;
     const char *graph = cfg->graph;
     const unsigned long long order_seed = (unsigned long long)cfg->order_seed;
     const double t_fwd = bt->fwd, t_bwd = bt->bwd, t_opt = bt->opt, loss_first = bt->loss_first,
@@ -110,7 +109,7 @@ static void bench_print(struct model *m, const struct dcn_dag *dag, const struct
     const double arena_params = mib(4 * m->param_floats), arena_act = mib(m->act_floats),
                  arena_buf = mib(m->buffer_floats);
     const double ms = 1e3 / steps;
-    const char *gname = model_variant_has_dag(tc.variant) ? graph : "none";
+    const char *gname = model_variant_has_dag(cfg->variant) ? graph : "none";
     if (json) {
         printf("{\"tool\": \"dcn\", \"graph\": \"%s\", \"variant\": \"%s\", \"order\": \"%s\", \"order_seed\": %llu, "
                "\"threads\": %d, \"batch\": %d, \"channels\": %d, \"steps\": %d, \"warmup\": %d, "
@@ -120,7 +119,7 @@ static void bench_print(struct model *m, const struct dcn_dag *dag, const struct
                "\"sgemm_model_shape_gflops\": %.2f, \"sgemm_1024_gflops\": %.2f, \"fraction_of_peak\": %.3f, "
                "\"peak_rss_mib\": %.1f, \"arena_params_mib\": %.1f, \"arena_activations_mib\": %.1f, "
                "\"arena_buffers_mib\": %.2f, \"loss_first\": %.5f, \"loss_last\": %.5f",
-               gname, model_variant_name(tc.variant), dag_order_name(tc.order), order_seed, threads,
+               gname, model_variant_name(cfg->variant), dag_order_name(cfg->order), order_seed, threads,
                batch, channels, steps, warmup, dag ? dag->n : 0, dag ? (long long)dag->m : 0LL, model_param_count(m),
                model_trainable_count(m), ips, total * ms, t_fwd * ms, t_bwd * ms, t_opt * ms, flops / 1e9, gflops, peak,
                peak_model, peak_big, peak > 0 ? gflops / peak : 0.0, rss, arena_params, arena_act, arena_buf,
@@ -135,7 +134,7 @@ static void bench_print(struct model *m, const struct dcn_dag *dag, const struct
         printf("}\n");
     } else {
         printf("dcn bench: graph %s, variant %s, order %s (seed %llu): %d nodes, %lld edges, %d inputs, %d outputs\n",
-               gname, model_variant_name(tc.variant), dag_order_name(tc.order), (unsigned long long)order_seed,
+               gname, model_variant_name(cfg->variant), dag_order_name(cfg->order), (unsigned long long)order_seed,
                dag ? dag->n : 0, dag ? (long long)dag->m : 0LL, dag ? dag->n_inputs : 0, dag ? dag->n_outputs : 0);
         printf("batch %d, channels %d, threads %d, %d warm-up + %d timed steps, loss %.4f -> %.4f\n", batch, channels,
                threads, warmup, steps, loss_first, loss_last);

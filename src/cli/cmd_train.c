@@ -30,38 +30,35 @@ static void print_json_string(FILE *f, const char *s)
 }
 
 /* The trial's result on stdout: one JSON line, or a line of text when it finished. */
-static void print_result(const struct dcn_ctx *cp, const struct train_config *cfg, const struct train_result *rp,
+static void print_result(const struct dcn_ctx *ctx, const struct train_config *c, const struct train_result *r,
                          enum dcn_status st, int json)
 {
-    const struct dcn_ctx ctx = *cp;
-    const struct train_config c = *cfg;
-    const struct train_result r = *rp;
     if (json) {
         printf("{\"status\": \"%s\", \"graph\": ", st ? "failed" : "done");
-        print_json_string(stdout, model_variant_has_dag(c.variant) ? c.graph : "none");
+        print_json_string(stdout, model_variant_has_dag(c->variant) ? c->graph : "none");
         printf(", \"dataset\": ");
-        print_json_string(stdout, c.dataset);
+        print_json_string(stdout, c->dataset);
         printf(", \"variant\": \"%s\", \"freeze\": %d, \"seed\": %llu, \"order\": \"%s\", \"order_seed\": %llu, "
                "\"epochs\": %d, \"epochs_done\": %d, \"batch\": %d, \"channels\": %d, \"test_accuracy\": %.6f, "
                "\"test_loss\": %.6f, \"best_test_accuracy\": %.6f, \"best_epoch\": %d, \"params_total\": %zu, "
                "\"params_trainable\": %zu, \"dag_nodes\": %d, \"dag_edges\": %lld, \"dag_inputs\": %d, "
                "\"dag_outputs\": %d, \"train_images_per_s\": %.2f, \"wall_seconds\": %.3f, \"peak_rss_mib\": %.1f, "
                "\"world_size\": %d, \"sync_bn\": %s, \"compute_seconds\": %.3f, \"comm_seconds\": %.3f",
-               model_variant_name(c.variant), c.freeze, (unsigned long long)c.seed, dag_order_name(c.order),
-               (unsigned long long)c.order_seed, c.epochs, r.epochs_done, c.batch, c.channels, r.test_accuracy,
-               r.test_loss, r.best_test_accuracy, r.best_epoch, r.params_total, r.params_trainable, r.dag_nodes,
-               (long long)r.dag_edges, r.dag_inputs, r.dag_outputs, r.train_images_per_s, r.wall_seconds,
-               dcn_peak_rss_mib(), ctx.size, c.sync_bn ? "true" : "false", r.compute_seconds, r.comm_seconds);
+               model_variant_name(c->variant), c->freeze, (unsigned long long)c->seed, dag_order_name(c->order),
+               (unsigned long long)c->order_seed, c->epochs, r->epochs_done, c->batch, c->channels, r->test_accuracy,
+               r->test_loss, r->best_test_accuracy, r->best_epoch, r->params_total, r->params_trainable, r->dag_nodes,
+               (long long)r->dag_edges, r->dag_inputs, r->dag_outputs, r->train_images_per_s, r->wall_seconds,
+               dcn_peak_rss_mib(), ctx->size, c->sync_bn ? "true" : "false", r->compute_seconds, r->comm_seconds);
         if (st) {
             printf(", \"error\": ");
-            print_json_string(stdout, ctx.err);
+            print_json_string(stdout, ctx->err);
         }
         printf("}\n");
     } else if (!st) {
         printf("test_accuracy %.4f test_loss %.4f best %.4f (epoch %d) params %zu trainable %zu wall %.1fs "
                "%.1f img/s\n",
-               r.test_accuracy, r.test_loss, r.best_test_accuracy, r.best_epoch, r.params_total, r.params_trainable,
-               r.wall_seconds, r.train_images_per_s);
+               r->test_accuracy, r->test_loss, r->best_test_accuracy, r->best_epoch, r->params_total, r->params_trainable,
+               r->wall_seconds, r->train_images_per_s);
     }
 }
 

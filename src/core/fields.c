@@ -48,9 +48,7 @@ static int allowed_has(const char *allowed, const char *text)
     }
 }
 
-/* the sweep file's rules since its first version: integers up to 10^9 through strtol, seeds through
- * strtoull without a sign, YAML's spellings of booleans */
-static int parse_int(const char *s, int *out, int min)
+int dcn_parse_int(const char *s, int *out, int min)
 {
     char *end;
     errno = 0;
@@ -61,6 +59,7 @@ static int parse_int(const char *s, int *out, int min)
     return 0;
 }
 
+/* seeds as the sweep file has read them since its first version: strtoull, without a sign */
 static int parse_u64(const char *s, uint64_t *out)
 {
     if (!*s || *s == '-')
@@ -100,7 +99,7 @@ int field_parse(const struct field_desc *f, const char *text, struct trial_confi
         }
         return 0;
     case FIELD_INT:
-        if (parse_int(text, (int *)p, min1 ? 1 : 0)) {
+        if (dcn_parse_int(text, (int *)p, min1 ? 1 : 0)) {
             snprintf(why, why_len, "is not a %s integer", min1 ? "positive" : "non-negative");
             return -1;
         }

@@ -100,16 +100,6 @@ static enum dcn_status read_axis(struct dcn_ctx *ctx, const char *path, yaml_doc
     return DCN_OK;
 }
 
-static int parse_int(const char *s, int *out, int min)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < min || v > 1000000000L)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
 
 static uint64_t fnv1a(const char *s)
 {
@@ -337,7 +327,7 @@ enum dcn_status sweep_load(struct dcn_ctx *ctx, const char *path, struct sweep_s
             char *dst = !strcmp(key, "output") ? s->output : !strcmp(key, "trials_dir") ? s->trials_dir : s->data_dir;
             snprintf(dst, sizeof s->output, "%s", sval);
         } else if (!strcmp(key, "ranks_per_trial")) {
-            if (!sval || parse_int(sval, &s->ranks_per_trial, 1))
+            if (!sval || dcn_parse_int(sval, &s->ranks_per_trial, 1))
                 st = dcn_fail(ctx, DCN_EINVAL, "%s:%d: ranks_per_trial must be a positive integer", path, line);
         } else if (!strcmp(key, "checkpoint_every")) {
             char *end = NULL;

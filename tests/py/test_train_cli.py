@@ -29,6 +29,8 @@ import time
 import h5py
 import numpy as np
 
+from trial_compare import trial_differences
+
 DCN = os.environ.get("DCN_BIN", "build/dcn")
 ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1")
 failures = []
@@ -188,39 +190,6 @@ def test_overrides(tmp):
           f"authors with 1 channel: a clear error and no file: {r.returncode} {r.stderr.strip()}")
     r = subprocess.run([DCN, "train", "--variant", "author"], env=ENV, capture_output=True, text=True)
     check(r.returncode == 2 and "authors" in r.stderr, f"unknown variant lists the known ones: {r.stderr.strip()}")
-
-
-RESULT_ATTRS = ("status", "epochs_done", "test_accuracy", "test_loss", "best_test_accuracy", "best_epoch",
-                "params_total", "params_trainable")
-
-
-def trial_differences(path, ref_path):
-    """What differs between two trial files: every /weights and /buffers array bit for bit, every
-    /metrics array but the wall-clock seconds, and the final results."""
-    diffs = []
-    with h5py.File(path, "r") as f, h5py.File(ref_path, "r") as g:
-        for group in ("weights", "buffers", "metrics"):
-            mine = set(f[group].keys()) if group in f else set()
-            ref = set(g[group].keys()) if group in g else set()
-            if not ref:
-                diffs.append(f"the reference has no /{group}")
-            if mine != ref:
-                diffs.append(f"/{group} names differ: {sorted(mine ^ ref)}")
-            for k in sorted(mine & ref):
-                if group == "metrics" and k == "seconds":
-                    continue  # wall-clock time of each epoch
-                x, y = f[group][k][()], g[group][k][()]
-                if x.dtype != y.dtype or x.shape != y.shape:
-                    diffs.append(f"{group}/{k}: {x.dtype}{x.shape} vs {y.dtype}{y.shape}")
-                elif not np.array_equal(x, y):
-                    d = np.abs(x.astype(np.float64) - y.astype(np.float64))
-                    diffs.append(f"{group}/{k}: {int(np.count_nonzero(d))} of {x.size} values differ "
-                                 f"(max |diff| {d.max():.3g})")
-        for k in RESULT_ATTRS:
-            a, b = f.attrs.get(k), g.attrs.get(k)
-            if a is None or b is None or not np.array_equal(np.asarray(a), np.asarray(b)):
-                diffs.append(f"attribute {k}: {a!r} vs {b!r}")
-    return diffs
 
 
 def test_checkpoint_resume(tmp):
