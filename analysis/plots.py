@@ -163,7 +163,10 @@ def measures_table(path, df, stats):
 def correlations(path, df, keys, stats, out, written, notes):
     strata_keys = [k for k in keys if k not in ("graph",)]
     meas = measures_table(path, df, stats)
-    d = R.done(df[df["graph"] != "none"]).merge(meas.drop(columns=["acc"]), on="id") if len(meas) else None
+    d = R.done(df[df["graph"] != "none"])
+    # results files since the topology columns already carry the DAG measures: keep one copy
+    d = d.drop(columns=[c for c in meas.columns if c in d.columns and c not in ("id", "acc")]).merge(
+        meas.drop(columns=["acc"]), on="id") if len(meas) else None
     measure_cols = [c for c in meas.columns if c not in ("id", "acc")] if len(meas) else []
     rows = []
     if d is not None:

@@ -801,6 +801,252 @@ static void test_exports_roundtrip(void)
     graph_free(g);
 }
 
+/* ---- null models: G(n, m), degree-preserving rewiring, the spec describer ---- */
+
+static void test_gen_gnm(void)
+{
+    /* sparse (rejection), dense (complement drawn), complete, empty and one-node requests */
+    const char *specs[] = {"gnm:n=297,m=2148,seed=3", "gnm:n=30,m=400,seed=1", "gnm:n=30,m=435", "gnm:n=30,m=0",
+                           "gnm:n=1,m=0", "gnm:n=30,m=218,seed=2"};
+    const int ns[] = {297, 30, 30, 30, 1, 30}, ms[] = {2148, 400, 435, 0, 0, 218};
+    for (int i = 0; i < 6; i++) {
+        struct dcn_graph *g = load_ok(specs[i]);
+        check_graph(g);
+        CU_ASSERT_EQUAL(g->n, ns[i]);
+        CU_ASSERT_EQUAL(g->m, ms[i]);
+        CU_ASSERT_STRING_EQUAL(g->source, specs[i]);
+        CU_ASSERT_EQUAL(g->rewire_swaps + g->rewire_tries, 0);
+        graph_free(g);
+    }
+    struct dcn_graph *a = load_ok("gnm:n=297,m=2148,seed=3"), *b = load_ok("gnm:n=297,m=2148,seed=3"),
+                     *c = load_ok("gnm:n=297,m=2148,seed=4"), *z = load_ok("gnm:n=297,m=2148"),
+                     *z0 = load_ok("gnm:n=297,m=2148,seed=0");
+    CU_ASSERT(same_graph(a, b));
+    CU_ASSERT(!same_graph(a, c));
+    CU_ASSERT(same_graph(z, z0));
+    graph_free(a), graph_free(b), graph_free(c), graph_free(z), graph_free(z0);
+    /* uniform over pairs: vertex 0 and vertex n-1 have mean degree 2m/n = 4 over 200 seeds */
+    long deg0 = 0, degl = 0;
+    for (int s = 0; s < 200; s++) {
+        char spec[64];
+        snprintf(spec, sizeof spec, "gnm:n=50,m=100,seed=%d", s);
+        a = load_ok(spec);
+        deg0 += a->off[1] - a->off[0];
+        degl += a->off[50] - a->off[49];
+        graph_free(a);
+    }
+    CU_ASSERT(fabs(deg0 / 200.0 - 4.0) < 0.6);
+    CU_ASSERT(fabs(degl / 200.0 - 4.0) < 0.6);
+    expect_fail("gnm:n=4,m=7", DCN_EINVAL, "gnm:n=4,m=7", "maximum n(n-1)/2 = 6");
+    expect_fail("gnm:n=4", DCN_EINVAL, "gnm:n=4", "missing key 'm'");
+    expect_fail("gnm:m=4", DCN_EINVAL, "gnm:m=4", "missing key 'n'");
+    expect_fail("gnm:n=0,m=0", DCN_EINVAL, "gnm:n=0,m=0", "'n'");
+    expect_fail("gnm:n=10,m=-1", DCN_EINVAL, "gnm:n=10,m=-1", "'m'");
+    expect_fail("gnm:n=10,m=5,p=0.1", DCN_EINVAL, "gnm:n=10,m=5,p=0.1", "'p'");
+}
+
+static int64_t degree(const struct dcn_graph *g, int v) { return g->off[v + 1] - g->off[v]; }
+
+/* Rewiring keeps n, m, every degree, labels and coordinates, stays simple and changes the edges. */
+static void check_rewired(const struct dcn_graph *base, const struct dcn_graph *r)
+{
+    check_graph(r);
+    CU_ASSERT_EQUAL_FATAL(r->n, base->n);
+    CU_ASSERT_EQUAL(r->m, base->m);
+    for (int v = 0; v < base->n; v++)
+        CU_ASSERT_EQUAL(degree(r, v), degree(base, v));
+    CU_ASSERT(!same_graph(base, r));
+    CU_ASSERT(r->rewire_swaps > 0 && r->rewire_tries >= r->rewire_swaps);
+    CU_ASSERT_EQUAL(!base->labels, !r->labels);
+    for (int v = 0; base->labels && r->labels && v < base->n; v++)
+        CU_ASSERT_STRING_EQUAL(r->labels[v], base->labels[v]);
+    CU_ASSERT_EQUAL(!base->coords, !r->coords);
+    if (base->coords && r->coords)
+        CU_ASSERT(!memcmp(base->coords, r->coords, (size_t)base->n * 3 * sizeof(double)));
+}
+
+static void test_rewire_degrees(void)
+{
+    const char *xy = fixture("hex.graphml",
+                             "<?xml version=\"1.0\"?>\n<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">\n"
+                             "<key id=\"kx\" for=\"node\" attr.name=\"x\" attr.type=\"double\"/>\n"
+                             "<graph edgedefault=\"undirected\">\n"
+                             "<node id=\"a\"><data key=\"kx\">1</data></node><node id=\"b\"><data key=\"kx\">2</data></node>"
+                             "<node id=\"c\"><data key=\"kx\">3</data></node><node id=\"d\"><data key=\"kx\">4</data></node>"
+                             "<node id=\"e\"><data key=\"kx\">5</data></node><node id=\"f\"><data key=\"kx\">6</data></node>\n"
+                             "<edge source=\"a\" target=\"b\"/><edge source=\"b\" target=\"c\"/><edge source=\"c\" target=\"d\"/>"
+                             "<edge source=\"d\" target=\"e\"/><edge source=\"e\" target=\"f\"/><edge source=\"f\" target=\"a\"/>\n"
+                             "</graph></graphml>\n");
+    char rxy[600];
+    snprintf(rxy, sizeof rxy, "rewire:%s,seed=2", xy);
+    const char *bases[] = {"ws:n=20,k=4,p=0", "ws:n=32,k=4,p=0.5,seed=1", shared(CELEGANS_GML), xy};
+    const char *specs[] = {"rewire:ws:n=20,k=4,p=0", "rewire:ws:n=32,k=4,p=0.5,seed=1,swaps_per_edge=10,seed=3",
+                           NULL, rxy};
+    char rc[1200];
+    snprintf(rc, sizeof rc, "rewire:%s,swaps_per_edge=2.5,seed=7", shared(CELEGANS_GML));
+    specs[2] = rc;
+    for (int i = 0; i < 4; i++) {
+        struct dcn_graph *b = load_ok(bases[i]), *r = load_ok(specs[i]);
+        check_rewired(b, r);
+        CU_ASSERT_STRING_EQUAL(r->source, specs[i]);
+        CU_ASSERT_EQUAL(r->input_edges, b->input_edges); /* the base file's reduction counts stay */
+        graph_free(b), graph_free(r);
+    }
+    /* a sparse graph makes every requested swap: round(swaps_per_edge * m) */
+    struct dcn_graph *r = load_ok("rewire:ws:n=32,k=4,p=0.5,seed=1,swaps_per_edge=0.25,seed=3");
+    CU_ASSERT_EQUAL(r->rewire_swaps, 16);
+    graph_free(r);
+    r = load_ok(rc);
+    CU_ASSERT_EQUAL(r->rewire_swaps, 5370);
+    graph_free(r);
+    /* swaps_per_edge=0 is the base graph itself */
+    struct dcn_graph *b = load_ok("ws:n=32,k=4,p=0.5,seed=1");
+    r = load_ok("rewire:ws:n=32,k=4,p=0.5,seed=1,swaps_per_edge=0,seed=3");
+    CU_ASSERT(same_graph(b, r));
+    CU_ASSERT_EQUAL(r->rewire_swaps + r->rewire_tries, 0);
+    graph_free(r);
+    /* graph_load("rewire:...") is graph_rewire on the loaded base */
+    struct dcn_ctx ctx;
+    dcn_ctx_init(&ctx);
+    CU_ASSERT_EQUAL_FATAL(graph_rewire(&ctx, b, 10, 3), DCN_OK);
+    r = load_ok("rewire:ws:n=32,k=4,p=0.5,seed=1,swaps_per_edge=10,seed=3");
+    CU_ASSERT(same_graph(b, r));
+    CU_ASSERT_EQUAL(b->rewire_swaps, r->rewire_swaps);
+    CU_ASSERT_EQUAL(b->rewire_tries, r->rewire_tries);
+    graph_free(b), graph_free(r);
+}
+
+static void test_rewire_seeds(void)
+{
+    struct dcn_graph *a = load_ok("rewire:ws:n=32,k=4,p=0.5,seed=1,swaps_per_edge=10,seed=3"),
+                     *b = load_ok("rewire:ws:n=32,k=4,p=0.5,seed=1,seed=3,swaps_per_edge=10"),
+                     *c = load_ok("rewire:ws:n=32,k=4,p=0.5,seed=1,swaps_per_edge=10,seed=4"),
+                     *z = load_ok("rewire:celegans,swaps_per_edge=10"), *z0 = load_ok("rewire:celegans,seed=0"),
+                     *d = load_ok("rewire:celegans,seed=1"), *e = load_ok("rewire:celegans,seed=1"),
+                     *f = load_ok("rewire:celegans,seed=2");
+    CU_ASSERT(same_graph(a, b)); /* the options' order does not matter */
+    CU_ASSERT(!same_graph(a, c));
+    CU_ASSERT(same_graph(z, z0));
+    CU_ASSERT(same_graph(d, e));
+    CU_ASSERT(!same_graph(d, f));
+    CU_ASSERT_EQUAL(d->rewire_swaps, 21480); /* the default swaps_per_edge is 10 */
+    graph_free(a), graph_free(b), graph_free(c), graph_free(z), graph_free(z0), graph_free(d), graph_free(e),
+        graph_free(f);
+}
+
+static void test_rewire_errors(void)
+{
+    const char *star = fixture("star.edges", "0 1\n0 2\n0 3\n0 4\n0 5\n0 6\n");
+    const char *one = fixture("one.edges", "0 1\n1 0\n2 2\n"), *path = fixture("path.edges", "0 1\n1 2\n");
+    char spec[600];
+    snprintf(spec, sizeof spec, "rewire:%s,seed=1", star);
+    expect_fail(spec, DCN_EINVAL, spec, "admits no double edge swap");
+    snprintf(spec, sizeof spec, "rewire:%s", one);
+    expect_fail(spec, DCN_EINVAL, spec, "admits no double edge swap");
+    snprintf(spec, sizeof spec, "rewire:%s,swaps_per_edge=0.5", path);
+    expect_fail(spec, DCN_EINVAL, spec, "admits no double edge swap");
+    expect_fail("rewire:gnm:n=5,m=10", DCN_EINVAL, "rewire:gnm:n=5,m=10", "admits no double edge swap");
+    expect_fail("rewire:", DCN_EINVAL, "rewire:", "without a base graph");
+    expect_fail("rewire:,seed=3", DCN_EINVAL, "rewire:,seed=3", "without a base graph");
+    expect_fail("rewire:seed=3,swaps_per_edge=1", DCN_EINVAL, "rewire:seed=3", "without a base graph");
+    expect_fail("rewire:none", DCN_EINVAL, "rewire:none", "names no graph");
+    expect_fail("rewire:celegans,swaps_per_edge=-1", DCN_EINVAL, "rewire:celegans", "'swaps_per_edge'");
+    expect_fail("rewire:celegans,swaps_per_edge=nan", DCN_EINVAL, "rewire:celegans", "'swaps_per_edge'");
+    expect_fail("rewire:celegans,seed=x", DCN_EINVAL, "rewire:celegans,seed=x", "'seed'");
+    expect_fail("rewire:ws:n=5,k=6,p=0.5,seed=1", DCN_EINVAL, "rewire:ws:n=5", "'k'");
+    expect_fail("rewire:xx:n=3", DCN_EINVAL, "rewire:xx:n=3", "unknown graph spec kind");
+    expect_fail("rewire:no-such-file.edges", DCN_EIO, "rewire:no-such-file.edges", "no-such-file.edges");
+    struct dcn_ctx ctx;
+    dcn_ctx_init(&ctx);
+    struct dcn_graph *g = load_ok(star);
+    int64_t off5 = g->off[5];
+    CU_ASSERT_EQUAL(graph_rewire(&ctx, g, 10, 0), DCN_EINVAL); /* and g is left as it was */
+    CU_ASSERT_EQUAL(g->off[5], off5);
+    CU_ASSERT_EQUAL(g->rewire_swaps, 0);
+    graph_free(g);
+}
+
+static struct dcn_graph_spec parse_ok(const char *spec, const char *family)
+{
+    struct dcn_ctx ctx;
+    dcn_ctx_init(&ctx);
+    struct dcn_graph_spec gs;
+    enum dcn_status st = graph_spec_parse(&ctx, spec, &gs);
+    if (st)
+        fprintf(stderr, "\n  %s: %s\n", spec, ctx.err);
+    CU_ASSERT_EQUAL_FATAL(st, DCN_OK);
+    CU_ASSERT_STRING_EQUAL(gs.family, family);
+    return gs;
+}
+
+static void parse_fail(const char *spec, const char *needle)
+{
+    struct dcn_ctx ctx;
+    dcn_ctx_init(&ctx);
+    struct dcn_graph_spec gs;
+    CU_ASSERT_EQUAL(graph_spec_parse(&ctx, spec, &gs), DCN_EINVAL);
+    if (!strstr(ctx.err, spec) || !strstr(ctx.err, needle)) {
+        fprintf(stderr, "\n  message '%s' lacks '%s' or '%s'\n", ctx.err, spec, needle);
+        CU_FAIL("graph_spec_parse message");
+    }
+}
+
+/* -1 for the integer parameters, NaN for the real ones: what a family lacks */
+static void expect_params(const struct dcn_graph_spec *gs, long long n, long long m, long long k, double p,
+                          long long seed, double spe, const char *base)
+{
+    CU_ASSERT_EQUAL(gs->n, n);
+    CU_ASSERT_EQUAL(gs->m, m);
+    CU_ASSERT_EQUAL(gs->k, k);
+    CU_ASSERT(isnan(p) ? isnan(gs->p) : gs->p == p);
+    CU_ASSERT_EQUAL(gs->seed, seed);
+    CU_ASSERT(isnan(spe) ? isnan(gs->swaps_per_edge) : gs->swaps_per_edge == spe);
+    CU_ASSERT_STRING_EQUAL(gs->base, base);
+}
+
+static void test_graph_spec_parse(void)
+{
+    struct dcn_graph_spec g = parse_ok("", "none");
+    expect_params(&g, -1, -1, -1, NAN, -1, NAN, "");
+    g = parse_ok("none", "none");
+    expect_params(&g, -1, -1, -1, NAN, -1, NAN, "");
+    g = parse_ok("celegans", "celegans");
+    expect_params(&g, -1, -1, -1, NAN, -1, NAN, "");
+    g = parse_ok("mouse", "mouse");
+    g = parse_ok(shared(MOUSE_GRAPHML), "file");
+    expect_params(&g, -1, -1, -1, NAN, -1, NAN, "");
+    g = parse_ok("ws:n=32,k=4,p=0.75,seed=1", "ws");
+    expect_params(&g, 32, -1, 4, 0.75, 1, NAN, "");
+    g = parse_ok("er:n=32,p=0.2", "er");
+    expect_params(&g, 32, -1, -1, 0.2, 0, NAN, "");
+    g = parse_ok("ba:n=32,m=5,seed=9", "ba");
+    expect_params(&g, 32, 5, -1, NAN, 9, NAN, "");
+    g = parse_ok("gnm:n=297,m=2148,seed=3", "gnm");
+    expect_params(&g, 297, 2148, -1, NAN, 3, NAN, "");
+    g = parse_ok("rewire:ws:n=32,k=4,p=0.5,seed=1,swaps_per_edge=10,seed=3", "rewire");
+    expect_params(&g, -1, -1, -1, NAN, 3, 10.0, "ws:n=32,k=4,p=0.5,seed=1");
+    g = parse_ok("rewire:celegans", "rewire");
+    expect_params(&g, -1, -1, -1, NAN, 0, 10.0, "celegans");
+    g = parse_ok("rewire:celegans,seed=2,swaps_per_edge=2.5", "rewire");
+    expect_params(&g, -1, -1, -1, NAN, 2, 2.5, "celegans");
+    g = parse_ok("rewire:rewire:mouse,seed=1,seed=2", "rewire"); /* the repeated seed= ends the options */
+    expect_params(&g, -1, -1, -1, NAN, 2, 10.0, "rewire:mouse,seed=1");
+    g = parse_ok("rewire:ws:n=32,k=4,p=0.5,seed=1", "rewire"); /* without options the base's seed is taken */
+    expect_params(&g, -1, -1, -1, NAN, 1, 10.0, "ws:n=32,k=4,p=0.5");
+    g = parse_ok(g.base, "ws"); /* the base's parameters: a second call */
+    expect_params(&g, 32, -1, 4, 0.5, 0, NAN, "");
+    parse_fail("ws:n=5,k=6,p=0.5", "'k'");
+    parse_fail("ws:n=32,k=4", "missing key 'p'");
+    parse_fail("ba:n=10,m=10", "'m'");
+    parse_fail("er:n=10,p=2", "'p'");
+    parse_fail("gnm:n=4,m=7", "6");
+    parse_fail("gnm:n=4,m=2,seed=99999999999999999999", "'seed'");
+    parse_fail("xx:n=3", "unknown graph spec kind");
+    parse_fail("rewire:", "without a base graph");
+    parse_fail("rewire:ba:n=3,m=3,swaps_per_edge=1", "'m'");
+    parse_fail("rewire:celegans,swaps_per_edge=1e9", "'swaps_per_edge'");
+}
+
 void dcn_register_tests(void)
 {
     DCN_SUITE("graph_errors", DCN_TEST(test_err_missing_file), DCN_TEST(test_named_connectomes),
@@ -816,4 +1062,6 @@ void dcn_register_tests(void)
     DCN_SUITE("graph_stats", DCN_TEST(test_stats_known), DCN_TEST(test_stats_celegans_table1),
               DCN_TEST(test_stats_sampled));
     DCN_SUITE("graph_export", DCN_TEST(test_exports_roundtrip));
+    DCN_SUITE("graph_null", DCN_TEST(test_gen_gnm), DCN_TEST(test_rewire_degrees), DCN_TEST(test_rewire_seeds),
+              DCN_TEST(test_rewire_errors), DCN_TEST(test_graph_spec_parse));
 }

@@ -76,7 +76,7 @@ static void test_stats(void)
      * 97.125, 97.875, 98.4375 */
     const double x[] = {97.5, 98.25, NAN, 96, 99};
     struct report_stats s;
-    CU_ASSERT_EQUAL(report_stats_compute(&ctx, x, 5, &s), DCN_OK);
+    CU_ASSERT_EQUAL(report_stats_compute(&ctx, x, 5, 0, 0, &s), DCN_OK);
     CU_ASSERT_EQUAL(s.n, 4);
     CLOSE(s.mean, 97.6875, 1e-14);
     CLOSE(s.sd, sqrt((0.1875 * 0.1875 + 0.5625 * 0.5625 + 1.6875 * 1.6875 + 1.3125 * 1.3125) / 3), 1e-14);
@@ -87,10 +87,23 @@ static void test_stats(void)
     CLOSE(s.max, 99, 0);
     CLOSE(s.t975, 3.1824463052837096, 1e-12);
     CLOSE(s.ci_high - s.mean, 3.1824463052837096 * s.sd / 2, 1e-12);
+    /* with the range 0-100 %: the logit interval, numpy/scipy: p = clip(x/100, 5e-5, 1-5e-5),
+     * y = log(p/(1-p)), 100 * expit(y.mean() -+ t.ppf(0.975, n-1) y.std(ddof=1) / sqrt(n)) */
+    CU_ASSERT_EQUAL(report_stats_compute(&ctx, x, 5, 0, 100, &s), DCN_OK);
+    CLOSE(s.ci_low, 94.85796956400736, 1e-9);
+    CLOSE(s.ci_high, 99.1976977733377, 1e-9);
+    /* two far-apart trials: a plain t-interval reads 51.5 - 109.9 %; this one stays inside the range */
+    const double two[] = {51.5, 95.0}, top[] = {99.0, 100.0};
+    CU_ASSERT_EQUAL(report_stats_compute(&ctx, two, 2, 0, 100, &s), DCN_OK);
+    CLOSE(s.ci_low, 4.942580173080149e-06, 1e-12);
+    CLOSE(s.ci_high, 99.99999975501773, 1e-9);
+    CU_ASSERT(s.ci_low > 0 && s.ci_high < 100);
+    CU_ASSERT_EQUAL(report_stats_compute(&ctx, top, 2, 0, 100, &s), DCN_OK);
+    CU_ASSERT(s.ci_low >= 0 && s.ci_high <= 100 && s.ci_low < 99);
     /* one value: no spread, no interval; none: nothing */
-    CU_ASSERT_EQUAL(report_stats_compute(&ctx, x, 1, &s), DCN_OK);
+    CU_ASSERT_EQUAL(report_stats_compute(&ctx, x, 1, 0, 100, &s), DCN_OK);
     CU_ASSERT(s.n == 1 && s.mean == 97.5 && s.median == 97.5 && isnan(s.sd) && isnan(s.ci_low));
-    CU_ASSERT_EQUAL(report_stats_compute(&ctx, x + 2, 1, &s), DCN_OK);
+    CU_ASSERT_EQUAL(report_stats_compute(&ctx, x + 2, 1, 0, 100, &s), DCN_OK);
     CU_ASSERT(s.n == 0 && isnan(s.mean) && isnan(s.median));
 }
 

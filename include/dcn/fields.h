@@ -33,7 +33,8 @@ enum field_type { FIELD_STR, FIELD_INT, FIELD_U64, FIELD_DOUBLE, FIELD_BOOL };
  * not at their default, so the ids of earlier sweeps stay the same. */
 #define DCN_TRIAL_FIELDS(X)                                                                                          \
     X(graph, STR, "graphs", "graph", "ws:n=32,k=4,p=0.75,seed=0", "", FIELD_ID, 256, NULL,                        \
-      "graph: file, celegans, mouse, ws:n=32,k=4,p=0.75,seed=0, er:..., ba:... (ignored by the baseline)")          \
+      "graph: file, celegans, mouse, ws:n=32,k=4,p=0.75,seed=0, er:, ba:, gnm:n=195,m=214,seed=0, "                \
+      "rewire:mouse,swaps_per_edge=10,seed=0 (ignored by the baseline)")                                            \
     X(dataset, STR, "datasets", "dataset", "mnist", "", FIELD_ID, 128, NULL,                                       \
       "mnist, fashion, kmnist or a folder of IDX files")                                                           \
     X(variant, STR, "variants", "variant", "paper", "", FIELD_ID, 16, "paper|authors|baseline",                    \

@@ -28,12 +28,17 @@ struct dcn_graph {
     int64_t dropped_self_loops;  /* records with source == target */
     int64_t dropped_duplicates;  /* repeated records of the same (source, target) */
     int64_t merged_reciprocal;   /* directed pairs u->v and v->u merged into one edge */
+    int64_t rewire_swaps;  /* double edge swaps made (rewire: specs), else 0 */
+    int64_t rewire_tries;  /* swap attempts drawn (rewire: specs), else 0 */
 };
 
 /* Loads a graph from a spec: a file path (.graphml, .gml, .txt RandWire format "N\nM\ns t..." or any
  * other extension as a plain edge list "u v" per line, '#' comments), the names "celegans" and
- * "mouse" (resolved in data_dir/connectomes), or a generator spec "ws:n=32,k=4,p=0.75,seed=1",
- * "er:n=32,p=0.2,seed=1", "ba:n=32,m=5,seed=1". data_dir may be NULL (then dcn_data_dir()). */
+ * "mouse" (resolved in data_dir/connectomes), a generator spec "ws:n=32,k=4,p=0.75,seed=1",
+ * "er:n=32,p=0.2,seed=1", "ba:n=32,m=5,seed=1", "gnm:n=297,m=2148,seed=3", or a degree-preserving
+ * rewiring "rewire:BASE,swaps_per_edge=10,seed=3" of any other spec BASE (loaded through graph_load
+ * with the same data_dir, then rewired by graph_rewire; see graph_spec_parse for how the options are
+ * split from BASE). The graph's source is the whole spec. data_dir may be NULL (then dcn_data_dir()). */
 enum dcn_status graph_load(struct dcn_ctx *ctx, const char *spec, const char *data_dir, struct dcn_graph **out);
 void graph_free(struct dcn_graph *g);
 
@@ -73,12 +78,41 @@ enum dcn_status dag_build(struct dcn_ctx *ctx, const struct dcn_graph *g, enum d
                           uint64_t order_seed, struct dcn_dag **out);
 void dag_free(struct dcn_dag *d);
 
-/* ---- generators (also reachable through graph_load's "ws:", "er:", "ba:" specs) ----
+/* ---- generators (also reachable through graph_load's "ws:", "er:", "ba:", "gnm:" specs) ----
  * All randomness comes from struct dcn_rng seeded with the spec's seed (default 0), so a spec names
  * one graph on every machine. The algorithms follow networkx (connected_watts_strogatz_graph with
- * tries=100, fast_gnp_random_graph, barabasi_albert_graph), but the random streams differ from
- * Python's, so the graphs are not networkx's graphs for the same seed. */
+ * tries=100, fast_gnp_random_graph, barabasi_albert_graph, gnm_random_graph), but the random streams
+ * differ from Python's, so the graphs are not networkx's graphs for the same seed. */
 enum dcn_status graph_generate(struct dcn_ctx *ctx, const char *spec, struct dcn_graph **out);
+
+/* ---- null models ----
+ * Degree-preserving rewiring (networkx double_edge_swap): round(swaps_per_edge * m) swaps are
+ * requested, at most 100 times as many attempts are drawn; every vertex keeps its degree, the graph
+ * stays simple, labels/coordinates/reduction counts stay. g->rewire_swaps and g->rewire_tries record
+ * what was done (fewer swaps than requested is not an error). Fails with DCN_EINVAL ("admits no
+ * double edge swap", naming g->source) when g has fewer than 2 edges or no attempt succeeded; then
+ * g is unchanged. Randomness only from a dcn_rng seeded with seed. */
+enum dcn_status graph_rewire(struct dcn_ctx *ctx, struct dcn_graph *g, double swaps_per_edge, uint64_t seed);
+
+/* What a graph spec names, without loading it. Integer parameters the family lacks are -1, real ones NaN. */
+struct dcn_graph_spec {
+    char family[16];       /* "ws", "er", "ba", "gnm", "rewire", "celegans", "mouse", "file" or "none" (no graph) */
+    long long n, m, k;     /* ws: n,k; er: n; ba: n,m; gnm: n,m; else -1 */
+    double p;              /* ws, er */
+    long long seed;        /* generator or rewiring seed (default 0 when the spec omits it), -1 for files/connectomes/none */
+    double swaps_per_edge; /* rewire */
+    char base[512];        /* rewire: the base graph's spec, else "" */
+};
+/* Parses and validates spec the way graph_load does, without reading files or generating: the same
+ * parser and checks as the generators (unknown or missing keys, ranges, k <= n, BA's 1 <= m < n,
+ * G(n,m)'s m <= n(n-1)/2); DCN_EINVAL with a message naming the spec otherwise. "none" and "" name
+ * no graph (family "none"). A rewire spec "rewire:BASE,swaps_per_edge=X,seed=Y" takes its options
+ * from the RIGHT end (each at most once, any order, both optional: defaults 10 and 0) and stops at
+ * the first key that repeats or is not a rewire key, so "rewire:ws:n=32,k=4,p=0.5,seed=1,seed=3" has
+ * base "ws:n=32,k=4,p=0.5,seed=1" and seed 3. BASE is parsed too (so a bad base fails here), but its
+ * n/m/k/p are not copied into out (they stay -1/NaN): read them with a second call on out->base.
+ * Seeds are 0..2^63-1. */
+enum dcn_status graph_spec_parse(struct dcn_ctx *ctx, const char *spec, struct dcn_graph_spec *out);
 
 /* Builds a graph from edge records (eu[i], ev[i]) over vertices 0..n-1, reducing them to an
  * undirected simple graph and filling the dropped counts; directed tells whether (u,v) and (v,u)

@@ -54,7 +54,8 @@ struct trial_epoch {
     double train_loss, train_accuracy, test_loss, test_accuracy, lr, seconds;
 };
 enum dcn_status trial_append_epoch(struct dcn_ctx *ctx, struct trial_file *f, const struct trial_epoch *e);
-enum dcn_status trial_write_dag(struct dcn_ctx *ctx, struct trial_file *f, const struct dcn_dag *dag);
+enum dcn_status trial_write_dag(struct dcn_ctx *ctx, struct trial_file *f, const struct dcn_graph *g,
+                                const struct dcn_dag *dag);
 enum dcn_status trial_write_weights(struct dcn_ctx *ctx, struct trial_file *f, const struct model *m);
 /* Writes the whole file to disk (it is kept in memory and saved at every flush: at creation, after
  * every epoch, at the end), so a crash keeps what was flushed. A failed write (disk full) removes

@@ -8,7 +8,10 @@
  *   - standard deviation is the sample one (n - 1 in the denominator), NaN for n < 2;
  *   - quantiles (median, quartiles) interpolate linearly between order statistics, numpy's default
  *     (method "linear", Hyndman & Fan type 7): q(p) = x[h] + (h - floor h)(x[h+1] - x[h]), h = (n-1)p;
- *   - the 95% confidence interval of the mean is mean +- t(0.975, n-1) sd / sqrt(n), NaN for n < 2.
+ *   - the 95% confidence interval of an accuracy's mean stays inside 0 - 100 %: it is the t-interval
+ *     of the mean logit, mean(y) +- t(0.975, n-1) sd(y) / sqrt(n) with y = logit(acc / 100) (accuracies
+ *     clamped to [0.005 %, 99.995 %] first), mapped back by the logistic function; NaN for n < 2.
+ *     It is centred on the back-transformed mean logit, not on the mean.
  *
  * Ownership: report_load returns a struct report_results the caller frees with report_free;
  * report_group returns an array of groups the caller frees with free() (the groups hold no pointers).
@@ -108,7 +111,15 @@ enum dcn_status report_group(struct dcn_ctx *ctx, const struct report_results *r
 /* Quantile p in [0, 1] of sorted x[0..n) (numpy's default linear interpolation); NaN when n == 0. */
 double report_quantile_sorted(const double *x, size_t n, double p);
 /* Statistics of the finite values among x[0..n) (x is not modified). */
-enum dcn_status report_stats_compute(struct dcn_ctx *ctx, const double *x, size_t n, struct report_stats *s);
+/* Statistics of the finite values of x. When hi > lo, [lo, hi] is the metric's range and the CI is the
+ * logit one above; otherwise the plain t-interval mean +- t sd / sqrt(n). */
+enum dcn_status report_stats_compute(struct dcn_ctx *ctx, const double *x, size_t n, double lo, double hi,
+                                     struct report_stats *s);
+/* log(p / (1 - p)) of p clamped to [REPORT_LOGIT_CLAMP, 1 - REPORT_LOGIT_CLAMP]. */
+#define REPORT_LOGIT_CLAMP 5e-5
+double report_logit(double p);
+/* How the CI of report_stats_compute with a range is made, for the outputs. */
+#define REPORT_CI_METHOD "95% t-interval of the mean logit of accuracy (clamped to 0.005-99.995 %), mapped back"
 /* Regularised incomplete beta function I_x(a, b), a, b > 0, 0 <= x <= 1 (continued fraction). */
 double report_betainc(double a, double b, double x);
 /* Student t distribution function P(T <= t) with dof > 0 degrees of freedom. */

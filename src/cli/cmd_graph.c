@@ -10,8 +10,9 @@
 
 static const char *GRAPH_SPECS =
     "GRAPH is a file (.graphml, .gml, .txt RandWire \"N M s t...\" or an edge list \"u v\" per line),\n"
-    "celegans or mouse (shipped with dcn in data/connectomes), or a generator: ws:n=32,k=4,p=0.75,seed=1,\n"
-    "er:n=32,p=0.2,seed=1, ba:n=32,m=5,seed=1.\n";
+    "celegans or mouse (shipped with dcn in data/connectomes), a generator: ws:n=32,k=4,p=0.75,seed=1,\n"
+    "er:n=32,p=0.2,seed=1, ba:n=32,m=5,seed=1, gnm:n=195,m=214,seed=1 (G(n, m)), or a degree-preserving\n"
+    "rewiring of any of these: rewire:mouse,swaps_per_edge=10,seed=1 (options read from the right).\n";
 
 static void usage_top(FILE *f)
 {
@@ -95,6 +96,9 @@ static void print_stats_json(const struct dcn_graph *g, const struct dcn_dag *d,
            "  \"dropped_duplicates\": %lld,\n  \"merged_reciprocal\": %lld,\n",
            g->directed_input ? "true" : "false", (long long)g->input_edges, (long long)g->dropped_self_loops,
            (long long)g->dropped_duplicates, (long long)g->merged_reciprocal);
+    if (!strncmp(g->source, "rewire:", 7)) /* degree-preserving null model: what the rewiring did */
+        printf("  \"rewire_swaps\": %lld,\n  \"rewire_tries\": %lld,\n", (long long)g->rewire_swaps,
+               (long long)g->rewire_tries);
     if (d) {
         printf("  \"order\": \"%s\",\n  \"order_seed\": %llu,\n  \"dag_inputs\": %d,\n  \"dag_outputs\": %d,\n"
                "  \"dag_longest_path\": %d,\n",

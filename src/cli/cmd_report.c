@@ -97,7 +97,7 @@ static void print_json(const struct report_results *r, unsigned keys, const stru
             printf("%s\"%s\"", c++ ? ", " : "", report_key_name(k));
     printf("], \"metric\": \"final test accuracy of done trials\", \"unit\": \"percent\", "
            "\"sd\": \"sample (n-1)\", \"quantiles\": \"linear interpolation (numpy default, type 7)\", "
-           "\"ci\": \"95%% of the mean, Student t with n-1 dof\", \"groups\": [");
+           "\"ci\": \"%s\", \"groups\": [", REPORT_CI_METHOD);
     for (int j = 0; j < ng; j++) {
         printf("%s{", j ? ", " : "");
         int c = 0;
@@ -212,8 +212,8 @@ static void print_markdown(const struct report_results *r, unsigned keys, const 
         printf("\n");
     }
     printf("\nsd: sample standard deviation (n-1). Median and quartiles: linear interpolation between order "
-           "statistics (numpy's default). 95%% CI: mean +- t(0.975, n-1) sd/sqrt(n). \"-\": not defined "
-           "(no done trial, or one).\n");
+           "statistics (numpy's default). CI: %s. \"-\": not defined "
+           "(no done trial, or one).\n", REPORT_CI_METHOD);
     if (r->counts[TRIAL_FAILED]) {
         printf("\nFailed trials:\n\n");
         char label[700];

@@ -1,82 +1,13 @@
-/* Seeded random graph generators: Watts-Strogatz (connected), Erdos-Renyi G(n,p), Barabasi-Albert.
- * Algorithms as in networkx 2.8 so that the graph families match the paper's (which used networkx
- * through RandWire); the random stream is dcn_rng's, identical on every machine.
- * Uses graph_csr.c (the builder), graph.c and graph_containers.c; graph_load calls it, not back. */
-#include <errno.h>
+/* Seeded random graph generators: Watts-Strogatz (connected), Erdos-Renyi G(n,p), Barabasi-Albert,
+ * G(n,m). Algorithms as in networkx 2.8 so that the graph families match the paper's (which used
+ * networkx through RandWire); the random stream is dcn_rng's, identical on every machine.
+ * Uses graph_spec.c (the one spec parser: keys, ranges, k <= n, ...), graph_csr.c (the builder),
+ * graph.c and graph_containers.c; graph_load calls it, not back. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "graph_internal.h"
-
-struct gen_params {
-    const char *kind;
-    long long n, k, m;
-    double p;
-    uint64_t seed;
-    int has_n, has_k, has_m, has_p;
-};
-
-static enum dcn_status parse_spec(struct dcn_ctx *ctx, const char *spec, struct gen_params *gp)
-{
-    memset(gp, 0, sizeof *gp);
-    const char *allowed = !strncmp(spec, "ws:", 3) ? "n,k,p,seed" : !strncmp(spec, "er:", 3) ? "n,p,seed"
-                                                                  : !strncmp(spec, "ba:", 3) ? "n,m,seed" : NULL;
-    if (!allowed)
-        return dcn_fail(ctx, DCN_EINVAL, "%s: unknown generator kind (expected ws:, er: or ba:)", spec);
-    gp->kind = !strncmp(spec, "ws:", 3) ? "ws" : !strncmp(spec, "er:", 3) ? "er" : "ba";
-    char buf[512];
-    if (strlen(spec + 3) >= sizeof buf)
-        return dcn_fail(ctx, DCN_EINVAL, "%.40s...: generator spec too long", spec);
-    strcpy(buf, spec + 3);
-    char *save = NULL;
-    for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(kv, '=');
-        if (!eq || eq == kv)
-            return dcn_fail(ctx, DCN_EINVAL, "%s: '%s' is not key=value", spec, kv);
-        *eq = '\0';
-        const char *key = kv, *val = eq + 1;
-        char pat[32];
-        snprintf(pat, sizeof pat, ",%s,", key);
-        char al[32];
-        snprintf(al, sizeof al, ",%s,", allowed);
-        if (!strstr(al, pat))
-            return dcn_fail(ctx, DCN_EINVAL, "%s: unknown key '%s' for %s (expected %s)", spec, key, gp->kind, allowed);
-        char *end;
-        errno = 0;
-        if (!strcmp(key, "p")) {
-            double v = strtod(val, &end);
-            if (errno || !*val || *end || !(v >= 0.0 && v <= 1.0))
-                return dcn_fail(ctx, DCN_EINVAL, "%s: key 'p' needs a probability in [0, 1], got '%s'", spec, val);
-            gp->p = v, gp->has_p = 1;
-        } else if (!strcmp(key, "seed")) {
-            unsigned long long v = strtoull(val, &end, 10);
-            if (errno || !*val || *end || *val == '-')
-                return dcn_fail(ctx, DCN_EINVAL, "%s: key 'seed' needs a non-negative integer, got '%s'", spec, val);
-            gp->seed = v;
-        } else {
-            long long v = strtoll(val, &end, 10);
-            if (errno || !*val || *end || v < 0 || v > GRAPH_MAX_NODES)
-                return dcn_fail(ctx, DCN_EINVAL, "%s: key '%s' needs an integer in 0..%d, got '%s'", spec, key,
-                                GRAPH_MAX_NODES, val);
-            if (key[0] == 'n')
-                gp->n = v, gp->has_n = 1;
-            else if (key[0] == 'k')
-                gp->k = v, gp->has_k = 1;
-            else
-                gp->m = v, gp->has_m = 1;
-        }
-    }
-    const char *missing = !gp->has_n ? "n"
-                          : !strcmp(gp->kind, "ws") && !gp->has_k ? "k"
-                          : strcmp(gp->kind, "ba") && !gp->has_p  ? "p"
-                          : !strcmp(gp->kind, "ba") && !gp->has_m ? "m" : NULL;
-    if (missing)
-        return dcn_fail(ctx, DCN_EINVAL, "%s: missing key '%s'", spec, missing);
-    if (gp->n < 1)
-        return dcn_fail(ctx, DCN_EINVAL, "%s: key 'n' must be at least 1 (a graph needs nodes)", spec);
-    return DCN_OK;
-}
 
 static int is_connected(int n, const struct u64set *s, int *parent)
 {
@@ -119,16 +50,14 @@ static enum dcn_status set_to_graph(struct dcn_ctx *ctx, int n, const struct u64
 }
 
 /* networkx connected_watts_strogatz_graph(n, k, p, tries=100) / watts_strogatz_graph */
-static enum dcn_status gen_ws(struct dcn_ctx *ctx, const struct gen_params *gp, const char *spec,
+static enum dcn_status gen_ws(struct dcn_ctx *ctx, const struct dcn_graph_spec *gp, const char *spec,
                               struct dcn_graph **out)
 {
-    int n = (int)gp->n, k = (int)gp->k;
-    if (k > n)
-        return dcn_fail(ctx, DCN_EINVAL, "%s: key 'k' (%d) must not exceed n (%d)", spec, k, n);
+    int n = (int)gp->n, k = (int)gp->k; /* k <= n checked by graph_spec_parse */
     if ((int64_t)n * (k / 2) > GRAPH_MAX_EDGES)
         return dcn_fail(ctx, DCN_ENOMEM, "%s: too many edges", spec);
     struct dcn_rng rng;
-    dcn_rng_seed(&rng, gp->seed);
+    dcn_rng_seed(&rng, (uint64_t)gp->seed);
     struct u64set s = {0};
     int *deg = malloc((size_t)n * sizeof *deg), *parent = malloc((size_t)n * sizeof *parent);
     if (!deg || !parent) {
@@ -198,13 +127,13 @@ done:
 
 /* networkx fast_gnp_random_graph (Batagelj & Brandes geometric skipping): O(n + m), so a sparse
  * 100k-node graph takes milliseconds, with the exact G(n,p) distribution */
-static enum dcn_status gen_er(struct dcn_ctx *ctx, const struct gen_params *gp, const char *spec,
+static enum dcn_status gen_er(struct dcn_ctx *ctx, const struct dcn_graph_spec *gp, const char *spec,
                               struct dcn_graph **out)
 {
     int n = (int)gp->n;
     double p = gp->p;
     struct dcn_rng rng;
-    dcn_rng_seed(&rng, gp->seed);
+    dcn_rng_seed(&rng, (uint64_t)gp->seed);
     struct edgebuf eb = {0};
     if (p >= 1.0 && (double)n * (n - 1) / 2 > (double)GRAPH_MAX_EDGES)
         return dcn_fail(ctx, DCN_ENOMEM, "%s: the complete graph is over the edge limit", spec);
@@ -239,16 +168,14 @@ nomem:
 
 /* networkx barabasi_albert_graph(n, m): star of m+1 nodes, then each new node joins m distinct
  * targets drawn from the degree-weighted "repeated nodes" list */
-static enum dcn_status gen_ba(struct dcn_ctx *ctx, const struct gen_params *gp, const char *spec,
+static enum dcn_status gen_ba(struct dcn_ctx *ctx, const struct dcn_graph_spec *gp, const char *spec,
                               struct dcn_graph **out)
 {
-    long long n = gp->n, m = gp->m;
-    if (m < 1 || m >= n)
-        return dcn_fail(ctx, DCN_EINVAL, "%s: key 'm' must satisfy 1 <= m < n (got m=%lld, n=%lld)", spec, m, n);
+    long long n = gp->n, m = gp->m; /* 1 <= m < n checked by graph_spec_parse */
     if ((n - m) * m > GRAPH_MAX_EDGES)
         return dcn_fail(ctx, DCN_ENOMEM, "%s: too many edges", spec);
     struct dcn_rng rng;
-    dcn_rng_seed(&rng, gp->seed);
+    dcn_rng_seed(&rng, (uint64_t)gp->seed);
     size_t rcap = (size_t)(2 * (n - m) * m);
     int *rep = malloc(rcap * sizeof *rep), *mark = malloc((size_t)n * sizeof *mark),
         *tg = malloc((size_t)m * sizeof *tg);
@@ -292,18 +219,63 @@ nomem:
     return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", spec);
 }
 
+/* networkx gnm_random_graph: uniform pairs, redrawn when a self-loop or already chosen, until m
+ * distinct edges. Above half of the n(n-1)/2 pairs the pairs to leave out of the complete graph are
+ * drawn the same way instead, so a dense request never spins on rejections (at most half the pairs
+ * are ever drawn); both give the uniform distribution over graphs with m edges. */
+static enum dcn_status gen_gnm(struct dcn_ctx *ctx, const struct dcn_graph_spec *gp, const char *spec,
+                               struct dcn_graph **out)
+{
+    int n = (int)gp->n;
+    long long maxm = gp->n * (gp->n - 1) / 2, m = gp->m; /* m <= maxm checked by graph_spec_parse */
+    int dense = m > maxm / 2;
+    long long draw = dense ? maxm - m : m;
+    struct dcn_rng rng;
+    dcn_rng_seed(&rng, (uint64_t)gp->seed);
+    struct u64set s;
+    struct edgebuf eb = {0};
+    if (u64set_init(&s, (size_t)draw))
+        return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", spec);
+    while ((long long)s.len < draw) {
+        int u = (int)dcn_rng_below(&rng, (uint64_t)n), v = (int)dcn_rng_below(&rng, (uint64_t)n);
+        if (u != v && u64set_add(&s, pair_key(u, v)) < 0)
+            goto nomem;
+    }
+    if (!dense) {
+        enum dcn_status st = set_to_graph(ctx, n, &s, spec, out);
+        u64set_free(&s);
+        return st;
+    }
+    for (int u = 0; u < n; u++)
+        for (int v = u + 1; v < n; v++)
+            if (!u64set_has(&s, pair_key(u, v)) && edgebuf_push(&eb, u, v))
+                goto nomem;
+    u64set_free(&s);
+    enum dcn_status st = graph_from_edges(ctx, n, eb.m, eb.u, eb.v, 0, spec, out);
+    edgebuf_free(&eb);
+    return st;
+nomem:
+    u64set_free(&s);
+    edgebuf_free(&eb);
+    return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", spec);
+}
+
 enum dcn_status graph_generate(struct dcn_ctx *ctx, const char *spec, struct dcn_graph **out)
 {
     *out = NULL;
-    struct gen_params gp;
-    enum dcn_status st = parse_spec(ctx, spec, &gp);
+    struct dcn_graph_spec gp;
+    enum dcn_status st = graph_spec_parse(ctx, spec, &gp);
     if (st)
         return st;
-    if (!strcmp(gp.kind, "ws"))
+    if (!strcmp(gp.family, "ws"))
         st = gen_ws(ctx, &gp, spec, out);
-    else if (!strcmp(gp.kind, "er"))
+    else if (!strcmp(gp.family, "er"))
         st = gen_er(ctx, &gp, spec, out);
-    else
+    else if (!strcmp(gp.family, "ba"))
         st = gen_ba(ctx, &gp, spec, out);
+    else if (!strcmp(gp.family, "gnm"))
+        st = gen_gnm(ctx, &gp, spec, out);
+    else
+        return dcn_fail(ctx, DCN_EINVAL, "%s: not a generator spec (expected ws:, er:, ba: or gnm:)", spec);
     return st ? st : graph_number_labels(ctx, out, spec);
 }

@@ -2,10 +2,12 @@
  *
  * The files depend on each other one way only (each file's top comment says what it may use):
  *
- *   graph_load.c   ─► graph_gen.c, graph_text.c, graph_gml.c, graph_graphml.c (the only file that
- *                     knows every loader; loaders and generators never call graph_load)
+ *   graph_load.c   ─► graph_spec.c, graph_gen.c, graph_null.c, graph_text.c, graph_gml.c,
+ *                     graph_graphml.c (the only file that knows every loader; loaders and generators
+ *                     never call graph_load; a rewire: spec's base is loaded here, then rewired)
  *   loaders        ─► graph_read.c, graph_csr.c, graph.c, graph_containers.c
- *   graph_gen.c    ─► graph_csr.c, graph.c, graph_containers.c
+ *   graph_gen.c    ─► graph_spec.c (the one spec parser), graph_csr.c, graph.c, graph_containers.c
+ *   graph_null.c   ─► graph_csr.c, graph_containers.c
  *   graph_stats.c  ─► graph_csr.c, graph.c, graph_containers.c (subgraphs, random references)
  *   graph_export.c ─► graph_stats.c (communities), dag.c (order names)
  *   graph_csr.c    ─► graph.c (and struct edgebuf of graph_containers.c)

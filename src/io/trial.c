@@ -163,7 +163,8 @@ static hid_t open_or_create_group(hid_t file, const char *name)
     return H5Gcreate2(file, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
 }
 
-enum dcn_status trial_write_dag(struct dcn_ctx *ctx, struct trial_file *f, const struct dcn_dag *dag)
+enum dcn_status trial_write_dag(struct dcn_ctx *ctx, struct trial_file *f, const struct dcn_graph *gr,
+                                const struct dcn_dag *dag)
 {
     hid_t g = open_or_create_group(f->file, "dag");
     if (g < 0)
@@ -193,8 +194,14 @@ enum dcn_status trial_write_dag(struct dcn_ctx *ctx, struct trial_file *f, const
                               {"edges", TRIAL_INT, NULL, dag->m, 0},
                               {"longest_path", TRIAL_INT, NULL, dag->longest_path, 0},
                               {"order", TRIAL_STR, dag_order_name(dag->order), 0, 0},
-                              {"order_seed", TRIAL_INT, NULL, (int64_t)dag->order_seed, 0}};
-    for (int i = 0; !st && i < 5; i++)
+                              {"order_seed", TRIAL_INT, NULL, (int64_t)dag->order_seed, 0},
+                              {"n_inputs", TRIAL_INT, NULL, dag->n_inputs, 0},
+                              {"n_outputs", TRIAL_INT, NULL, dag->n_outputs, 0},
+                              /* what a rewire: graph really got (fewer swaps than asked when tries ran out) */
+                              {"graph_rewire_swaps", TRIAL_INT, NULL, gr->rewire_swaps, 0},
+                              {"graph_rewire_tries", TRIAL_INT, NULL, gr->rewire_tries, 0}};
+    int n_at = gr->rewire_tries > 0 ? 9 : 7;
+    for (int i = 0; !st && i < n_at; i++)
         st = write_attr(ctx, g, f->path, &at[i]);
     free(edges);
     H5Gclose(g);

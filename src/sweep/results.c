@@ -25,6 +25,7 @@
 #include "dcn/fields.h"
 #include "dcn/io.h"
 #include "dcn/sweep.h"
+#include "topology.h"
 
 /* one column per trial field (include/dcn/fields.h), then the trial's state and results */
 struct summary_row {
@@ -38,6 +39,8 @@ struct summary_row {
     int32_t rank;
     char host[64];
     char reason[256];
+    struct topo_cols topo;   /* the graph's family, parameters and measures (topology.h) */
+    int32_t dag_inputs, dag_outputs, dag_longest_path; /* -1 without a DAG */
 };
 
 #define DCN_ROW_TYPE_ struct summary_row
@@ -68,6 +71,10 @@ static hid_t summary_type(void)
     F(rank, H5T_NATIVE_INT32);
     F(host, s64);
     F(reason, s256);
+    topo_insert_type(t, offsetof(struct summary_row, topo));
+    F(dag_inputs, H5T_NATIVE_INT32);
+    F(dag_outputs, H5T_NATIVE_INT32);
+    F(dag_longest_path, H5T_NATIVE_INT32);
 #undef F
     H5Tclose(s24);
     H5Tclose(s256);
@@ -166,6 +173,31 @@ static enum dcn_status put_attr_int(hid_t loc, const char *name, int64_t v)
     return rc < 0 ? DCN_EHDF5 : DCN_OK;
 }
 
+/* Elements of a dataset, -1 when it does not exist. */
+static int32_t dataset_length(hid_t loc, const char *name)
+{
+    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0)
+        return -1;
+    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT), sp = H5Dget_space(ds);
+    hssize_t n = H5Sget_simple_extent_npoints(sp);
+    H5Sclose(sp);
+    H5Dclose(ds);
+    return (int32_t)n;
+}
+
+/* The DAG's inputs, outputs and longest path from the trial file's /dag (files before format 1's
+ * n_inputs/n_outputs attributes: the lengths of the inputs and outputs arrays). */
+static void read_dag(hid_t f, struct summary_row *r)
+{
+    if (H5Lexists(f, "dag", H5P_DEFAULT) <= 0)
+        return;
+    hid_t g = H5Gopen2(f, "dag", H5P_DEFAULT);
+    r->dag_longest_path = (int32_t)read_num(g, "longest_path", -1);
+    r->dag_inputs = H5Aexists(g, "n_inputs") > 0 ? (int32_t)read_num(g, "n_inputs", -1) : dataset_length(g, "inputs");
+    r->dag_outputs = H5Aexists(g, "n_outputs") > 0 ? (int32_t)read_num(g, "n_outputs", -1) : dataset_length(g, "outputs");
+    H5Gclose(g);
+}
+
 /* Relative path from the aggregate file's folder to the trial file, so the pair can be moved together. */
 static const char *relative_to(const char *base_file, const char *target, char *buf, size_t len)
 {
@@ -192,6 +224,9 @@ enum dcn_status sweep_merge(struct dcn_ctx *ctx, const struct sweep_spec *s)
     hid_t trials = H5Gcreate2(out, "trials", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     enum dcn_status st = rows && trials >= 0 ? DCN_OK : dcn_fail(ctx, DCN_ENOMEM, "%s: cannot start the results file", tmp);
     int counts[4] = {0};
+    struct graph_cache gc;
+    graph_cache_load(&gc, s->output);
+    const char *data_dir = s->data_dir[0] ? s->data_dir : NULL;
     for (int i = 0; !st && i < s->n_trials; i++) {
         const struct sweep_trial *t = &s->trials[i];
         struct summary_row *r = &rows[i];
@@ -201,6 +236,8 @@ enum dcn_status sweep_merge(struct dcn_ctx *ctx, const struct sweep_spec *s)
             field_to_row(&dcn_fields[f], &t->cfg, r, field_offs[f]);
         r->test_accuracy = r->test_loss = r->best_test_accuracy = r->wall_seconds = NAN;
         r->rank = -1;
+        topo_from_spec(t->cfg.graph, &r->topo);
+        r->dag_inputs = r->dag_outputs = r->dag_longest_path = -1;
         enum trial_state ts = sweep_trial_state(s, t);
         counts[ts]++;
         snprintf(r->status, sizeof r->status, "%s", trial_state_name(ts));
@@ -240,6 +277,11 @@ enum dcn_status sweep_merge(struct dcn_ctx *ctx, const struct sweep_spec *s)
                 read_str(f, "reason", r->reason, sizeof r->reason);
                 if (ts == TRIAL_FAILED && r->epochs_done == 0)
                     r->test_accuracy = r->test_loss = r->best_test_accuracy = NAN;
+                read_dag(f, r);
+                /* a graph is measured once, when its first trial is done, and kept in /graphs */
+                if (ts == TRIAL_DONE && r->dag_longest_path >= 0 &&
+                    graph_cache_measures(ctx, &gc, t->cfg.graph, data_dir, &r->topo))
+                    st = dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory measuring graphs", tmp);
                 H5Fclose(f);
             } else {
                 snprintf(r->reason, sizeof r->reason, "trial file unreadable");
@@ -261,6 +303,8 @@ enum dcn_status sweep_merge(struct dcn_ctx *ctx, const struct sweep_spec *s)
             H5Dclose(ds);
         H5Sclose(sp);
         H5Tclose(type);
+        if (!st)
+            st = graph_cache_write(ctx, &gc, out, tmp);
         char now[32];
         time_t tt = time(NULL);
         struct tm tm;
@@ -287,6 +331,7 @@ enum dcn_status sweep_merge(struct dcn_ctx *ctx, const struct sweep_spec *s)
     }
     if (trials >= 0)
         H5Gclose(trials);
+    graph_cache_free(&gc);
     free(rows);
     if (st)
         H5Fclose(out);

@@ -12,44 +12,56 @@
 
 #include "dcn/fields.h"
 #include "dcn/sweep.h"
+#include "spec_internal.h"
 
-#define MAX_AXIS 4096
+#define MAX_AXIS 1000000
 #define MAX_TRIALS 1000000
 #define MAX_SWEEP_BYTES (4 << 20)
-
-struct axis {
-    int n;
-    char *v[MAX_AXIS]; /* scalar texts, owned */
-    int line;
-};
 
 /* one axis per trial field (include/dcn/fields.h), in the table's order */
 struct raw {
     struct axis ax[DCN_N_FIELDS];
+    /* rewire entries checked by loading their first graph once the data folder is known */
+    struct axis rewire_checks;
 };
 
 static void axis_free(struct axis *a)
 {
     for (int i = 0; i < a->n; i++)
-        free(a->v[i]);
-    a->n = 0;
+        if (!a->borrowed)
+            free(a->v[i]);
+    free(a->v);
+    free(a->lines);
+    memset(a, 0, sizeof *a);
 }
 
-static enum dcn_status axis_push(struct dcn_ctx *ctx, const char *path, int line, struct axis *a, const char *v,
-                                 size_t len)
+enum dcn_status axis_push(struct dcn_ctx *ctx, const char *path, int line, struct axis *a, const char *v, size_t len)
 {
     if (a->n >= MAX_AXIS)
         return dcn_fail(ctx, DCN_EINVAL, "%s:%d: more than %d values in one axis", path, line, MAX_AXIS);
+    if (a->n == a->cap) {
+        int cap = a->cap ? 2 * a->cap : 16;
+        char **nv = realloc(a->v, (size_t)cap * sizeof *nv);
+        if (nv)
+            a->v = nv;
+        int *nl = nv ? realloc(a->lines, (size_t)cap * sizeof *nl) : NULL;
+        if (nl)
+            a->lines = nl;
+        if (!nv || !nl)
+            return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", path);
+        a->cap = cap;
+    }
     char *s = strndup(v, len);
     if (!s)
         return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", path);
+    a->lines[a->n] = line;
     a->v[a->n++] = s;
     return DCN_OK;
 }
 
 /* Expands "a..b" into the integers a..b (inclusive) for integer axes. */
-static enum dcn_status push_scalar(struct dcn_ctx *ctx, const char *path, int line, struct axis *a, const char *v,
-                                   size_t len, int allow_range)
+enum dcn_status push_scalar(struct dcn_ctx *ctx, const char *path, int line, struct axis *a, const char *v,
+                            size_t len, int allow_range)
 {
     const char *dots = allow_range ? strstr(v, "..") : NULL;
     if (!dots)
@@ -62,8 +74,8 @@ static enum dcn_status push_scalar(struct dcn_ctx *ctx, const char *path, int li
     long long hi = strtoll(dots + 2, &end, 10);
     if (*end || errno || hi < lo || lo < 0)
         return dcn_fail(ctx, DCN_EINVAL, "%s:%d: bad range '%s' (expected e.g. 0..9)", path, line, v);
-    if (hi - lo >= MAX_AXIS)
-        return dcn_fail(ctx, DCN_EINVAL, "%s:%d: range '%s' has more than %d values", path, line, v, MAX_AXIS);
+    if (hi - lo >= MAX_RANGE)
+        return dcn_fail(ctx, DCN_EINVAL, "%s:%d: range '%s' has more than %d values", path, line, v, MAX_RANGE);
     for (long long i = lo; i <= hi; i++) {
         char buf[32];
         int n = snprintf(buf, sizeof buf, "%lld", i);
@@ -74,24 +86,31 @@ static enum dcn_status push_scalar(struct dcn_ctx *ctx, const char *path, int li
     return DCN_OK;
 }
 
+/* A key's value: a scalar or a list of scalars. The graphs list also takes family mappings and glob
+ * patterns (checks collects what must be loaded to be validated); other lists take plain values. */
 static enum dcn_status read_axis(struct dcn_ctx *ctx, const char *path, yaml_document_t *doc, yaml_node_t *val,
-                                 int line, struct axis *a, int allow_range, const char *key)
+                                 int line, struct axis *a, int allow_range, const char *key, struct axis *checks)
 {
     a->line = line;
     if (a->n)
         return dcn_fail(ctx, DCN_EINVAL, "%s:%d: key '%s' given twice", path, line, key);
-    if (val->type == YAML_SCALAR_NODE)
+    if (val->type == YAML_SCALAR_NODE && !checks)
         return push_scalar(ctx, path, line, a, (const char *)val->data.scalar.value, val->data.scalar.length,
                            allow_range);
+    if (val->type == YAML_SCALAR_NODE || (checks && val->type == YAML_MAPPING_NODE))
+        return family_expand(ctx, path, doc, val, a, checks);
     if (val->type != YAML_SEQUENCE_NODE)
         return dcn_fail(ctx, DCN_EINVAL, "%s:%d: '%s' must be a value or a list of values", path, line, key);
     for (yaml_node_item_t *it = val->data.sequence.items.start; it < val->data.sequence.items.top; it++) {
         yaml_node_t *n = yaml_document_get_node(doc, *it);
         int l = (int)n->start_mark.line + 1;
-        if (n->type != YAML_SCALAR_NODE)
+        enum dcn_status st;
+        if (checks)
+            st = family_expand(ctx, path, doc, n, a, checks);
+        else if (n->type != YAML_SCALAR_NODE)
             return dcn_fail(ctx, DCN_EINVAL, "%s:%d: the list '%s' must hold plain values", path, l, key);
-        enum dcn_status st = push_scalar(ctx, path, l, a, (const char *)n->data.scalar.value, n->data.scalar.length,
-                                         allow_range);
+        else
+            st = push_scalar(ctx, path, l, a, (const char *)n->data.scalar.value, n->data.scalar.length, allow_range);
         if (st)
             return st;
     }
@@ -99,7 +118,6 @@ static enum dcn_status read_axis(struct dcn_ctx *ctx, const char *path, yaml_doc
         return dcn_fail(ctx, DCN_EINVAL, "%s:%d: '%s' is an empty list", path, line, key);
     return DCN_OK;
 }
-
 
 static uint64_t fnv1a(const char *s)
 {
@@ -123,23 +141,30 @@ void sweep_free(struct sweep_spec *s)
     free(s);
 }
 
-static const char *intern(struct sweep_spec *s, const char *v)
+/* Moves the string axes' texts into the spec's store, so the trials can point at them for the spec's
+ * lifetime; one pointer per value, not a lookup per trial (10^5 trials over 10^4 graphs). */
+static enum dcn_status adopt_strings(struct dcn_ctx *ctx, struct sweep_spec *s, struct raw *r)
 {
-    for (int i = 0; i < s->n_strings; i++)
-        if (!strcmp(s->strings[i], v))
-            return s->strings[i];
-    char **ns = realloc(s->strings, (size_t)(s->n_strings + 1) * sizeof *ns);
-    if (!ns)
-        return NULL;
-    s->strings = ns;
-    s->strings[s->n_strings] = strdup(v);
-    return s->strings[s->n_strings] ? s->strings[s->n_strings++] : NULL;
+    for (int k = 0; k < DCN_N_FIELDS; k++) {
+        struct axis *a = &r->ax[k];
+        if (dcn_fields[k].type != FIELD_STR || a->borrowed)
+            continue;
+        char **ns = realloc(s->strings, (size_t)(s->n_strings + a->n) * sizeof *ns);
+        if (!ns)
+            return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", s->path);
+        s->strings = ns;
+        memcpy(s->strings + s->n_strings, a->v, (size_t)a->n * sizeof *a->v);
+        s->n_strings += a->n;
+        a->borrowed = 1;
+    }
+    return DCN_OK;
 }
 
 static void raw_free(struct raw *r)
 {
     for (int i = 0; i < DCN_N_FIELDS; i++)
         axis_free(&r->ax[i]);
+    axis_free(&r->rewire_checks);
 }
 
 /* Checks every value of every axis once, with its line, before the product is built; enumerated
@@ -155,10 +180,10 @@ static enum dcn_status validate(struct dcn_ctx *ctx, const char *path, struct ra
         for (int i = 0; i < a->n; i++) {
             char why[160];
             if (field_parse(f, a->v[i], &scratch, why, sizeof why))
-                return dcn_fail(ctx, DCN_EINVAL, "%s:%d: %s: '%s' %s", path, a->line, f->sweep_key, a->v[i], why);
+                return dcn_fail(ctx, DCN_EINVAL, "%s:%d: %s: '%s' %s", path, a->lines[i], f->sweep_key, a->v[i], why);
             int freeze;
             if (k == FIELD_freeze && a->v[i][0] && model_freeze_parse(ctx, a->v[i], &freeze)) {
-                dcn_err_prefix(ctx, "%s:%d: freeze", path, a->line);
+                dcn_err_prefix(ctx, "%s:%d: freeze", path, a->lines[i]);
                 return DCN_EINVAL;
             }
         }
@@ -208,6 +233,8 @@ static enum dcn_status expand(struct dcn_ctx *ctx, struct sweep_spec *s, struct 
 {
     const char *path = s->path;
     enum dcn_status st = validate(ctx, path, r);
+    if (!st)
+        st = adopt_strings(ctx, s, r);
     if (st)
         return st;
     double total = 1;
@@ -232,15 +259,8 @@ static enum dcn_status expand(struct dcn_ctx *ctx, struct sweep_spec *s, struct 
         struct sweep_trial t;
         memset(&t, 0, sizeof t);
         product_trial(r, k, &t.cfg);
-        /* the strings live as long as the spec, whatever the axis buffers do */
-        for (int f = 0; !st && f < DCN_N_FIELDS; f++)
-            if (dcn_fields[f].type == FIELD_STR) {
-                const char **sp = field_ptr(&dcn_fields[f], &t.cfg);
-                if (!(*sp = intern(s, *sp)))
-                    st = dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", path);
-            }
         uint64_t h = 0;
-        if (st || (st = trial_identify(ctx, path, &t, &h)))
+        if ((st = trial_identify(ctx, path, &t, &h)))
             break;
         uint64_t key = h ? h : 1; /* 0 marks an empty bucket */
         size_t b = (size_t)key & (cap - 1);
@@ -316,7 +336,8 @@ enum dcn_status sweep_load(struct dcn_ctx *ctx, const char *path, struct sweep_s
         const struct field_desc *fd = field_by_sweep_key(key);
         int found = fd != NULL;
         if (fd) /* seeds take ranges like 0..9 */
-            st = read_axis(ctx, path, &doc, v, line, &r.ax[fd - dcn_fields], fd->type == FIELD_U64, key);
+            st = read_axis(ctx, path, &doc, v, line, &r.ax[fd - dcn_fields], fd->type == FIELD_U64, key,
+                           fd == &dcn_fields[FIELD_graph] ? &r.rewire_checks : NULL);
         if (found)
             continue;
         if (!strcmp(key, "output") || !strcmp(key, "trials_dir") || !strcmp(key, "data_dir")) {
@@ -357,6 +378,8 @@ enum dcn_status sweep_load(struct dcn_ctx *ctx, const char *path, struct sweep_s
     for (int k = 0; !st && k < DCN_N_FIELDS; k++)
         if (!r.ax[k].n)
             st = axis_push(ctx, path, 0, &r.ax[k], dcn_fields[k].def, strlen(dcn_fields[k].def));
+    if (!st)
+        st = family_check(ctx, path, &r.rewire_checks, s->data_dir[0] ? s->data_dir : NULL);
     if (!st)
         st = expand(ctx, s, &r);
 out:

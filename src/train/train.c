@@ -205,7 +205,7 @@ static enum dcn_status run_start_file(struct run *r)
         at[na++] = run_attrs[k];
     enum dcn_status st = trial_create(r->ctx, r->tmp_path, at, na, &r->tf);
     if (!st && r->parts.dag)
-        st = trial_write_dag(r->ctx, r->tf, r->parts.dag);
+        st = trial_write_dag(r->ctx, r->tf, r->parts.g, r->parts.dag);
     return st;
 }
 

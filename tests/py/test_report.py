@@ -113,9 +113,15 @@ def expected(out):
         g["min"] = x.min() if n else None
         g["max"] = x.max() if n else None
         g["t975"] = sst.t.ppf(0.975, n - 1) if n > 1 else None
-        half = g["t975"] * g["sd"] / math.sqrt(n) if n > 1 else None
-        g["ci_low"] = g["mean"] - half if n > 1 else None
-        g["ci_high"] = g["mean"] + half if n > 1 else None
+        # the logit t-interval (include/dcn/report.h), computed here with numpy and scipy
+        if n > 1:
+            p = np.clip(x / 100, 5e-5, 1 - 5e-5)
+            y = np.log(p / (1 - p))
+            half = g["t975"] * y.std(ddof=1) / math.sqrt(n)
+            g["ci_low"] = 100 / (1 + math.exp(-(y.mean() - half)))
+            g["ci_high"] = 100 / (1 + math.exp(-(y.mean() + half)))
+        else:
+            g["ci_low"] = g["ci_high"] = None
         g["best_mean"] = float(np.mean(g["best"])) if n else None
     return groups
 
