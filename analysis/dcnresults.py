@@ -238,3 +238,133 @@ def graph_stats(dcn, graphs, timeout=300):
                 m[dst] = m[src]
         out[g] = m
     return out
+
+
+# ---------------------------------------------------------------- graph topology of each trial
+# /summary gained these columns with the graph families (ws, er, ba, gnm, rewire, ...); older files
+# lack them, so topology_frame derives what the graph spec string holds and says what it could not.
+
+FAMILIES = ["ws", "er", "ba", "gnm", "rewire", "celegans", "mouse", "file", "none"]
+FAMILY_PARAMS = {"ws": ["n", "k", "p"], "er": ["n", "p"], "ba": ["n", "m"], "gnm": ["n", "m"],
+                 "rewire": ["swaps_per_edge"]}
+SPEC_COLUMNS = {"graph_family": "family", "base_graph": "base", "graph_n": "n", "graph_m": "m", "graph_k": "k",
+                "graph_p": "p", "graph_seed": "seed", "swaps_per_edge": "swaps_per_edge"}
+GRAPH_MEASURES = ["nodes", "edges", "clustering", "path_length", "modularity", "small_world_sigma",
+                  "spectral_radius", "algebraic_connectivity"]
+DAG_MEASURES = ["dag_inputs", "dag_outputs", "dag_longest_path"]
+# configuration fields of /summary that define a stratum (everything but the graph and the seeds)
+STRATUM_FIELDS = ["dataset", "variant", "frozen", "order", "epochs", "batch", "lr", "channels", "train_limit",
+                  "test_limit", "freeze", "agg_init", "normalize"]
+GENERATORS = ("ws", "er", "ba", "gnm")
+REWIRE_PARAM_KEYS = ("n", "k", "p", "m")  # belong to a generated base graph, never to the rewiring
+
+
+def _num(text):
+    try:
+        v = float(text)
+    except ValueError:
+        return text
+    return int(v) if v.is_integer() and "." not in text and "e" not in text.lower() else v
+
+
+def _kv(items):
+    out = {}
+    for it in items:
+        k, _, v = it.partition("=")
+        out[k.strip()] = _num(v.strip())
+    return out
+
+
+def _rewire_parts(rest):
+    """'mouse,swaps_per_edge=10,seed=2' -> ('mouse', {...}): the rewiring's own key=value items are
+    peeled from the right (one of each key), so that a generated base keeps its own seed."""
+    items = rest.split(",")
+    own = {}
+    while len(items) > 1 and "=" in items[-1]:
+        k = items[-1].partition("=")[0].strip()
+        if k in own or k in REWIRE_PARAM_KEYS:
+            break
+        own.update(_kv([items.pop()]))
+    return ",".join(items), own
+
+
+def parse_graph_spec(spec):
+    """Family, base graph, parameters and seed of a graph spec, and its group: the spec without the
+    graph seed (the trials of one graph configuration over its seeds). Keys: family, base, n, m, k, p,
+    seed, swaps_per_edge (None when the spec has no such part), group."""
+    s = str(spec).strip()
+    out = dict(family="file", base=None, n=None, m=None, k=None, p=None, seed=None, swaps_per_edge=None, group=s)
+    head, colon, rest = s.partition(":")
+    if s.lower() in ("none", "celegans", "mouse"):
+        out["family"] = s.lower()
+    elif colon and head in GENERATORS:
+        items = [x for x in rest.split(",") if x]
+        params = _kv(items)
+        out.update(family=head, **{k: params.get(k) for k in ("n", "m", "k", "p", "seed")})
+        out["group"] = head + ":" + ",".join(x for x in items if x.partition("=")[0].strip() != "seed")
+    elif colon and head == "rewire":
+        base, own = _rewire_parts(rest)
+        out.update(family="rewire", base=base, seed=own.get("seed"), swaps_per_edge=own.get("swaps_per_edge"))
+        kept = [f"{k}={v}" for k, v in own.items() if k != "seed"]
+        out["group"] = "rewire:" + ",".join([base] + kept[::-1])
+    return out
+
+
+def _missing(v):
+    if v is None:
+        return True
+    if isinstance(v, (bytes, str)):
+        return v in ("", b"")
+    try:
+        return not np.isfinite(v) or v == -1
+    except TypeError:
+        return False
+
+
+def _spec_columns(df, parsed, info):
+    for col, key in SPEC_COLUMNS.items():
+        derived = [p[key] for p in parsed]
+        if col in df:
+            have = list(df[col])
+            df[col] = [d if _missing(h) else h for h, d in zip(have, derived)]
+            info["from_file"].append(col)
+        else:
+            df[col] = derived
+            info["from_graph_spec"].append(col)
+        if col not in ("graph_family", "base_graph"):
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+    df["graph_group"] = [p["group"] for p in parsed]
+
+
+def _measure_columns(df, path, info):
+    for col in GRAPH_MEASURES:
+        if col in df:
+            df[col] = df[col].astype(float).where(df[col].astype(float) != -1)
+            info["from_file"].append(col)
+        else:
+            df[col] = np.nan
+            info["unavailable"].append(col)
+    missing = [c for c in DAG_MEASURES if c not in df]
+    for col in DAG_MEASURES:
+        if col in df:
+            df[col] = df[col].astype(float).where(df[col].astype(float) >= 0)
+            info["from_file"].append(col)
+    if missing:
+        dag = dag_measures(path, list(df["id"])) if path else {}
+        for col in missing:
+            df[col] = [float(dag[i][col]) if i in dag else np.nan for i in df["id"]]
+            (info["from_trials_dag"] if dag else info["unavailable"]).append(col)
+
+
+def topology_frame(df, path=None):
+    """Adds to a /summary DataFrame (from load) the topology columns, whether or not the file has them:
+    graph_family, base_graph, graph_n/m/k/p, graph_seed, swaps_per_edge (from the file, any missing
+    value filled from the graph spec string; numeric, NaN when absent), graph_group (the spec without
+    its graph seed), the graph measures (NaN when the file has none) and the DAG measures (from
+    /trials/<id>/dag of `path` when the file has no columns for them). Returns (df, info): info lists
+    the columns taken from_file, from_graph_spec, from_trials_dag and unavailable."""
+    df = df.copy()
+    info = {"from_file": [], "from_graph_spec": [], "from_trials_dag": [], "unavailable": []}
+    _spec_columns(df, [parse_graph_spec(g) for g in df["graph"]], info)
+    _measure_columns(df, path, info)
+    return df, info

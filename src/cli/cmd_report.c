@@ -1,5 +1,6 @@
 /* dcn report: summary statistics of a sweep's results file per group of trials (Markdown, JSON or
- * CSV), and, with --plots, the figures and tables of analysis/plots.py. */
+ * CSV), and, with --plots, the figures and tables of analysis/plots.py; with --topology (or --plots on
+ * a sweep over several graphs), the statistics of analysis/topology.py. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,48 +229,39 @@ static void print_markdown(const struct report_results *r, unsigned keys, const 
     }
 }
 
-/* analysis/plots.py of the source tree (a build) or of the installed share/dcn (cmake --install). */
-static const char *find_plots_script(void)
+/* analysis/NAME of the source tree (a build) or of the installed share/dcn (cmake --install); the path
+ * goes to buf. Returns buf, or NULL when neither is readable. */
+static const char *find_script(const char *name, char *buf, size_t len)
 {
-    static const char *const candidates[] = {DCN_SOURCE_DIR "/analysis/plots.py",
-                                             DCN_INSTALL_DATADIR "/analysis/plots.py"};
-    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++)
-        if (access(candidates[i], R_OK) == 0)
-            return candidates[i];
+    const char *const dirs[] = {DCN_SOURCE_DIR, DCN_INSTALL_DATADIR};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        snprintf(buf, len, "%s/analysis/%s", dirs[i], name);
+        if (access(buf, R_OK) == 0)
+            return buf;
+    }
     return NULL;
 }
 
-/* Runs python3 plots.py RESULTS --out DIR [--group-by KEYS] --dcn SELF; its output goes to stderr so
- * that stdout stays the report (JSON or CSV can be piped). Returns the exit status. */
-static int run_plots(const char *results, const char *dir, const char *group_by)
+/* Runs python3 analysis/NAME with args (NULL-terminated); its output goes to stderr so that stdout
+ * stays the report (JSON or CSV can be piped). what: the kind of output written to dir, for the
+ * messages. Returns 0, or 1 with a message when the script is missing or fails. */
+static int run_script(const char *name, const char *const *args, const char *dir, const char *what)
 {
-    const char *script = find_plots_script();
-    if (!script) {
-        fprintf(stderr, "dcn report: cannot find analysis/plots.py (looked in %s/analysis and %s/analysis)\n",
+    char script[4096];
+    if (!find_script(name, script, sizeof script)) {
+        fprintf(stderr, "dcn report: cannot find analysis/%s (looked in %s/analysis and %s/analysis)\n", name,
                 DCN_SOURCE_DIR, DCN_INSTALL_DATADIR);
         return 1;
     }
     const char *python = getenv("DCN_PYTHON");
     if (!python || !*python)
         python = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-    char self[4096];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    self[len > 0 ? len : 0] = 0;
-    const char *argv[12];
+    const char *argv[16];
     int a = 0;
     argv[a++] = python;
     argv[a++] = script;
-    argv[a++] = results;
-    argv[a++] = "--out";
-    argv[a++] = dir;
-    if (group_by) {
-        argv[a++] = "--group-by";
-        argv[a++] = group_by;
-    }
-    if (self[0]) {
-        argv[a++] = "--dcn";
-        argv[a++] = self;
-    }
+    for (; *args && a < 15; args++)
+        argv[a++] = *args;
     argv[a] = NULL;
     fflush(stdout);
     pid_t pid = fork();
@@ -286,22 +278,81 @@ static int run_plots(const char *results, const char *dir, const char *group_by)
     }
     int status = 0;
     if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "dcn report: %s %s failed (exit status %d); no complete set of plots in %s\n", python, script,
-                WIFEXITED(status) ? WEXITSTATUS(status) : -1, dir);
+        fprintf(stderr, "dcn report: %s %s failed (exit status %d); no complete set of %s in %s\n", python, script,
+                WIFEXITED(status) ? WEXITSTATUS(status) : -1, what, dir);
         return 1;
     }
-    fprintf(stderr, "dcn report: figures and tables written to %s\n", dir);
+    fprintf(stderr, "dcn report: %s written to %s\n", what, dir);
+    return 0;
+}
+
+/* plots.py RESULTS --out DIR [--group-by KEYS] --dcn SELF (for `dcn graph stats`). */
+static int run_plots(const char *results, const char *dir, const char *group_by)
+{
+    char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[len > 0 ? len : 0] = 0;
+    const char *args[8] = {results, "--out", dir};
+    int a = 3;
+    if (group_by && *group_by) {
+        args[a++] = "--group-by";
+        args[a++] = group_by;
+    }
+    if (self[0]) {
+        args[a++] = "--dcn";
+        args[a++] = self;
+    }
+    args[a] = NULL;
+    return run_script("plots.py", args, dir, "figures and tables");
+}
+
+/* topology.py RESULTS --out DIR [--compare GROUPS]. */
+static int run_topology(const char *results, const char *dir, const char *compare)
+{
+    const char *args[6] = {results, "--out", dir, NULL, NULL, NULL};
+    if (compare) {
+        args[3] = "--compare";
+        args[4] = compare;
+    }
+    return run_script("topology.py", args, dir, "topology analysis files");
+}
+
+/* Whether the trials use more than one graph (the graph-free baseline aside): then --plots also runs
+ * the topology analysis. */
+static int varies_graph(const struct report_results *r)
+{
+    const char *first = NULL;
+    for (int i = 0; i < r->n_trials; i++) {
+        const char *g = r->trials[i].graph;
+        if (!strcmp(g, "none"))
+            continue;
+        if (!first)
+            first = g;
+        else if (strcmp(first, g))
+            return 1;
+    }
     return 0;
 }
 
 int cmd_report(int argc, char **argv)
 {
     int json = 0, csv = 0;
-    const char *plots = NULL, *group_by = NULL;
+    const char *plots = NULL, *group_by = NULL, *topology = NULL, *compare = NULL;
     const struct opt tab[] = {
         {"json", OPT_FLAG, &json, NULL, "print JSON instead of a Markdown table"},
         {"csv", OPT_FLAG, &csv, NULL, "print CSV (one row per group) instead of a Markdown table"},
-        {"plots", OPT_STR, &plots, "DIR", "also write figures (PNG, SVG) and Markdown tables with analysis/plots.py"},
+        {"plots", OPT_STR, &plots, "DIR",
+         "also write figures (PNG, SVG) and Markdown tables with analysis/plots.py; when the trials use more "
+         "than one graph, also the topology analysis (as --topology) into the same DIR unless --topology "
+         "names another"},
+        {"topology", OPT_STR, &topology, "DIR",
+         "also write the topology analysis with analysis/topology.py: accuracy against family parameters and "
+         "graph measures, group comparisons (Welch, Mann-Whitney, Holm, Cohen's d, Cliff's delta) and the "
+         "variance split into graph, ordering and weight seeds (topology.md, .json, CSV, PNG)"},
+        {"compare", OPT_STR, &compare, "GROUPS",
+         "with --topology (or --plots): compare these groups pairwise instead of every pair of graphs; "
+         "comma-separated graph specs (without seed= every graph seed), families (ws, gnm, celegans, none) or "
+         "family:base (rewire:celegans)"},
         {"group-by", OPT_STR, &group_by, "KEYS",
          "comma-separated keys: graph, dataset, variant, frozen, seed, order, order_seed, epochs, batch, lr, "
          "channels, train_limit, test_limit (default graph,dataset,variant,frozen plus every other key except "
@@ -320,6 +371,10 @@ int cmd_report(int argc, char **argv)
     }
     if (json && csv) {
         fprintf(stderr, "dcn report: options --json and --csv: choose one output format\n");
+        return DCN_EXIT_USAGE;
+    }
+    if (compare && !topology && !plots) {
+        fprintf(stderr, "dcn report: option --compare needs --topology DIR (or --plots DIR)\n");
         return DCN_EXIT_USAGE;
     }
     struct dcn_ctx ctx;
@@ -347,6 +402,7 @@ int cmd_report(int argc, char **argv)
         print_csv(keys, g, ng);
     else
         print_markdown(r, keys, g, ng);
+    int graphs_vary = varies_graph(r);
     free(g);
     report_free(r);
     /* the same grouping for the figures as for the table, so lines and rows correspond */
@@ -355,7 +411,11 @@ int cmd_report(int argc, char **argv)
         if (keys & (1u << k))
             snprintf(keylist + strlen(keylist), sizeof keylist - strlen(keylist), "%s%s", keylist[0] ? "," : "",
                      report_key_name(k));
-    if (plots)
-        return run_plots(pos[0], plots, keylist);
+    if (plots && run_plots(pos[0], plots, keylist))
+        return 1;
+    if (topology)
+        return run_topology(pos[0], topology, compare);
+    if (plots && (graphs_vary || compare))
+        return run_topology(pos[0], plots, compare);
     return 0;
 }
