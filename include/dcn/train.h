@@ -47,7 +47,21 @@ struct train_config {
     int sync_bn;                    /* batch statistics over all ranks' shards (else each rank's own) */
     double bucket_mb;               /* > 0: reduce gradients in buckets of this size while backward goes
                                      * on (MPI_Iallreduce); 0: one MPI_Allreduce after backward */
+    struct trial_cache *cache;      /* optional: the data set and graph kept from the previous trial */
 };
+
+/* What a process keeps between the trials it runs (the sweep's ranks): the last data set and graph
+ * loaded, reused when the next trial asks for the same ones. Reading MNIST again cost a tiny trial
+ * most of its overhead. Zero-initialise; trial_cache_free releases it. Not shared between threads. */
+struct trial_cache {
+    struct dcn_dataset *ds;
+    char ds_key[1400];   /* dataset, data folder, limits */
+    float ds_mean, ds_std; /* as loaded: a trial normalising with x - 0.5 changes ds's copy */
+    struct dcn_graph *g;
+    char g_key[1400];    /* graph spec, data folder */
+    long hits, misses;
+};
+void trial_cache_free(struct trial_cache *c);
 void train_config_default(struct train_config *c);
 
 /* Sets c's configuration (not its run-time settings: out, threads, checkpoint, ...) from a trial's
@@ -73,9 +87,11 @@ struct trial_parts {
     struct dcn_dag *dag;
     struct model *m;
     double create_seconds; /* model_create + model_init */
+    int ds_borrowed, g_borrowed; /* owned by the trial_cache, not freed by trial_teardown */
     enum trial_setup_stage { TRIAL_SETUP_OK, TRIAL_SETUP_DATA, TRIAL_SETUP_GRAPH, TRIAL_SETUP_MODEL } failed_at;
 };
 /* Loads cfg's data set (its train/test limits; at least one global batch of training images), applies
+ * (or takes both from cfg->cache when it holds the same ones, and leaves the new ones there)
  * its normalisation, builds the graph's DAG, creates the model for local_batch images per step (batch
  * norm statistics over bn_comm when it is not MPI_COMM_NULL) and initialises it from cfg->seed. On
  * failure nothing stays allocated. */

@@ -91,6 +91,7 @@ struct sched {
     int timed;
     int stop_sent;
     volatile sig_atomic_t local_stop; /* workers: rank 0 asked to stop */
+    struct trial_cache cache;         /* this rank's data set and graph, kept across its trials */
 };
 
 static int stopping(struct sched *sc)
@@ -242,6 +243,7 @@ static int run_trial(struct sched *sc, int index, double *seconds)
              : sc->ctx->rank == 0         ? coord_poll_with_signal
                                           : worker_poll_with_signal;
     c.poll_arg = sc;
+    c.cache = &sc->cache;
     struct dcn_ctx tctx = *ctx;
     if (!leader)
         tctx.verbose = 0;
@@ -451,6 +453,9 @@ enum dcn_status sweep_run(struct dcn_ctx *ctx, const struct sweep_spec *s, const
 
     if (lock_fd >= 0)
         close(lock_fd);
+    dcn_log(sc.gctx, 2, "[rank %d] data set and graph reused for %ld trials, loaded for %ld\n", sc.world_rank,
+            sc.cache.hits, sc.cache.misses);
+    trial_cache_free(&sc.cache);
     free(sc.pending);
     free(sc.busy);
     if (group != MPI_COMM_NULL)
