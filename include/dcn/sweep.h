@@ -35,6 +35,8 @@ struct sweep_spec {
     struct sweep_trial *trials;
     char **strings;          /* owned storage for graph/dataset names */
     int n_strings;
+    int flat_trials;         /* trials_dir holds trial files of the flat layout of dcn before 0.2
+                              * (<trials_dir>/<id>.h5): keep using it for this sweep */
 };
 
 /* Parses and expands a sweep file. Unknown keys, bad values and empty axes are errors naming the file
@@ -47,8 +49,13 @@ void sweep_free(struct sweep_spec *s);
 enum trial_state { TRIAL_PENDING, TRIAL_RUNNING, TRIAL_DONE, TRIAL_FAILED };
 enum trial_state sweep_trial_state(const struct sweep_spec *s, const struct sweep_trial *t);
 const char *trial_state_name(enum trial_state st);
-/* The trial's file <trials_dir>/<id>.h5 and its checkpoint <trials_dir>/<id>.ckpt.h5 (ckpt may be NULL). */
+/* The trial's file <trials_dir>/<ab>/<id>.h5 and its checkpoint <trials_dir>/<ab>/<id>.ckpt.h5 (ckpt may
+ * be NULL), <ab> being the id's first two hex digits: 256 folders keep each under a few thousand
+ * entries up to 10^6 trials (parallel file systems slow down on huge folders). Sweeps started with
+ * the flat layout (flat_trials) keep <trials_dir>/<id>.h5. */
 void sweep_trial_paths(const struct sweep_spec *s, const struct sweep_trial *t, char *file, char *ckpt, size_t len);
+/* Whether trials_dir holds a trial file of the flat layout (sweep_load sets flat_trials from it). */
+int sweep_trials_flat(const char *trials_dir);
 
 struct sweep_options {
     int shard_index, shard_count;  /* run only trials with index % count == index (job arrays) */

@@ -48,8 +48,11 @@ static int list_trials(const struct sweep_spec *s, const struct sweep_options *o
         enum trial_state st = sweep_trial_state(s, t);
         counts[st]++;
         if (json) {
-            printf("%s{\"index\": %d, \"id\": \"%s\", \"state\": \"%s\"", n ? ", " : "", t->index, t->id,
-                   trial_state_name(st));
+            char file[1100];
+            sweep_trial_paths(s, t, file, NULL, sizeof file);
+            printf("%s{\"index\": %d, \"id\": \"%s\", \"state\": \"%s\", \"file\": ", n ? ", " : "", t->index,
+                   t->id, trial_state_name(st));
+            json_str(file);
             for (int k = 0; k < DCN_N_FIELDS; k++) {
                 const struct field_desc *f = &dcn_fields[k];
                 const void *p = field_cptr(f, &t->cfg);

@@ -219,6 +219,14 @@ static int run_trial(struct sched *sc, int index, double *seconds)
     const int leader = ctx->rank == 0;
     char file[1100], ckpt[1100];
     sweep_trial_paths(s, t, file, ckpt, sizeof file);
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s", file);
+    *strrchr(dir, '/') = 0;
+    struct dcn_ctx dctx = *ctx;
+    if (mkdirs(&dctx, dir)) {
+        dcn_log(ctx, 1, "[rank %d] trial %d %s failed: %s\n", sc->world_rank, index, t->id, dctx.err);
+        return RES_FAILED;
+    }
     struct train_config c;
     train_config_default(&c);
     c.data_dir = s->data_dir[0] ? s->data_dir : NULL;

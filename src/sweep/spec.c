@@ -374,6 +374,7 @@ enum dcn_status sweep_load(struct dcn_ctx *ctx, const char *path, struct sweep_s
         snprintf(tmp, sizeof tmp, "%s", s->output);
         snprintf(s->trials_dir, sizeof s->trials_dir, "%s/trials", dirname(tmp));
     }
+    s->flat_trials = sweep_trials_flat(s->trials_dir);
     /* defaults: the paper's protocol (the field table's) */
     for (int k = 0; !st && k < DCN_N_FIELDS; k++)
         if (!r.ax[k].n)

@@ -25,6 +25,8 @@ import time
 import h5py
 import numpy as np
 
+from sweep_files import trial_file, trial_files
+
 DCN = os.environ.get("DCN_BIN", "build/dcn")
 SRC = os.environ.get("DCN_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
@@ -259,8 +261,7 @@ def results_files(tmp):
     r, secs = run([DCN, "sweep", yml], timeout=300)
     res = os.path.join(out, "results.h5")
     tdir = os.path.join(out, "trials")
-    trials = sorted(os.path.join(tdir, f) for f in (os.listdir(tdir) if os.path.isdir(tdir) else [])
-                    if f.endswith(".h5") and not f.endswith(".ckpt.h5"))
+    trials = trial_files(tdir)
     status = ""
     if trials:
         with h5py.File(trials[0], "r") as f:
@@ -293,7 +294,7 @@ def results_files(tmp):
           ["results_v2.h5", "format_version 2 is newer"])
     entry("results file", "dcn report on a trial file", [DCN, "report", trial], 1,
           [os.path.basename(trial), "a dcn trial file, not a sweep's results file"],
-          display="dcn report trials/ID.h5")
+          display="dcn report trials/AB/ID.h5")
     p = copy_with(trial, "trial_v2.h5", format_version=np.int64(2))
     entry("results file", "dcn eval on a trial file of a newer format_version",
           [DCN, "eval", p, "--dataset", "mnist", "--test-limit", "16"], 1,

@@ -7,7 +7,6 @@
 - an output folder that cannot be created.
 Needs MNIST in the data folder (tests/run.sh fetches it) and root: without either the test fails and
 says so."""
-import glob
 import os
 import re
 import shutil
@@ -16,6 +15,8 @@ import sys
 import tempfile
 
 import h5py
+
+from sweep_files import trial_file, trial_files
 
 DCN = os.environ.get("DCN_BIN", "build/dcn")
 ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1")
@@ -79,7 +80,7 @@ def test_disk_full(tmp):
         named = re.match(r"dcn sweep: .*?(" + re.escape(out) + r"/\S+?): .*(No space left on device|disk full)", last)
         check(named is not None, f"the disk-full error names the file it could not write: {last!r}")
         done = {}
-        for f in glob.glob(os.path.join(out, "trials", "t*[0-9a-f].h5")):
+        for f in trial_files(os.path.join(out, "trials")):
             try:
                 a = attrs(f)
             except OSError as e:
@@ -109,7 +110,7 @@ def test_half_written_and_checkpoints(tmp):
     small_sweep(yml, out, seeds="0..2")
     r = sweep(yml)
     check(r.returncode == 0, f"first run: {r.stderr[-500:]}")
-    files = sorted(glob.glob(os.path.join(out, "trials", "t*[0-9a-f].h5")))
+    files = trial_files(os.path.join(out, "trials"))
     check(len(files) == 3, "three trial files")
     # a crash left one trial file half-written: it is not counted as done and is trained again
     victim = files[0]
@@ -135,16 +136,17 @@ def test_half_written_and_checkpoints(tmp):
     small_sweep(yml2, out2, seeds="0..1")
     r = sweep(yml2, "--dry-run")
     ids = [line.split()[1] for line in r.stdout.splitlines() if line.strip() and line.split()[0].isdigit()]
-    os.makedirs(os.path.join(out2, "trials"), exist_ok=True)
-    with h5py.File(os.path.join(out2, "trials", ids[0] + ".ckpt.h5"), "w") as f:
+    ck0 = trial_file(os.path.join(out2, "trials"), ids[0], ".ckpt.h5")
+    os.makedirs(os.path.dirname(ck0), exist_ok=True)
+    with h5py.File(ck0, "w") as f:
         f.attrs["fingerprint"] = "graph=elsewhere;seed=99"
     r = sweep(yml2)
     check(r.returncode == 0, f"a sweep with a foreign checkpoint goes on: {r.stderr[-800:]}")
-    t0 = os.path.join(out2, "trials", ids[0] + ".h5")
+    t0 = trial_file(os.path.join(out2, "trials"), ids[0])
     a = attrs(t0) if os.path.exists(t0) else {}
     check(a.get("status") == "failed" and "another configuration" in a.get("reason", ""),
           f"foreign checkpoint refused with a reason: {a.get('reason')}")
-    check(attrs(os.path.join(out2, "trials", ids[1] + ".h5"))["status"] == "done", "the other trial finished")
+    check(attrs(trial_file(os.path.join(out2, "trials"), ids[1]))["status"] == "done", "the other trial finished")
 
 
 def test_unwritable_output(tmp):

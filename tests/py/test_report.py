@@ -14,7 +14,6 @@ then --plots writes every expected PNG/SVG/Markdown file, and bad inputs exit 1 
 Environment (ctest): DCN_BIN, DCN_SOURCE_DIR; MNIST in the data folder (tests/run.sh fetches it).
 """
 import csv
-import glob
 import io
 import json
 import math
@@ -26,6 +25,8 @@ import tempfile
 import h5py
 import numpy as np
 from scipy import stats as sst
+
+from sweep_files import trial_file, trial_files
 
 DCN = os.environ.get("DCN_BIN", "build/dcn")
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
@@ -81,7 +82,7 @@ def expected(out):
         k = (t["graph"], t["dataset"], t["variant"], bool(t["frozen"]), float(t["lr"]))
         g = groups.setdefault(k, dict(trials=0, done=0, failed=0, running=0, pending=0, acc=[], best=[], order=t["index"]))
         g["trials"] += 1
-        f = os.path.join(out, "trials", t["id"] + ".h5")
+        f = trial_file(os.path.join(out, "trials"), t["id"])
         if os.path.exists(f):
             with h5py.File(f, "r") as h:
                 a = {k2: (v.decode() if isinstance(v, bytes) else v) for k2, v in h.attrs.items()}
@@ -97,7 +98,7 @@ def expected(out):
                     check(len(a["reason"]) > 0, f"failed trial {t['id']} has a reason")
                 else:
                     g["running"] += 1
-        elif os.path.exists(f + ".tmp") or os.path.exists(os.path.join(out, "trials", t["id"] + ".ckpt.h5")):
+        elif os.path.exists(f + ".tmp") or os.path.exists(trial_file(os.path.join(out, "trials"), t["id"], ".ckpt.h5")):
             g["running"] += 1
         else:
             g["pending"] += 1
@@ -184,7 +185,8 @@ test_limit: 200
     sweep(yml, "--shard", "0/3")
     listing = json.loads(run(["sweep", yml, "--dry-run", "--json"]).stdout)
     pending = [t for t in listing["trials"] if t["state"] == "pending"]
-    fake = os.path.join(out, "trials", pending[0]["id"] + ".h5.tmp")
+    fake = trial_file(os.path.join(out, "trials"), pending[0]["id"], ".h5.tmp")
+    os.makedirs(os.path.dirname(fake), exist_ok=True)
     open(fake, "w").close()
     r = run(["sweep", yml, "--merge"])
     if not check(r.returncode == 0, f"dcn sweep --merge on a partial sweep exits 0, got {r.returncode}: {r.stderr[-1000:]}"):
@@ -277,7 +279,7 @@ def test_bad_inputs(tmp):
     r = run(["report", other], expect=1)
     check(r.returncode == 1 and "other.h5" in r.stderr and "not a dcn results file" in r.stderr,
           f"HDF5 non-results file: {r.stderr}")
-    trials = sorted(glob.glob(os.path.join(tmp, "sweep", "trials", "t*[0-9a-f].h5")))
+    trials = trial_files(os.path.join(tmp, "sweep", "trials"))
     if trials:
         r = run(["report", trials[0]], expect=1)
         check(r.returncode == 1 and "trial file" in r.stderr, f"a trial file is recognised: {r.stderr}")

@@ -13,7 +13,6 @@
   metrics (all but wall-clock seconds) and the final results (the README promises bit-identical resumes);
 - bad sweep files give an error naming the line.
 Needs MNIST in the data folder (tests/run.sh fetches it): without it the test fails and says so."""
-import glob
 import json
 import os
 import re
@@ -27,6 +26,8 @@ import h5py
 import numpy as np
 
 from trial_compare import trial_differences
+
+import sweep_files as sf
 
 DCN = os.environ.get("DCN_BIN", "build/dcn")
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
@@ -97,11 +98,11 @@ def test_small_sweep(tmp):
             variant = row["variant"].decode()
             check((variant == "baseline") == (row["graph"] == b"none"), "baseline has no graph")
         check(ranks == {0, 1}, f"both ranks trained trials: {ranks}")
-    ends = {os.path.basename(p): attrs(p)["end_time"] for p in glob.glob(os.path.join(out, "trials", "*.h5"))}
+    ends = {os.path.basename(p): attrs(p)["end_time"] for p in sf.trial_files(os.path.join(out, "trials"), "*.h5")}
     time.sleep(1.1)
     r = subprocess.run(MPIRUN + [DCN, "sweep", yml], env=ENV, capture_output=True, text=True, timeout=600)
     check(r.returncode == 0 and "10 already done, 0 to run" in r.stderr, f"rerun skips finished trials: {r.stderr[-500:]}")
-    ends2 = {os.path.basename(p): attrs(p)["end_time"] for p in glob.glob(os.path.join(out, "trials", "*.h5"))}
+    ends2 = {os.path.basename(p): attrs(p)["end_time"] for p in sf.trial_files(os.path.join(out, "trials"), "*.h5")}
     check(ends == ends2, "finished trials untouched by a rerun")
     # shards partition the trials
     shard = json.loads(subprocess.run([DCN, "sweep", yml, "--dry-run", "--json", "--shard", "1/3"], env=ENV,
@@ -143,7 +144,7 @@ test_limit: 100
 """)
     r = subprocess.run([DCN, "sweep", yml1], env=ENV, capture_output=True, text=True, timeout=600)
     check(r.returncode == 0, f"authors sweep: exit {r.returncode}: {r.stderr[-1000:]}")
-    files = glob.glob(os.path.join(out, "trials", "*.h5"))
+    files = sf.trial_files(os.path.join(out, "trials"), "*.h5")
     check(len(files) == 1, f"one authors trial file: {files}")
     for p in files:
         a = attrs(p)
@@ -258,16 +259,16 @@ def long_sweep(tmp, name):
 
 def trial_files(trials):
     """{trial id: path} of the trial files (finished or failed; not .tmp, not checkpoints)."""
-    return {os.path.basename(f)[:-3]: f for f in glob.glob(os.path.join(trials, "t*[0-9a-f].h5"))}
+    return {os.path.basename(f)[:-3]: f for f in sf.trial_files(trials)}
 
 
 def checkpointed(trials):
-    return {os.path.basename(f)[:-len(".ckpt.h5")] for f in glob.glob(os.path.join(trials, "*.ckpt.h5"))}
+    return {os.path.basename(f)[:-len(".ckpt.h5")] for f in sf.trial_files(trials, "*.ckpt.h5")}
 
 
 def both_ranks_in_checkpointed_trials(trials):
     """A trial is finished and two are running (a .h5.tmp each), both with a checkpoint."""
-    running = {os.path.basename(f)[:-len(".h5.tmp")] for f in glob.glob(os.path.join(trials, "*.h5.tmp"))}
+    running = {os.path.basename(f)[:-len(".h5.tmp")] for f in sf.trial_files(trials, "*.h5.tmp")}
     return len(trial_files(trials)) >= 1 and len(running) == 2 and running <= checkpointed(trials)
 
 
@@ -368,8 +369,8 @@ def test_sigkill_resume(tmp):
         check(after.get(tid) == end, f"finished trial {tid} was not re-run (end_time {end} -> {after.get(tid)})")
     check_resumed(trials, interrupted, "after SIGKILL")
     check_same_as_uninterrupted(trials, ref, "after SIGKILL and resume")
-    check(not glob.glob(os.path.join(trials, "*.ckpt.h5")), "checkpoints removed once trials finish")
-    check(not glob.glob(os.path.join(trials, "*.tmp")), "no temporary files left")
+    check(not sf.trial_files(trials, "*.ckpt.h5"), "checkpoints removed once trials finish")
+    check(not sf.trial_files(trials, "*.tmp"), "no temporary files left")
 
 
 def test_sigterm(tmp):
@@ -413,7 +414,7 @@ def test_sigterm_single(tmp):
     """Without mpirun the process's own exit status is visible: 75 after a signal."""
     out, yml = long_sweep(tmp, "term1")
     p = subprocess.Popen([DCN, "sweep", yml], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    wait_for(lambda: glob.glob(os.path.join(out, "trials", "*.h5.tmp")), 120, "a trial started")
+    wait_for(lambda: sf.trial_files(os.path.join(out, "trials"), "*.h5.tmp"), 120, "a trial started")
     # a second run of the same sweep is refused while the first holds the lock
     r = subprocess.run([DCN, "sweep", yml], env=ENV, capture_output=True, text=True, timeout=60)
     check(r.returncode == 1 and "already running" in r.stderr, f"concurrent run refused: {r.stderr[-300:]}")

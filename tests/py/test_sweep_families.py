@@ -33,6 +33,8 @@ import h5py
 import networkx as nx
 import numpy as np
 
+from sweep_files import trial_file, trial_files
+
 DCN = os.environ.get("DCN_BIN", "build/dcn")
 SRC = os.environ.get("DCN_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 DATA = os.environ.get("DCN_DATA_DIR") or os.path.join(SRC, "data", "cache")  # dcn's own default
@@ -244,7 +246,7 @@ test_limit: 64
                 bad.append(f"{spec} {k}: {x[k]} vs dcn graph stats {st[jk]}")
         if x["nodes"] != g.number_of_nodes() or x["edges"] != g.number_of_edges():
             bad.append(f"{spec} size")
-        with h5py.File(os.path.join(out, "trials", s(x["id"]) + ".h5"), "r") as tf:
+        with h5py.File(trial_file(os.path.join(out, "trials"), s(x["id"])), "r") as tf:
             d = tf["dag"]
             dag = nx.DiGraph()
             dag.add_nodes_from(range(int(d.attrs["nodes"])))

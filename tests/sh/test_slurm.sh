@@ -259,13 +259,13 @@ mid=$("$py" -c 'import json,sys; print(json.loads(sys.argv[1])["merge"])' "$out"
 rq="" task="" ref_pid=""
 end=$(($(date +%s) + 90))
 while [ -n "$aid" ] && [ ${#rq_index[@]} = 4 ] && [ -z "$rq" ] && [ "$(date +%s)" -lt "$end" ]; do
-    for ck in rq/trials/*.ckpt.h5; do
+    for ck in rq/trials/*/*.ckpt.h5; do # trials/<ab>/<id>: README "dcn sweep"
         [ -e "$ck" ] || continue
         id=$(basename "$ck" .ckpt.h5)
-        [ -n "${rq_index[$id]:-}" ] && [ ! -e "rq/trials/$id.h5" ] || continue # not one that has just finished
+        [ -n "${rq_index[$id]:-}" ] && [ ! -e "rq/trials/${id:1:2}/$id.h5" ] || continue # not one that has just finished
         t=$((rq_index[$id] % 2))
         first="" # a trial this task has finished
-        for f in rq/trials/*.h5; do
+        for f in rq/trials/*/*.h5; do
             d=$(basename "$f" .h5)
             [ -n "${rq_index[$d]:-}" ] && [ $((rq_index[$d] % 2)) = "$t" ] && first=$d
         done
@@ -273,7 +273,7 @@ while [ -n "$aid" ] && [ ${#rq_index[@]} = 4 ] && [ -z "$rq" ] && [ "$(date +%s)
         r=$(squeue -h -j "${aid}_$t" -t R -o %i 2>/dev/null) # "A_T": a bare id could name the whole array
         [ -n "$r" ] || continue
         rm -rf rq-before && mkdir rq-before
-        for f in rq/trials/*.h5; do [[ $f == *.ckpt.h5 ]] || cp -p "$f" rq-before/; done
+        for f in rq/trials/*/*.h5; do [[ $f == *.ckpt.h5 ]] || cp -p "$f" rq-before/; done
         if scontrol requeue "$r"; then
             rq=$r task=$t
             note "requeued array task $rq while it trained trial ${rq_index[$id]} (its trial ${rq_index[$first]} done)"

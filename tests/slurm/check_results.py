@@ -27,6 +27,9 @@ import sys
 import h5py
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "py"))
+from sweep_files import trial_file, trial_files  # noqa: E402
+
 fails = 0
 
 
@@ -81,7 +84,7 @@ def main():
     tdir = listing["trials_dir"]
     resumed = 0
     for i in ids:
-        p = os.path.join(tdir, i + ".h5")
+        p = trial_file(tdir, i)
         if not os.path.isfile(p):
             check(L, False, f"trial file {p} missing")
             continue
@@ -92,7 +95,7 @@ def main():
             if re >= 0 and (re > 0 or rs > 0):
                 resumed += 1
     check(L, resumed >= a.min_resumed, f"{resumed} trial(s) resumed from a checkpoint (want >= {a.min_resumed})")
-    left = glob.glob(os.path.join(tdir, "*.ckpt.h5")) + glob.glob(os.path.join(tdir, "*.tmp"))
+    left = trial_files(tdir, "*.ckpt.h5") + trial_files(tdir, "*.tmp")
     check(L, not left, f"no checkpoint or temporary file left ({[os.path.basename(x) for x in left][:4]})")
     if a.before:
         check_before(L, a.before, tdir, ids)
@@ -111,7 +114,7 @@ def check_before(L, before, tdir, ids):
                 continue
             done += 1
             old = {k: text(b.attrs[k]) for k in ("end_time", "start_time")}
-        q = os.path.join(tdir, i + ".h5")
+        q = trial_file(tdir, i)
         if i not in ids or not os.path.isfile(q):
             check(L, False, f"trial {i}, done before the interruption, is not a trial of the sweep or has no file")
             continue
@@ -141,7 +144,7 @@ def check_same(L, dcn, ref_sweep, tdir, ids):
     check(L, ref["done"] == ref["count"], f"uninterrupted run: {ref['done']}/{ref['count']} done")
     rdir = ref["trials_dir"]
     for i in ids:
-        p, q = os.path.join(tdir, i + ".h5"), os.path.join(rdir, i + ".h5")
+        p, q = trial_file(tdir, i), trial_file(rdir, i)
         if not (os.path.isfile(p) and os.path.isfile(q)):
             check(L, False, f"trial {i}: no file {p if not os.path.isfile(p) else q} to compare")
             continue
