@@ -30,6 +30,7 @@ struct sweep_spec {
     char trials_dir[1024];   /* per-trial files and checkpoints: <dir of output>/trials unless given */
     char data_dir[1024];     /* "" = default */
     double checkpoint_every; /* seconds (default 300) */
+    double update_every;     /* seconds between updates of the results file while running (default 60) */
     int ranks_per_trial;     /* ranks that train one trial together, data parallel (default 1) */
     int n_trials;
     struct sweep_trial *trials;
@@ -71,7 +72,14 @@ struct sweep_options {
 enum dcn_status sweep_run(struct dcn_ctx *ctx, const struct sweep_spec *s, const struct sweep_options *o,
                           int *n_failed);
 
-/* (Re)writes the aggregate results file from the per-trial files. */
+/* (Re)writes the aggregate results file from every per-trial file. */
 enum dcn_status sweep_merge(struct dcn_ctx *ctx, const struct sweep_spec *s);
+/* Updates the rows of trials idx[0..n) in the aggregate results file from their files; a full merge
+ * when the file is missing or was written for another list of trials or by another layout. Callers
+ * holding the file in another process are serialised by a lock file beside it. */
+enum dcn_status sweep_update(struct dcn_ctx *ctx, const struct sweep_spec *s, const int *idx, int n);
+/* The state of every trial as the results file records it (state[n_trials], enum trial_state values).
+ * -1 when there is no results file that sweep_update could update. */
+int sweep_read_states(const struct sweep_spec *s, unsigned char *state);
 
 #endif

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dcn/io.h"
@@ -92,7 +93,62 @@ struct sched {
     int stop_sent;
     volatile sig_atomic_t local_stop; /* workers: rank 0 asked to stop */
     struct trial_cache cache;         /* this rank's data set and graph, kept across its trials */
+    /* rank 0: trials whose rows of results.h5 are out of date, and the process updating it */
+    int *dirty, n_dirty;
+    unsigned char *is_dirty;
+    pid_t updater;
+    int update_failed;
+    int lock_fd;                      /* the shard lock, not to be held by an updater outliving rank 0 */
 };
+
+static void mark_dirty(struct sched *sc, int trial)
+{
+    if (trial < 0 || !sc->is_dirty || sc->is_dirty[trial])
+        return;
+    sc->is_dirty[trial] = 1;
+    sc->dirty[sc->n_dirty++] = trial;
+}
+
+/* Whether the last update finished (and how); 1 while it runs. */
+static int updater_busy(struct sched *sc, int wait)
+{
+    if (sc->updater <= 0)
+        return 0;
+    int status = 0;
+    pid_t p = waitpid(sc->updater, &status, wait ? 0 : WNOHANG);
+    if (p == 0)
+        return 1;
+    if (p < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        sc->update_failed = 1; /* its rows are lost: the final write is a full merge */
+    sc->updater = 0;
+    return 0;
+}
+
+/* Rank 0 keeps results.h5 current for people watching a long sweep without holding up requests: a
+ * child process (no MPI in it, _exit so that it flushes none of the parent's HDF5 files) rewrites the
+ * rows of the trials that changed since the last update. A failure is not fatal. */
+static void start_update(struct sched *sc)
+{
+    if (updater_busy(sc, 0) || !sc->n_dirty)
+        return;
+    pid_t p = fork();
+    if (p == 0) {
+        if (sc->lock_fd >= 0)
+            close(sc->lock_fd);
+        struct dcn_ctx c = *sc->ctx;
+        c.verbose = 0;
+        _exit(sweep_update(&c, sc->s, sc->dirty, sc->n_dirty) ? 1 : 0);
+    }
+    if (p < 0) {
+        struct dcn_ctx c = *sc->ctx;
+        sweep_update(&c, sc->s, sc->dirty, sc->n_dirty);
+    }
+    sc->updater = p > 0 ? p : 0;
+    for (int i = 0; i < sc->n_dirty; i++)
+        sc->is_dirty[sc->dirty[i]] = 0;
+    sc->n_dirty = 0;
+    sc->last_merge = dcn_now();
+}
 
 static int stopping(struct sched *sc)
 {
@@ -149,9 +205,11 @@ static void coord_poll(void *arg)
         int msg[4];
         MPI_Recv(msg, 4, MPI_INT, stt.MPI_SOURCE, TAG_REQ, comm, MPI_STATUS_IGNORE);
         record(sc, msg[0], msg[1], msg[2] / 1000.0);
+        mark_dirty(sc, msg[0]);
         int assign = -1;
         if (!msg[3] && !stopping(sc) && sc->next < sc->n_pending)
             assign = sc->pending[sc->next++];
+        mark_dirty(sc, assign);
         MPI_Send(&assign, 1, MPI_INT, stt.MPI_SOURCE, TAG_ASSIGN, comm);
         sc->busy[stt.MPI_SOURCE] = assign;
         if (assign < 0)
@@ -167,12 +225,8 @@ static void coord_poll(void *arg)
                 MPI_Send(&zero, 1, MPI_INT, r, TAG_STOP, comm);
     }
     print_progress(sc, 0);
-    if (dcn_now() - sc->last_merge > 60.0) {
-        /* keep results.h5 fresh for people watching a long sweep; a failure here is not fatal */
-        struct dcn_ctx c2 = *sc->ctx;
-        sweep_merge(&c2, sc->s);
-        sc->last_merge = dcn_now();
-    }
+    if (dcn_now() - sc->last_merge > sc->s->update_every)
+        start_update(sc);
 }
 
 static void worker_poll(void *arg)
@@ -317,18 +371,31 @@ static enum dcn_status coord_plan(struct dcn_ctx *ctx, struct sched *sc, int siz
     sc->busy = malloc((size_t)size * sizeof *sc->busy);
     if (!sc->pending || !sc->busy)
         return dcn_fail(ctx, DCN_ENOMEM, "out of memory");
+    sc->dirty = malloc((size_t)(s->n_trials ? s->n_trials : 1) * sizeof *sc->dirty);
+    sc->is_dirty = calloc((size_t)(s->n_trials ? s->n_trials : 1), 1);
+    if (!sc->dirty || !sc->is_dirty)
+        return dcn_fail(ctx, DCN_ENOMEM, "out of memory");
     for (int r = 0; r < size; r++)
         sc->busy[r] = -1;
     int already = 0;
+    /* rows of results.h5 that a run ended before updating (a kill, or a crash of rank 0) */
+    unsigned char *recorded = malloc((size_t)(s->n_trials ? s->n_trials : 1));
+    if (!recorded)
+        return dcn_fail(ctx, DCN_ENOMEM, "out of memory");
+    int have_rows = sweep_read_states(s, recorded) == 0;
     for (int i = 0; i < s->n_trials; i++) {
         if (i % o->shard_count != o->shard_index)
             continue;
         sc->total++;
-        if (sweep_trial_state(s, &s->trials[i]) == TRIAL_DONE)
+        enum trial_state ts = sweep_trial_state(s, &s->trials[i]);
+        if (ts == TRIAL_DONE)
             already++;
         else
             sc->pending[sc->n_pending++] = i;
+        if (have_rows && recorded[i] != ts)
+            mark_dirty(sc, i);
     }
+    free(recorded);
     sc->done = already;
     dcn_log(ctx, 1, "[sweep] %s: %d trials%s, %d already done, %d to run on %d rank%s", s->path, sc->total,
             o->shard_count > 1 ? " in this shard" : "", already, sc->n_pending, ctx->size, ctx->size > 1 ? "s" : "");
@@ -353,12 +420,14 @@ static enum dcn_status coordinator_loop(struct dcn_ctx *ctx, struct sched *sc, M
             break;
         int idx = sc->pending[sc->next++];
         sc->busy[0] = idx;
+        mark_dirty(sc, idx);
         if (k > 1)
             MPI_Bcast(&idx, 1, MPI_INT, 0, group);
         double secs = 0;
         int res = run_trial(sc, idx, &secs); /* polls for requests between its steps */
         sc->busy[0] = -1;
         record(sc, idx, res, secs);
+        mark_dirty(sc, idx);
         if (res == RES_INTERRUPTED)
             break;
         print_progress(sc, 1);
@@ -375,7 +444,10 @@ static enum dcn_status coordinator_loop(struct dcn_ctx *ctx, struct sched *sc, M
     }
     print_progress(sc, 1);
     *n_failed = sc->failed;
-    enum dcn_status ms = sweep_merge(ctx, s);
+    updater_busy(sc, 1);
+    /* shards write the same file: each ends with a full merge (the merge job writes the last one) */
+    enum dcn_status ms = sc->update_failed || sc->o->shard_count > 1 ? sweep_merge(ctx, s)
+                                                                      : sweep_update(ctx, s, sc->dirty, sc->n_dirty);
     if (ms && sc->o->shard_count > 1) {
         /* a shard's trials are all safe in their own files; the merge job rebuilds results.h5 */
         dcn_log(ctx, 1, "[sweep] warning: %s (the merge step can rebuild it: dcn sweep --merge)\n", ctx->err);
@@ -433,6 +505,7 @@ enum dcn_status sweep_run(struct dcn_ctx *ctx, const struct sweep_spec *s, const
     enum dcn_status st = sweep_start(ctx, s, o, &lock_fd);
     if (st)
         return st;
+    sc.lock_fd = lock_fd;
 
     /* groups of k consecutive ranks train one trial together (data parallel); their first ranks, the
      * leaders, share the scheduling */
@@ -464,6 +537,8 @@ enum dcn_status sweep_run(struct dcn_ctx *ctx, const struct sweep_spec *s, const
     dcn_log(sc.gctx, 2, "[rank %d] data set and graph reused for %ld trials, loaded for %ld\n", sc.world_rank,
             sc.cache.hits, sc.cache.misses);
     trial_cache_free(&sc.cache);
+    free(sc.dirty);
+    free(sc.is_dirty);
     free(sc.pending);
     free(sc.busy);
     if (group != MPI_COMM_NULL)

@@ -301,6 +301,7 @@ enum dcn_status sweep_load(struct dcn_ctx *ctx, const char *path, struct sweep_s
     s->text = text;
     snprintf(s->path, sizeof s->path, "%s", path);
     s->checkpoint_every = 300;
+    s->update_every = 60;
 
     yaml_parser_t parser;
     yaml_document_t doc;
@@ -350,16 +351,17 @@ enum dcn_status sweep_load(struct dcn_ctx *ctx, const char *path, struct sweep_s
         } else if (!strcmp(key, "ranks_per_trial")) {
             if (!sval || dcn_parse_int(sval, &s->ranks_per_trial, 1))
                 st = dcn_fail(ctx, DCN_EINVAL, "%s:%d: ranks_per_trial must be a positive integer", path, line);
-        } else if (!strcmp(key, "checkpoint_every")) {
+        } else if (!strcmp(key, "checkpoint_every") || !strcmp(key, "update_every")) {
             char *end = NULL;
-            s->checkpoint_every = sval ? strtod(sval, &end) : -1;
-            if (!sval || *end || !(s->checkpoint_every > 0))
-                st = dcn_fail(ctx, DCN_EINVAL, "%s:%d: checkpoint_every must be a positive number of seconds", path, line);
+            double *dst = key[0] == 'c' ? &s->checkpoint_every : &s->update_every;
+            *dst = sval ? strtod(sval, &end) : -1;
+            if (!sval || *end || !(*dst > 0))
+                st = dcn_fail(ctx, DCN_EINVAL, "%s:%d: %s must be a positive number of seconds", path, line, key);
         } else {
             char known[1024] = "output, trials_dir, data_dir";
             for (int k2 = 0; k2 < DCN_N_FIELDS; k2++)
                 snprintf(known + strlen(known), sizeof known - strlen(known), ", %s", dcn_fields[k2].sweep_key);
-            st = dcn_fail(ctx, DCN_EINVAL, "%s:%d: unknown key '%s' (known: %s, checkpoint_every, ranks_per_trial)",
+            st = dcn_fail(ctx, DCN_EINVAL, "%s:%d: unknown key '%s' (known: %s, checkpoint_every, update_every, ranks_per_trial)",
                           path, line, key, known);
         }
     }

@@ -143,10 +143,9 @@ static struct graph_row *cache_add(struct graph_cache *c, const char *spec)
     return r;
 }
 
-void graph_cache_load(struct graph_cache *c, const char *results)
+void graph_cache_load(struct graph_cache *c, hid_t f)
 {
     memset(c, 0, sizeof *c);
-    hid_t f = H5Fopen(results, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
         return;
     hid_t ds = H5Lexists(f, "graphs", H5P_DEFAULT) > 0 ? H5Dopen2(f, "graphs", H5P_DEFAULT) : -1;
@@ -162,6 +161,7 @@ void graph_cache_load(struct graph_cache *c, const char *results)
             if (r)
                 *r = rows[i];
         }
+        c->n_stored = c->n;
     }
     free(rows);
     H5Tclose(t);
@@ -169,7 +169,6 @@ void graph_cache_load(struct graph_cache *c, const char *results)
         H5Sclose(sp);
     if (ds >= 0)
         H5Dclose(ds);
-    H5Fclose(f);
 }
 
 /* Loads the graph and measures it; a graph that cannot be loaded now (a file moved since) keeps
@@ -223,18 +222,45 @@ int graph_cache_measures(struct dcn_ctx *ctx, struct graph_cache *c, const char 
     return 0;
 }
 
-enum dcn_status graph_cache_write(struct dcn_ctx *ctx, const struct graph_cache *c, hid_t file, const char *name)
+/* /graphs is chunked and extendible, so that an update appends the graphs it measured. */
+enum dcn_status graph_cache_write(struct dcn_ctx *ctx, struct graph_cache *c, hid_t file, const char *name)
 {
-    hsize_t n = (hsize_t)c->n;
-    hid_t t = row_type(), sp = H5Screate_simple(1, &n, NULL);
-    hid_t ds = H5Dcreate2(file, "graphs", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t n = (hsize_t)c->n, from = 0;
+    hid_t t = row_type(), ds;
+    if (H5Lexists(file, "graphs", H5P_DEFAULT) > 0 && c->n_stored > 0) {
+        ds = H5Dopen2(file, "graphs", H5P_DEFAULT);
+        from = (hsize_t)c->n_stored;
+        if (ds >= 0 && n > from && H5Dset_extent(ds, &n) < 0) {
+            H5Dclose(ds);
+            ds = -1;
+        }
+    } else {
+        if (H5Lexists(file, "graphs", H5P_DEFAULT) > 0)
+            H5Ldelete(file, "graphs", H5P_DEFAULT);
+        hsize_t maxd = H5S_UNLIMITED, chunk = 256;
+        hid_t sp = H5Screate_simple(1, &n, &maxd), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+        H5Pset_chunk(dcpl, 1, &chunk);
+        ds = H5Dcreate2(file, "graphs", t, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        H5Pclose(dcpl);
+        H5Sclose(sp);
+    }
     enum dcn_status st = DCN_OK;
-    if (ds < 0 || (n && H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, c->rows) < 0))
+    if (ds >= 0 && n > from) {
+        hsize_t cnt = n - from;
+        hid_t fs = H5Dget_space(ds), ms = H5Screate_simple(1, &cnt, NULL);
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, &from, NULL, &cnt, NULL);
+        if (H5Dwrite(ds, t, ms, fs, H5P_DEFAULT, c->rows + from) < 0)
+            st = dcn_fail(ctx, DCN_EHDF5, "%s: cannot write /graphs", name);
+        H5Sclose(ms);
+        H5Sclose(fs);
+    }
+    if (ds < 0)
         st = dcn_fail(ctx, DCN_EHDF5, "%s: cannot write /graphs", name);
-    if (ds >= 0)
+    else
         H5Dclose(ds);
-    H5Sclose(sp);
     H5Tclose(t);
+    if (!st)
+        c->n_stored = c->n;
     return st;
 }
 

@@ -38,16 +38,18 @@ struct graph_row {
 struct graph_cache {
     struct graph_row *rows;
     int n, rows_cap;
+    int n_stored;   /* rows already in the file's /graphs */
     int *slot;
     size_t cap;
 };
 
-/* Starts the cache from the /graphs table of an earlier results file (an empty cache when it has none). */
-void graph_cache_load(struct graph_cache *c, const char *results);
+/* Starts the cache from the /graphs table of an open results file (empty when f < 0 or it has none). */
+void graph_cache_load(struct graph_cache *c, hid_t f);
 /* Fills out's measures from the cache, measuring the graph first when it is new. -1: out of memory. */
 int graph_cache_measures(struct dcn_ctx *ctx, struct graph_cache *c, const char *spec, const char *data_dir,
                          struct topo_cols *out);
-enum dcn_status graph_cache_write(struct dcn_ctx *ctx, const struct graph_cache *c, hid_t file, const char *name);
+/* Writes the rows measured since the cache was loaded (creating /graphs when the file has none). */
+enum dcn_status graph_cache_write(struct dcn_ctx *ctx, struct graph_cache *c, hid_t file, const char *name);
 void graph_cache_free(struct graph_cache *c);
 
 #endif

@@ -16,6 +16,8 @@ import tempfile
 
 import h5py
 
+from sweep_files import trial_file
+
 DCN = os.environ.get("DCN_BIN", "build/dcn")
 SRC = os.environ.get("DCN_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 failures = []
@@ -92,7 +94,7 @@ with tempfile.TemporaryDirectory(prefix="dcn-sweep-axes-") as tmp:
     r4 = subprocess.run([DCN, "sweep", yml, "--quiet"], capture_output=True, text=True, timeout=300,
                         env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
     tid = dry(yml)[1][0]["id"] if r4.returncode == 0 else None
-    tfile = os.path.join(tmp, "half", "trials", f"{tid}.h5")
+    tfile = trial_file(os.path.join(tmp, "half", "trials"), tid) if tid else ""
     a = {}
     if tid and os.path.exists(tfile):
         with h5py.File(tfile, "r") as f:

@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""results.h5 while a sweep runs (README "dcn sweep"): rank 0 updates only the rows of the trials that
+changed, in a child process, every update_every seconds. Checked here on a 2-rank sweep of tiny trials
+with update_every: 0.3:
+- the file is installed many times during the run (a new inode each time: copy, edit, rename), and
+  every version seen opens in h5py, has all rows, and counts of done trials that never go back;
+- the updated file equals a full rebuild (`dcn sweep --merge`): every /summary column, /graphs, the
+  /trials links and the header attributes but the time of the update;
+- after the whole job is killed with SIGKILL mid-run, the rerun brings the rows the killed run never
+  wrote up to date: again equal to a full rebuild, every trial done once.
+Needs MNIST in the data folder (tests/run.sh).
+"""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import h5py
+import numpy as np
+
+DCN = os.environ.get("DCN_BIN", "build/dcn")
+ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+MPIRUN = ["mpirun", "-n", "2", "--oversubscribe"]
+failures = []
+
+
+def check(ok, what):
+    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
+    if not ok:
+        failures.append(what)
+
+
+def snapshot(path):
+    """Everything a full rebuild must reproduce, as plain Python values."""
+    with h5py.File(path, "r") as f:
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items() if k != "updated"}
+        summ = f["summary"][:]
+        graphs = sorted(f["graphs"][:].tolist()) if "graphs" in f else []
+        links = {k: f["trials"].get(k, getlink=True).filename for k in f["trials"]}
+    return attrs, summ, graphs, links
+
+
+def same(a, b, label):
+    (aa, sa, ga, la), (ab, sb, gb, lb) = a, b
+    bad = [k for k in set(aa) | set(ab) if str(aa.get(k)) != str(ab.get(k))]
+    cols = [c for c in sa.dtype.names if not (np.array_equal(sa[c], sb[c], equal_nan=sa[c].dtype.kind == "f"))]
+    check(not bad and not cols and sa.dtype == sb.dtype and len(ga) == len(gb) and la == lb,
+          f"{label}: equal to a full rebuild (attributes differing {bad}, columns {cols}, graphs {len(ga)}/{len(gb)}, "
+          f"links {len(la)}/{len(lb)})")
+
+
+def write_sweep(path, out):
+    with open(path, "w") as f:
+        f.write(f"""output: {out}/results.h5
+graphs: ["ws:n=8,k=4,p=0.5,seed=1", "gnm:n=8,m=12,seed=2"]
+variants: [paper]
+seeds: 0..11
+epochs: 1
+channels: 2
+batch: 16
+train_limit: 2048
+test_limit: 128
+update_every: 0.3
+""")
+
+
+with tempfile.TemporaryDirectory(prefix="dcn-update-", dir=".") as tmp:
+    tmp = os.path.abspath(tmp)
+    out = os.path.join(tmp, "s")
+    yml = os.path.join(tmp, "s.yaml")
+    write_sweep(yml, out)
+    res = os.path.join(out, "results.h5")
+    p = subprocess.Popen(MPIRUN + [DCN, "sweep", yml, "--quiet"], env=ENV, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    inodes, dones, bad = set(), [], []
+    while p.poll() is None:
+        try:
+            st = os.stat(res)
+            with h5py.File(res, "r") as f:
+                s = f["summary"][:]
+                if len(s) != 24:
+                    bad.append(f"{len(s)} rows")
+                dones.append(int(np.sum(s["status"] == b"done")))
+            inodes.add(st.st_ino)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            bad.append(str(e))
+        time.sleep(0.05)
+    err = p.stderr.read()
+    check(p.returncode == 0, f"2-rank sweep of 24 trials: exit {p.returncode} {err[-300:]}")
+    check(not bad, f"every version read while the sweep ran opens with all 24 rows {bad[:3]}")
+    check(len(inodes) >= 3, f"results.h5 was installed {len(inodes)} times during the run (want >= 3)")
+    check(all(b >= a for a, b in zip(dones, dones[1:])), f"done counts never go back: {dones[:40]}")
+    live = snapshot(res)
+    check(int(np.sum(live[1]["status"] == b"done")) == 24, "all 24 done in the final update")
+    r = subprocess.run([DCN, "sweep", yml, "--merge"], env=ENV, capture_output=True, text=True)
+    same(live, snapshot(res), "the updates of a run")
+
+    # kill everything mid-run: the rows written by no update must be brought up to date by the rerun
+    out2 = os.path.join(tmp, "k")
+    yml2 = os.path.join(tmp, "k.yaml")
+    write_sweep(yml2, out2)
+    res2 = os.path.join(out2, "results.h5")
+    p = subprocess.Popen(MPIRUN + [DCN, "sweep", yml2, "--quiet"], env=ENV, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    t0 = time.time()
+    while time.time() - t0 < 120:
+        if os.path.exists(res2):
+            with h5py.File(res2, "r") as f:
+                if int(np.sum(f["summary"]["status"] == b"done")) >= 4:
+                    break
+        time.sleep(0.05)
+    # mpirun puts each rank in a process group of its own: kill the whole session it was started in
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                sid = int(fh.read().rsplit(")", 1)[1].split()[3])
+            if sid == p.pid:
+                os.kill(int(pid), signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            pass
+    p.wait()
+    with h5py.File(res2, "r") as f:
+        before = int(np.sum(f["summary"]["status"] == b"done"))
+    r = subprocess.run(MPIRUN + [DCN, "sweep", yml2], env=ENV, capture_output=True, text=True, timeout=600)
+    check(r.returncode == 0, f"the rerun after SIGKILL ({before} done recorded) completes: {r.stderr[-600:]}")
+    after = snapshot(res2)
+    with h5py.File(res2, "r") as f:
+        ends = [f["trials"][i].attrs["status"] for i in f["trials"]]
+    check(len(ends) == 24 and all(e in (b"done", "done") for e in ends), f"24 trial files done ({len(ends)})")
+    subprocess.run([DCN, "sweep", yml2, "--merge"], env=ENV, capture_output=True, text=True)
+    same(after, snapshot(res2), "the rerun after SIGKILL")
+
+for m in failures:
+    print("FAIL -", m, flush=True)
+sys.exit(1 if failures else 0)
