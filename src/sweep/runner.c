@@ -99,6 +99,8 @@ struct sched {
     pid_t updater;
     int update_failed;
     int lock_fd;                      /* the shard lock, not to be held by an updater outliving rank 0 */
+    long requests;                    /* rank 0: requests for work answered */
+    int max_wait_us;                  /* rank 0: the longest a request waited for its answer (as reported) */
 };
 
 static void mark_dirty(struct sched *sc, int trial)
@@ -136,8 +138,12 @@ static void start_update(struct sched *sc)
         if (sc->lock_fd >= 0)
             close(sc->lock_fd);
         struct dcn_ctx c = *sc->ctx;
-        c.verbose = 0;
-        _exit(sweep_update(&c, sc->s, sc->dirty, sc->n_dirty) ? 1 : 0);
+        double t0 = dcn_now();
+        enum dcn_status st = sweep_update(&c, sc->s, sc->dirty, sc->n_dirty);
+        dcn_log(&c, 2, "[sweep] results file: %d rows updated in %.3fs%s%s\n", sc->n_dirty, dcn_now() - t0,
+                st ? ": " : "", st ? c.err : "");
+        fflush(c.log);
+        _exit(st ? 1 : 0);
     }
     if (p < 0) {
         struct dcn_ctx c = *sc->ctx;
@@ -202,15 +208,18 @@ static void coord_poll(void *arg)
         MPI_Iprobe(MPI_ANY_SOURCE, TAG_REQ, comm, &flag, &stt);
         if (!flag)
             break;
-        int msg[4];
-        MPI_Recv(msg, 4, MPI_INT, stt.MPI_SOURCE, TAG_REQ, comm, MPI_STATUS_IGNORE);
+        int msg[5];
+        MPI_Recv(msg, 5, MPI_INT, stt.MPI_SOURCE, TAG_REQ, comm, MPI_STATUS_IGNORE);
         record(sc, msg[0], msg[1], msg[2] / 1000.0);
+        if (msg[4] > sc->max_wait_us)
+            sc->max_wait_us = msg[4];
         mark_dirty(sc, msg[0]);
         int assign = -1;
         if (!msg[3] && !stopping(sc) && sc->next < sc->n_pending)
             assign = sc->pending[sc->next++];
         mark_dirty(sc, assign);
         MPI_Send(&assign, 1, MPI_INT, stt.MPI_SOURCE, TAG_ASSIGN, comm);
+        sc->requests++;
         sc->busy[stt.MPI_SOURCE] = assign;
         if (assign < 0)
             sc->finished++;
@@ -443,6 +452,11 @@ static enum dcn_status coordinator_loop(struct dcn_ctx *ctx, struct sched *sc, M
         MPI_Bcast(&none, 1, MPI_INT, 0, group);
     }
     print_progress(sc, 1);
+    if (size > 1) {
+        double span = dcn_now() - sc->t0;
+        dcn_log(ctx, 1, "[sweep] dispatch: %ld requests answered in %.1fs (%.1f/s), longest wait for an answer "
+                "%.1f ms\n", sc->requests, span, span > 0 ? sc->requests / span : 0.0, sc->max_wait_us / 1000.0);
+    }
     *n_failed = sc->failed;
     updater_busy(sc, 1);
     /* shards write the same file: each ends with a full merge (the merge job writes the last one) */
@@ -465,14 +479,18 @@ static enum dcn_status coordinator_loop(struct dcn_ctx *ctx, struct sched *sc, M
  * until rank 0 answers that there is nothing left. */
 static enum dcn_status worker_loop(struct dcn_ctx *ctx, struct sched *sc, MPI_Comm group, int k, int *n_failed)
 {
-    int last = -1, last_res = RES_NONE, last_ms = 0, exiting = 0;
+    int last = -1, last_res = RES_NONE, last_ms = 0, exiting = 0, waited_us = 0;
     for (;;) {
         sync_stop(sc);
         exiting = stopping(sc);
-        int msg[4] = {last, last_res, last_ms, exiting};
-        MPI_Send(msg, 4, MPI_INT, 0, TAG_REQ, sc->ctx->comm);
+        /* with the outcome of the last trial, how long the previous request waited for its answer */
+        int msg[5] = {last, last_res, last_ms, exiting, waited_us};
+        double t0 = MPI_Wtime();
+        MPI_Send(msg, 5, MPI_INT, 0, TAG_REQ, sc->ctx->comm);
         int assign;
         MPI_Recv(&assign, 1, MPI_INT, 0, TAG_ASSIGN, sc->ctx->comm, MPI_STATUS_IGNORE);
+        double w = (MPI_Wtime() - t0) * 1e6;
+        waited_us = w > 2e9 ? 2000000000 : (int)w;
         if (k > 1)
             MPI_Bcast(&assign, 1, MPI_INT, 0, group);
         if (assign < 0)

@@ -1,0 +1,35 @@
+#!/usr/bin/python3
+"""The small version of tests/bench/sweep_stress.py that CI affords: 8 oversubscribed ranks over 300
+tiny trials with 2 SIGKILLs of random ranks (shared memory), and 4 ranks over 60 trials with one kill
+over TCP (`--mca btl tcp,self`). Each ends with every trial done exactly once: every trial file read
+with h5py agrees with its /summary row, and no trial id has two "done" lines across the runs. The
+kills must really have happened (the killed runs exit non-zero). Needs MNIST (tests/run.sh)."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+SRC = os.environ.get("DCN_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+DCN = os.environ.get("DCN_BIN", "build/dcn")
+failures = []
+
+with tempfile.TemporaryDirectory(prefix="dcn-stress-", dir=".") as tmp:
+    for ranks, trials, kills, btl in ((8, 300, 2, "vader"), (4, 60, 1, "tcp")):
+        out = os.path.join(tmp, f"{btl}")
+        r = subprocess.run(["/usr/bin/python3", os.path.join(SRC, "tests", "bench", "sweep_stress.py"), "--ranks",
+                            str(ranks), "--trials", str(trials), "--kills", str(kills), "--btl", btl, "--out", out,
+                            "--dcn", DCN, "--update-every", "1"], capture_output=True, text=True, timeout=900)
+        print(r.stdout[-3000:], r.stderr[-2000:], flush=True)
+        try:
+            s = json.loads(r.stdout[r.stdout.index("\n{") + 1:r.stdout.rindex("}") + 1])
+        except ValueError:
+            s = {}
+        killed = [x for x in s.get("runs", [])[:-1] if x["killed"] and x["rc"] != 0]
+        ok = (r.returncode == 0 and s.get("trained_twice") == 0 and s.get("checked_files") == trials
+              and len(killed) == kills and s["runs"][-1]["rc"] == 0)
+        print(("ok   - " if ok else "FAIL - ") + f"{ranks} ranks ({btl}), {trials} trials, {kills} SIGKILLs: "
+              f"{len(killed)} runs killed, every trial done exactly once", flush=True)
+        if not ok:
+            failures.append(btl)
+sys.exit(1 if failures else 0)
