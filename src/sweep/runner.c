@@ -260,6 +260,15 @@ static void sync_stop(struct sched *sc)
 
 static void solo_poll(void *arg) { sync_stop(arg); }
 
+/* Rank 0 alone (a one-rank run, an array task): no requests to answer, but results.h5 to keep current */
+static void coord_solo_poll(void *arg)
+{
+    struct sched *sc = arg;
+    sync_stop(sc);
+    if (dcn_now() - sc->last_merge > sc->s->update_every)
+        start_update(sc);
+}
+
 static void worker_poll_with_signal(void *arg)
 {
     struct sched *sc = arg;
@@ -310,9 +319,10 @@ static int run_trial(struct sched *sc, int index, double *seconds)
     c.trial_id = t->id;
     c.rank = sc->world_rank;
     c.data_parallel = ctx->size > 1;
-    c.poll = !leader || sc->ctx->size == 1 ? solo_poll
-             : sc->ctx->rank == 0         ? coord_poll_with_signal
-                                          : worker_poll_with_signal;
+    c.poll = !leader                  ? solo_poll
+             : sc->ctx->size == 1     ? (sc->dirty ? coord_solo_poll : solo_poll)
+             : sc->ctx->rank == 0     ? coord_poll_with_signal
+                                      : worker_poll_with_signal;
     c.poll_arg = sc;
     c.cache = &sc->cache;
     struct dcn_ctx tctx = *ctx;
