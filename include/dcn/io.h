@@ -56,11 +56,14 @@ struct trial_epoch {
 enum dcn_status trial_append_epoch(struct dcn_ctx *ctx, struct trial_file *f, const struct trial_epoch *e);
 enum dcn_status trial_write_dag(struct dcn_ctx *ctx, struct trial_file *f, const struct dcn_graph *g,
                                 const struct dcn_dag *dag);
+/* Adds the weights and buffers (written by the next flush). */
 enum dcn_status trial_write_weights(struct dcn_ctx *ctx, struct trial_file *f, const struct model *m);
 /* Writes the whole file to disk (it is kept in memory and saved at every flush: at creation, after
- * every epoch, at the end), so a crash keeps what was flushed. A failed write (disk full) removes
- * the partial file and returns DCN_EIO. */
-enum dcn_status trial_flush(struct dcn_ctx *ctx, struct trial_file *f);
+ * every epoch, at the end). A failed write (disk full) removes the partial file and returns DCN_EIO.
+ * Only a durable flush waits for the disk (fsync): the last one, before the finished file is renamed
+ * into place; earlier ones keep a .tmp file that a crash makes worthless anyway (the trial resumes
+ * from its checkpoint), and an fsync each cost a tiny trial a fifth of its time. */
+enum dcn_status trial_flush(struct dcn_ctx *ctx, struct trial_file *f, int durable);
 /* Closes the file without writing it (trial_flush writes; ctx may be NULL). */
 enum dcn_status trial_close(struct dcn_ctx *ctx, struct trial_file *f);
 
@@ -101,10 +104,10 @@ enum dcn_status ckpt_read(struct dcn_ctx *ctx, const char *path, struct train_st
  * clean error from write instead of an HDF5 failure half-way through its own bookkeeping (HDF5 1.10
  * crashes in H5Ocopy when a write fails). */
 hid_t h5_mem_create(void);
-/* Writes the in-memory file's current image to path (write, fsync) and returns 0; -1 with errno set
- * on failure, in which case path is removed. The file stays open. */
-int h5_mem_write(hid_t file, const char *path);
-/* h5_mem_write, then closes the file (also on failure). */
+/* Writes the in-memory file's current image to path (write, and fsync when durable) and returns 0;
+ * -1 with errno set on failure, in which case path is removed. The file stays open. */
+int h5_mem_write(hid_t file, const char *path, int durable);
+/* h5_mem_write (durable), then closes the file (also on failure). */
 int h5_mem_save(hid_t file, const char *path);
 /* A fixed-length, NUL-terminated string type of n bytes (the caller closes it). */
 hid_t h5_str_type(size_t n);

@@ -23,14 +23,14 @@ hid_t h5_mem_create(void)
 
 int h5_mem_save(hid_t file, const char *path)
 {
-    int rc = h5_mem_write(file, path);
+    int rc = h5_mem_write(file, path, 1);
     int saved = errno;
     H5Fclose(file);
     errno = saved;
     return rc;
 }
 
-int h5_mem_write(hid_t file, const char *path)
+int h5_mem_write(hid_t file, const char *path, int durable)
 {
     if (H5Fflush(file, H5F_SCOPE_LOCAL) < 0) {
         errno = EIO;
@@ -55,7 +55,7 @@ int h5_mem_write(hid_t file, const char *path)
         }
         off += n;
     }
-    if (rc == 0 && fsync(fd) != 0)
+    if (rc == 0 && durable && fsync(fd) != 0)
         rc = -1;
     int saved = errno;
     if (fd >= 0 && close(fd) != 0 && rc == 0) {

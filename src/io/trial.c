@@ -102,7 +102,7 @@ enum dcn_status trial_create(struct dcn_ctx *ctx, const char *path, const struct
         H5Sclose(space);
     }
     if (!st)
-        st = trial_flush(ctx, f); /* the file exists on disk from the start: the trial is running */
+        st = trial_flush(ctx, f, 0); /* the file exists on disk from the start: the trial is running */
     if (st) {
         trial_close(NULL, f);
         return st;
@@ -137,7 +137,7 @@ enum dcn_status trial_append_epoch(struct dcn_ctx *ctx, struct trial_file *f, co
         if (rc < 0)
             return dcn_fail(ctx, DCN_EHDF5, "%s: cannot append to /metrics/%s", f->path, metric_names[i]);
     }
-    return trial_flush(ctx, f);
+    return trial_flush(ctx, f, 0);
 }
 
 static enum dcn_status write_array(struct dcn_ctx *ctx, hid_t loc, const char *path, const char *name, hid_t type,
@@ -230,12 +230,12 @@ enum dcn_status trial_write_weights(struct dcn_ctx *ctx, struct trial_file *f, c
     enum dcn_status st = write_tensors(ctx, f, "weights", m->params, m->n_params, m->param_mem);
     if (!st)
         st = write_tensors(ctx, f, "buffers", m->buffers, m->n_buffers, m->buffer_mem);
-    return st ? st : trial_flush(ctx, f);
+    return st;
 }
 
-enum dcn_status trial_flush(struct dcn_ctx *ctx, struct trial_file *f)
+enum dcn_status trial_flush(struct dcn_ctx *ctx, struct trial_file *f, int durable)
 {
-    if (h5_mem_write(f->file, f->path) != 0)
+    if (h5_mem_write(f->file, f->path, durable) != 0)
         return dcn_fail(ctx, DCN_EIO, "%s: cannot write the trial file: %s", f->path, strerror(errno));
     return DCN_OK;
 }

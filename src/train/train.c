@@ -442,7 +442,7 @@ static enum dcn_status run_finish_file(struct run *r, enum dcn_status st)
         return st;
     if (st == DCN_EINTR) {
         struct dcn_ctx c2 = *ctx; /* keep the interruption as the reported status */
-        trial_flush(&c2, r->tf);
+        trial_flush(&c2, r->tf, 0);
         trial_close(&c2, r->tf);
         r->tf = NULL;
         return st;
@@ -470,7 +470,7 @@ static enum dcn_status run_finish_file(struct run *r, enum dcn_status st)
     if (!st2)
         st2 = trial_set_attrs(&c2, r->tf, fin, (int)(sizeof fin / sizeof fin[0]));
     if (!st2)
-        st2 = trial_flush(&c2, r->tf);
+        st2 = trial_flush(&c2, r->tf, 1); /* the finished file must survive a crash */
     enum dcn_status st3 = trial_close(&c2, r->tf);
     r->tf = NULL;
     if (!st2)
