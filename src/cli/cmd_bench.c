@@ -46,6 +46,64 @@ static double sgemm_rate(int M, int N, int K, int reps)
 
 static double mib(size_t floats) { return (double)floats * sizeof(float) / (1024.0 * 1024.0); }
 
+/* This core's streaming bandwidth in GB/s: the STREAM triad a = b + s c over three arrays of
+ * 128 MiB, far larger than any last-level cache, best of 5 after an untimed pass that also faults
+ * the pages in. Counts the 3 arrays moved (STREAM's convention, without the write-allocate read). */
+static double stream_triad_gbs(void)
+{
+    const size_t n = (size_t)1 << 25;
+    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *c = malloc(n * sizeof *c);
+    double best = 0;
+    if (a && b && c) {
+        for (size_t i = 0; i < n; i++)
+            b[i] = 1.0f, c[i] = 2.0f, a[i] = 0.0f;
+        for (int r = 0; r < 6; r++) {
+            const float s = 0.5f + (float)r;
+            double t = dcn_now();
+            for (size_t i = 0; i < n; i++)
+                a[i] = b[i] + s * c[i];
+            double dt = dcn_now() - t;
+            if (r > 0 && 3.0 * n * sizeof(float) / dt / 1e9 > best)
+                best = 3.0 * n * sizeof(float) / dt / 1e9;
+        }
+        if (a[n / 2] != b[n / 2] + 5.5f * c[n / 2]) /* keeps the loops from being optimised away */
+            best = -best;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return best;
+}
+
+/* The least a training step of the paper model must do, counted from the DAG (README "dcn bench").
+ * S = one node activation (batch x channels x H x W floats); d_i = in-degree of node i (an input node
+ * reads the stem's output: 1).
+ *   pointwise sgemm: 2 B HW C^2 flops per node forward, twice that backward (weights and inputs);
+ *   front (aggregation, ReLU, depthwise) forward: read d_i inputs, write 1: (d_i + 1) S;
+ *   front backward: read the depthwise output's gradient and the d_i inputs, write the aggregate's
+ *     gradient, and each edge's gradient read once by the predecessor: (2 d_i + 2) S;
+ *   batch norm: forward 2 S (statistics taken while the sgemm output is read), backward 3 S.
+ * The sink, head and stem are left out (under 2 % of a step on the graph models). */
+struct roofline {
+    double sgemm_gflop, front_gb, bn_gb;
+};
+
+static void roofline_count(const struct model *m, const struct dcn_dag *dag, int batch, int channels,
+                           struct roofline *r)
+{
+    const double S = (double)batch * channels * m->H * m->W * sizeof(float);
+    double front = 0;
+    for (int i = 0; i < dag->n; i++) {
+        double d = (double)(dag->pred_off[i + 1] - dag->pred_off[i]);
+        if (d < 1)
+            d = 1;
+        front += (d + 1) + (2 * d + 2);
+    }
+    r->sgemm_gflop = 6.0 * batch * m->H * m->W * (double)channels * channels * dag->n / 1e9;
+    r->front_gb = front * S / 1e9;
+    r->bn_gb = 5.0 * dag->n * S / 1e9;
+}
+
 /* Seconds of forward, backward and optimizer over the timed steps (after the warm-up ones), and the
  * loss of the first and last step. Batches walk through the training images in order. */
 struct bench_times {
@@ -105,6 +163,17 @@ static void bench_print(struct model *m, const struct dcn_dag *dag, const struct
         peak_big = sgemm_rate(1024, 1024, 1024, 3);
     }
     const double peak = peak_big > peak_model ? peak_big : peak_model;
+    /* the roofline of the step: sgemm at the node's own shape, the rest at streaming bandwidth */
+    struct roofline rl = {0, 0, 0};
+    double triad = 0, roof_ms = 0, front_s = 0;
+    const int has_roof = !no_peak && dag && cfg->variant == MODEL_PAPER;
+    if (has_roof) {
+        triad = stream_triad_gbs();
+        roofline_count(m, dag, batch, channels, &rl);
+        roof_ms = 1e3 * (rl.sgemm_gflop / peak_model + (rl.front_gb + rl.bn_gb) / triad);
+        for (int k = PROF_AGG; k <= PROF_FRONT; k++)
+            front_s += (m->prof.fwd[k] + m->prof.bwd[k]) / steps;
+    }
     const double rss = dcn_peak_rss_mib();
     const double arena_params = mib(4 * m->param_floats), arena_act = mib(m->act_floats),
                  arena_buf = mib(m->buffer_floats);
@@ -124,6 +193,12 @@ static void bench_print(struct model *m, const struct dcn_dag *dag, const struct
                model_trainable_count(m), ips, total * ms, t_fwd * ms, t_bwd * ms, t_opt * ms, flops / 1e9, gflops, peak,
                peak_model, peak_big, peak > 0 ? gflops / peak : 0.0, rss, arena_params, arena_act, arena_buf,
                loss_first, loss_last);
+        if (has_roof)
+            printf(", \"stream_triad_gbs\": %.2f, \"roofline_sgemm_gflop\": %.9g, \"roofline_front_gb\": %.9g, "
+                   "\"roofline_bn_gb\": %.9g, \"roofline_ms\": %.6g, \"fraction_of_roofline\": %.4f, "
+                   "\"front_gbs\": %.2f",
+                   triad, rl.sgemm_gflop, rl.front_gb, rl.bn_gb, roof_ms, roof_ms / (total * ms),
+                   front_s > 0 && !no_profile ? rl.front_gb / front_s : 0.0);
         if (!no_profile) {
             printf(", \"profile_ms\": {");
             for (int k = 0; k < PROF_KINDS; k++)
@@ -154,6 +229,14 @@ static void bench_print(struct model *m, const struct dcn_dag *dag, const struct
         if (!no_peak)
             printf("sgemm 1 core  %.2f GFLOP/s at %dx%dx%d, %.2f at 1024^3: %.1f%% of the better one achieved\n",
                    peak_model, channels, batch * m->H * m->W, channels, peak_big, 100.0 * gflops / peak);
+        if (has_roof) {
+            printf("roofline      %.2f GFLOP of sgemm at %.1f GFLOP/s + %.2f GB front + %.2f GB batch norm at %.1f GB/s "
+                   "(STREAM triad) = %.1f ms/step: %.1f%% of the roofline achieved\n",
+                   rl.sgemm_gflop, peak_model, rl.front_gb, rl.bn_gb, triad, roof_ms, 100.0 * roof_ms / (total * ms));
+            if (front_s > 0 && !no_profile)
+                printf("front         %.2f GB/s achieved (aggregation + ReLU + depthwise, forward and backward)\n",
+                       rl.front_gb / front_s);
+        }
         printf("memory        peak RSS %.1f MiB; arenas: parameters+gradients+Adam %.1f MiB, activations %.1f MiB, "
                "BN buffers %.2f MiB\n",
                rss, arena_params, arena_act, arena_buf);

@@ -1,0 +1,65 @@
+#!/usr/bin/python3
+"""dcn bench's roofline (README "dcn bench"): the sgemm FLOPs and the minimum bytes of the front and
+batch norm are recounted here from the DAG as `dcn graph dag` exports it (in-degrees from the edge
+list, read by networkx), with the documented formulas, and must equal the JSON's; roofline_ms must be
+FLOPs at the model-shape sgemm rate plus bytes at the STREAM triad bandwidth, and fraction_of_roofline
+roofline_ms over the measured ms per step. The bandwidth must be a real measurement (1-1000 GB/s).
+Needs MNIST (tests/run.sh)."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import networkx as nx
+
+DCN = os.environ.get("DCN_BIN", "build/dcn")
+ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+failures = []
+
+
+def check(ok, what):
+    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
+    if not ok:
+        failures.append(what)
+
+
+def close(a, b, rel=1e-6):
+    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-30)
+
+
+G, B, C = "ws:n=16,k=4,p=0.5,seed=1", 4, 8
+with tempfile.TemporaryDirectory(prefix="dcn-roofline-", dir=".") as tmp:
+    r = subprocess.run([DCN, "bench", "--graph", G, "--channels", str(C), "--batch", str(B), "--steps", "2",
+                        "--warmup", "1", "--json"], capture_output=True, text=True, env=ENV, timeout=300)
+    j = json.loads(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 else {}
+    check(r.returncode == 0 and "roofline_ms" in j, f"dcn bench --json has the roofline: {r.stderr[-300:]}")
+    dag = os.path.join(tmp, "dag.txt")
+    e = subprocess.run([DCN, "graph", "dag", G, "--order", "random", "--order-seed", "0", "--format", "txt",
+                        "--out", dag], capture_output=True, text=True)
+    with open(dag) as f:
+        lines = f.read().split("\n")
+    n, m = int(lines[0]), int(lines[1])
+    g = nx.DiGraph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from(tuple(map(int, ln.split())) for ln in lines[2:2 + m])
+    S = B * C * 14 * 14 * 4
+    front = sum((max(d, 1) + 1) + (2 * max(d, 1) + 2) for _, d in g.in_degree()) * S / 1e9
+    bn = 5 * n * S / 1e9
+    flop = 6 * B * 14 * 14 * C * C * n / 1e9
+    if j:
+        check(close(j["roofline_front_gb"], front) and close(j["roofline_bn_gb"], bn) and
+              close(j["roofline_sgemm_gflop"], flop),
+              f"bytes and FLOPs recounted from the DAG: front {j['roofline_front_gb']} vs {front}, batch norm "
+              f"{j['roofline_bn_gb']} vs {bn}, sgemm {j['roofline_sgemm_gflop']} vs {flop}")
+        want = 1e3 * (flop / j["sgemm_model_shape_gflops"] + (front + bn) / j["stream_triad_gbs"])
+        check(close(j["roofline_ms"], want, 2e-2) and close(j["fraction_of_roofline"], j["roofline_ms"] /
+                                                            j["ms_per_step"], 2e-2),
+              f"roofline_ms {j['roofline_ms']} = FLOPs/sgemm + bytes/bandwidth = {want:.4f}; fraction "
+              f"{j['fraction_of_roofline']}")
+        check(1 < j["stream_triad_gbs"] < 1000 and j["front_gbs"] > 0, f"triad {j['stream_triad_gbs']} GB/s, front "
+              f"{j['front_gbs']} GB/s")
+
+for f in failures:
+    print("FAIL -", f, flush=True)
+sys.exit(1 if failures else 0)
