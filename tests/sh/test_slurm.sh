@@ -226,6 +226,9 @@ else
             pass "merge log: 10 of 10 done" || fail "merge log: $(tail -3 "logs/dcn-merge_$mid.out")"
         grep -q "report written to arr/report.md" "logs/dcn-merge_$mid.out" && [ -s arr/report.md ] &&
             pass "merge job ran dcn report into arr/report.md" || fail "no report from the merge job"
+        grep -q "HTML report written to arr/report.html" "logs/dcn-merge_$mid.out" &&
+            grep -q "</html>" arr/report.html 2>/dev/null &&
+            pass "merge job wrote the page arr/report.html" || fail "no report.html from the merge job: $(grep -i html "logs/dcn-merge_$mid.out" | tail -2)"
         check_results arr.yaml array --ranks 0
     fi
 fi
