@@ -140,8 +140,8 @@ static void start_update(struct sched *sc)
         struct dcn_ctx c = *sc->ctx;
         double t0 = dcn_now();
         enum dcn_status st = sweep_update(&c, sc->s, sc->dirty, sc->n_dirty);
-        dcn_log(&c, 2, "[sweep] results file: %d rows updated in %.3fs%s%s\n", sc->n_dirty, dcn_now() - t0,
-                st ? ": " : "", st ? c.err : "");
+        dcn_log(&c, 2, "[sweep] results file: %d rows updated in %.3fs, peak RSS %.0f MiB%s%s\n", sc->n_dirty,
+                dcn_now() - t0, dcn_peak_rss_mib(), st ? ": " : "", st ? c.err : "");
         fflush(c.log);
         _exit(st ? 1 : 0);
     }

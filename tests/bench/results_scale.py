@@ -79,10 +79,11 @@ def main():
         for p in files[:a.retrain]:
             os.remove(p)
         rc, wall, rss, err = run_measured([dcn, "sweep", yml, "--verbose"], env)
-        ups = [(int(m.group(1)), float(m.group(2))) for m in re.finditer(r"results file: (\d+) rows updated in "
-                                                                         r"([0-9.]+)s", err)]
+        ups = [(int(m.group(1)), float(m.group(2)), float(m.group(3) or -1))
+               for m in re.finditer(r"results file: (\d+) rows updated in ([0-9.]+)s(?:, peak RSS ([0-9.]+) MiB)?", err)]
         r.update(run_rc=rc, run_s=round(wall, 2), run_peak_rss_mb=round(rss, 1), updates=len(ups),
-                 update_s=[u[1] for u in ups], update_rows=[u[0] for u in ups])
+                 update_s=[u[1] for u in ups], update_rows=[u[0] for u in ups],
+                 updater_peak_rss_mib=[u[2] for u in ups])
         res[label] = r
         print(json.dumps({label: r}), flush=True)
     print(json.dumps(res, indent=1))
