@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """results.h5 while a sweep runs (README "dcn sweep"): rank 0 updates only the rows of the trials that
 changed, in a child process, every update_every seconds. Checked here on a 2-rank sweep of tiny trials
-with update_every: 0.3:
+with update_every: 0.2:
 - the file is installed many times during the run (a new inode each time: copy, edit, rename), and
   every version seen opens in h5py, has all rows, and counts of done trials that never go back;
 - the updated file equals a full rebuild (`dcn sweep --merge`): every /summary column, /graphs, the
   /trials links and the header attributes but the time of the update;
 - after the whole job is killed with SIGKILL mid-run, the rerun brings the rows the killed run never
-  wrote up to date: again equal to a full rebuild, every trial done once.
+  wrote up to date: again equal to a full rebuild, every trial done once;
+- `update_every: 0` is refused naming the file and line.
 Needs MNIST in the data folder (tests/run.sh).
 """
 import os
@@ -62,7 +63,7 @@ channels: 2
 batch: 16
 train_limit: 2048
 test_limit: 128
-update_every: 0.3
+update_every: 0.2
 """)
 
 
@@ -133,6 +134,14 @@ with tempfile.TemporaryDirectory(prefix="dcn-update-", dir=".") as tmp:
     check(len(ends) == 24 and all(e in (b"done", "done") for e in ends), f"24 trial files done ({len(ends)})")
     subprocess.run([DCN, "sweep", yml2, "--merge"], env=ENV, capture_output=True, text=True)
     same(after, snapshot(res2), "the rerun after SIGKILL")
+
+    # a bad interval is refused with its file and line, before anything runs
+    bad = os.path.join(tmp, "bad.yaml")
+    with open(bad, "w") as f:
+        f.write(f"output: {tmp}/bad/results.h5\nupdate_every: 0\n")
+    r = subprocess.run([DCN, "sweep", bad], env=ENV, capture_output=True, text=True)
+    check(r.returncode == 1 and "bad.yaml:2: update_every must be a positive number of seconds" in r.stderr
+          and not os.path.exists(os.path.join(tmp, "bad")), f"update_every: 0 refused: {r.stderr.strip()}")
 
 for m in failures:
     print("FAIL -", m, flush=True)
