@@ -94,6 +94,10 @@ double dcn_rng_normal(struct dcn_rng *r);
 void dcn_rng_shuffle_int(struct dcn_rng *r, int *a, size_t n);
 
 /* ---- small utilities ---- */
+/* FNV-1a over the bytes of s, continuing from h (start with DCN_FNV_INIT). Trial ids are made of it,
+ * so it must never change. */
+#define DCN_FNV_INIT 0xcbf29ce484222325ULL
+uint64_t dcn_fnv1a(uint64_t h, const char *s);
 /* Monotonic wall clock in seconds. */
 double dcn_now(void);
 /* Peak resident set size of this process in MiB (getrusage). */

@@ -138,6 +138,13 @@ double dcn_rng_normal(struct dcn_rng *r)
     return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
 
+uint64_t dcn_fnv1a(uint64_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return h;
+}
+
 void dcn_rng_shuffle_int(struct dcn_rng *r, int *a, size_t n)
 {
     for (size_t i = n; i > 1; i--) {

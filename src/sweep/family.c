@@ -192,12 +192,8 @@ static enum dcn_status expand_mapping(struct dcn_ctx *ctx, const char *path, yam
                 st = axis_push(ctx, path, line, checks, spec, strlen(spec));
         }
     }
-    for (int i = 0; i < FAMILY_KEYS; i++) {
-        for (int j = 0; j < vals[i].n; j++)
-            free(vals[i].v[j]);
-        free(vals[i].v);
-        free(vals[i].lines);
-    }
+    for (int i = 0; i < FAMILY_KEYS; i++)
+        axis_free(&vals[i]);
     return st;
 }
 

@@ -249,10 +249,9 @@ static void trial_link(hid_t trials, const struct summary_row *r, const char *re
 /* Identifies the trial list a results file was written for: an update applies only to the same one. */
 static int64_t ids_hash(const struct sweep_spec *s)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = DCN_FNV_INIT;
     for (int i = 0; i < s->n_trials; i++)
-        for (const char *c = s->trials[i].id; *c; c++)
-            h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+        h = dcn_fnv1a(h, s->trials[i].id);
     return (int64_t)(h >> 1);
 }
 

@@ -25,7 +25,7 @@ struct raw {
     struct axis rewire_checks;
 };
 
-static void axis_free(struct axis *a)
+void axis_free(struct axis *a)
 {
     for (int i = 0; i < a->n; i++)
         if (!a->borrowed)
@@ -117,16 +117,6 @@ static enum dcn_status read_axis(struct dcn_ctx *ctx, const char *path, yaml_doc
     if (!a->n)
         return dcn_fail(ctx, DCN_EINVAL, "%s:%d: '%s' is an empty list", path, line, key);
     return DCN_OK;
-}
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ULL;
-    }
-    return h;
 }
 
 void sweep_free(struct sweep_spec *s)
@@ -223,7 +213,7 @@ static enum dcn_status trial_identify(struct dcn_ctx *ctx, const char *path, str
             return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", path);
         trial_config_describe(&t->cfg, full, (size_t)flen + 1);
     }
-    *hash = fnv1a(full ? full : t->fingerprint);
+    *hash = dcn_fnv1a(DCN_FNV_INIT, full ? full : t->fingerprint);
     free(full);
     snprintf(t->id, sizeof t->id, "t%016" PRIx64, *hash);
     return DCN_OK;

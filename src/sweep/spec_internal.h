@@ -18,6 +18,8 @@ struct axis {
     int borrowed; /* the texts moved to the sweep_spec's string store */
 };
 
+/* Frees the texts (unless borrowed) and the arrays, and empties the axis. */
+void axis_free(struct axis *a);
 enum dcn_status axis_push(struct dcn_ctx *ctx, const char *path, int line, struct axis *a, const char *v, size_t len);
 /* Pushes v, or the integers a..b when allow_range and v reads "a..b". */
 enum dcn_status push_scalar(struct dcn_ctx *ctx, const char *path, int line, struct axis *a, const char *v,

@@ -10,13 +10,7 @@
 #include "dcn/io.h"
 #include "topology.h"
 
-static uint64_t spec_hash(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-    return h ? h : 1;
-}
+static uint64_t spec_hash(const char *s) { return dcn_fnv1a(DCN_FNV_INIT, s); }
 
 void topo_insert_type(hid_t t, size_t base)
 {
