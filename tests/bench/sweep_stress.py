@@ -103,25 +103,32 @@ def main():
     ap.add_argument("--dcn", default=os.environ.get("DCN_BIN", "dcn"))
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--update-every", type=float, default=5)
+    ap.add_argument("--train-limit", type=int, default=64,
+                    help="training images per trial (more makes each trial longer, so kills land on a faster machine)")
     a = ap.parse_args()
     random.seed(a.seed)
     os.makedirs(a.out, exist_ok=True)
     yml = os.path.join(a.out, "stress.yaml")
     with open(yml, "w") as f:
         f.write(f"output: {a.out}/results.h5\ngraphs: [\"ws:n=8,k=4,p=0.5,seed=1\"]\nvariants: [paper]\n"
-                f"seeds: 0..{a.trials - 1}\nepochs: 1\nchannels: 2\nbatch: 16\ntrain_limit: 64\ntest_limit: 64\n"
+                f"seeds: 0..{a.trials - 1}\nepochs: 1\nchannels: 2\nbatch: 16\ntrain_limit: {a.train_limit}\ntest_limit: 64\n"
                 f"update_every: {a.update_every}\n")
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     env.pop("OMPI_MCA_btl", None)
     if a.btl == "vader":
         env["OMPI_MCA_btl"] = "self,vader"
-    runs = []
+    runs, done_ids = [], set()
     for k in range(a.kills + 1):
-        # each killed run gets through a random part of what is left
-        kill_after = random.randint(1, max(1, a.trials // (a.kills + 2))) if k < a.kills else None
+        # Each killed run gets through a random part of what is left. The ranks go on training until mpirun has
+        # aborted the job, so the kill comes early in what is left, or a fast machine finishes before it.
+        left = a.trials - len(done_ids)
+        kill_after = random.randint(1, max(1, left // (4 * (a.kills - k + 1)))) if k < a.kills else None
         r = run_once(a, yml, env, kill_after)
         runs.append(r)
-        print(f"run {k}: exit {r['rc']}, {r['wall']:.1f}s, killed pid {r['killed']} after {kill_after} trials",
+        done_ids.update(m.group(1) for ln in r["lines"]
+                        for m in [re.match(r"\[rank \d+\] trial \d+ (t[0-9a-f]{16}) done", ln)] if m)
+        print(f"run {k}: exit {r['rc']}, {r['wall']:.1f}s, killed pid {r['killed']} after {kill_after} trials, "
+              f"{sum(1 for ln in r['lines'] if ' done: test accuracy' in ln)} done in this run",
               flush=True)
     fails = []
     last = runs[-1]
