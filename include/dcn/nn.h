@@ -135,15 +135,21 @@ size_t node_front_workspace(int H, int W, int nb); /* nb: most images (b1 - b0) 
 void node_front_forward(float *D, size_t d_cs, size_t d_bs, const struct node_input *in, const float *s, int n,
                         const float *w, /* (C,3,3) */
                         int c0, int c1, int b0, int b1, int H, int W, size_t in_cs, size_t in_bs, float *ws);
-/* Backward of node_front_forward given dD (addressed like D). For each input k with din[k]
- * non-NULL: din[k] (addressed like the inputs) = s_k dA when din_set[k], else += s_k dA, where dA is
- * the gradient at the aggregation and s_k = 1 when n == 1. dw (C*9, double) += the depthwise weight
- * gradient, or NULL. dots (n) += <dA, y_k> over the planes (the aggregation weight gradient is
- * s_k (1 - s_k) dots[k]), or NULL. */
-void node_front_backward(float *const *din, const int *din_set, const float *dD, size_t d_cs, size_t d_bs,
-                         const struct node_input *in, const float *s, int n, const float *w, double *dw,
-                         double *dots, int c0, int c1, int b0, int b1, int H, int W, size_t in_cs, size_t in_bs,
-                         float *ws);
+/* Backward of node_front_forward given dD (addressed like D). dA_out (or NULL): the gradient at the
+ * aggregation, plane (c, b) at c * da_cs + (b - b0) * da_bs, written, or added to when da_add. D (or
+ * NULL): node_front_forward's output again, recomputed from the same aggregation (the pointwise
+ * weight gradient needs it), so the inputs are read once per backward. dw (C*9, double) += the
+ * depthwise weight gradient, or NULL. dots (n) += <dA, y_k> over the planes (the aggregation weight
+ * gradient is s_k (1 - s_k) dots[k]), or NULL. */
+void node_front_backward(float *D, float *dA_out, size_t da_cs, size_t da_bs, int da_add, const float *dD,
+                         size_t d_cs, size_t d_bs, const struct node_input *in, const float *s, int n, const float *w,
+                         double *dw, double *dots, int c0, int c1, int b0, int b1, int H, int W, size_t in_cs,
+                         size_t in_bs, float *ws);
+/* A node's output gradient pulled from its consumers: dy (len) = s_0 src_0 + s_1 src_1 + ... in this
+ * order, each src read at off..off + len (one channel's run of a consumer's dA; s its aggregation
+ * weight, 1 for a single-input consumer). Each consumer's dA is read once and dy written once;
+ * pushing s dA into a gradient slot per edge read and wrote the slot on every edge. */
+void node_grad_gather(float *dy, const float *const *src, size_t off, const float *s, int n, size_t len);
 /* H (B, C, HW) NCHW = relu(mean of the n channel-major inputs y_k) over channels [c0, c1): the DAG's
  * sink and the head's ReLU. ws: node_front_workspace(H, W, B) floats. */
 void node_sink_forward(float *H, const struct node_input *in, int n, int B, int C, int HW, int c0, int c1,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "dcn/nn.h"
 #include "model_internal.h"
@@ -52,12 +53,21 @@ int table_install(struct model *m, struct table *params, struct table *buffers, 
     return ok;
 }
 
+/* Large arenas are 2 MiB-aligned and asked for transparent huge pages (where the kernel gives them
+ * only on request, THP "madvise", Debian's default). The node tensors are 2 MB streams read from
+ * many places at once; with 4 KiB pages every 4 KiB of a stream costs a TLB miss. Measured on
+ * C. elegans at the paper's size: see README "The roofline". */
 float *aligned_floats(size_t n)
 {
+    const size_t bytes = (n ? n : 1) * sizeof(float), huge = (size_t)2 << 20;
     void *p = NULL;
-    if (posix_memalign(&p, 64, (n ? n : 1) * sizeof(float)))
+    if (posix_memalign(&p, bytes >= huge ? huge : 64, bytes))
         return NULL;
-    memset(p, 0, (n ? n : 1) * sizeof(float));
+#ifdef MADV_HUGEPAGE
+    if (bytes >= huge)
+        madvise(p, bytes, MADV_HUGEPAGE); /* advice only: without THP the pages stay small */
+#endif
+    memset(p, 0, bytes);
     return p;
 }
 

@@ -14,10 +14,18 @@
  * consumers form the node output Y = ((P - hi) - lo) * scale + shift on the fly (exactly the
  * normalisation formula), so Y is never stored. The aggregation, ReLU and depthwise outputs are
  * recomputed from the predecessors by one fused per-plane kernel (src/nn/node.c) in forward and
- * backward. Node output gradients live in a pool of slots assigned by a liveness simulation of the
- * backward sweep: a slot is taken when the first successor back-propagates into a node and returned
- * as soon as that node has been processed. Output nodes need no slot: their gradient is the sink's
- * gradient / n_outputs, shared by all of them.
+ * backward.
+ *
+ * Gradients are pulled, not pushed. Backward of node i leaves dA_i, the gradient at its aggregation,
+ * in a slot; a predecessor j later forms its output gradient dY_j = sum over its consumers k of
+ * s_kj dA_k (s_kj = 1 for a single-input consumer) in one pass, in descending k. Pushing s_kj dA_k
+ * into j's gradient from every consumer read and wrote j's gradient on every edge; pulling reads each
+ * dA_k once per edge and writes dY_j once per node (the front's memory traffic per edge in backward
+ * goes from four tensors to two, README "The roofline"). The sums are the same floats in the same
+ * order as the pushes were. Slots are assigned by a liveness simulation of the backward sweep: dA_i
+ * takes one when node i is processed and returns it once its smallest predecessor has pulled. dY_j
+ * lives in one buffer, used by one node at a time; output nodes read the sink's gradient /
+ * n_outputs, shared by all of them. Input nodes add their dA into the stem's gradient.
  *
  * Threads (cfg.threads > 1): every phase of a node is split over a fork-join pool (pool.c): the
  * per-plane kernels and batch norm by channels, the sgemms by output columns (forward, input
@@ -46,7 +54,7 @@ struct model_node {
     float *P;          /* (C, B*HW) channel-major pointwise output */
     float *mean, *rstd;/* (C) batch statistics of the last training forward */
     float *hi, *lo, *scale, *shift; /* (C) the BN affine: Y = ((P - hi) - lo) * scale + shift */
-    int slot;          /* gradient slot of a non-output node */
+    int slot;          /* gradient slot of dA (the gradient at the aggregation) of a node with inputs */
 };
 
 struct paper_layout {
@@ -72,14 +80,17 @@ struct paper_layout {
     float *conv_ws;  /* threads x stem_ws: stem patch workspaces */
     size_t stem_ws;
     float *stem_aff; /* (4 Cr) the stem BN affine hi | lo | sc | sh */
-    float *slots;    /* n_grad_slots x (C, B*HW) */
+    float *slots;    /* n_grad_slots x (C, B*HW): the dA of nodes whose predecessors have not all pulled */
+    float *gP;       /* (C, B*HW) BN input gradient dP of the node being processed (its dY under sync BN) */
+    int *succ_pos;   /* per successor edge e of node j (succ_off order): j's position among succ[e]'s inputs */
     size_t Nr;       /* floats per node tensor (padded) */
     /* per-node inputs assembled by the caller thread before each parallel phase */
     int max_in;      /* max(1, max in-degree, n_outputs) */
     struct node_input *in;
     float *s;        /* (max_in) sigmoid of the aggregation weights */
-    float **din;     /* (max_in) gradient destinations */
-    int *din_set;    /* (max_in) first toucher of a slot writes instead of adding */
+    int max_out;     /* max(1, max out-degree) */
+    const float **gsrc; /* (max_out) the consumers' dA a node pulls, in descending consumer order */
+    float *gs;       /* (max_out) their aggregation weights */
     double *dots;    /* (threads x max_in) per-thread aggregation-weight dot products */
     float *ws;       /* threads x ws_floats: node kernel workspaces */
     size_t ws_floats;
@@ -146,28 +157,49 @@ static int paper_add_tensors(struct model *m, struct paper_layout *L)
 }
 
 /* Backward liveness simulation over the node program (see the file comment). Returns the number of
- * slots and fills node->slot; at run time the first toucher of a slot overwrites instead of adding. */
+ * slots and fills node->slot: node i's dA is written after i has pulled its own gradient, and read by
+ * its predecessors, the last of them its smallest. */
 static int plan_grad_slots(struct model *m)
 {
     const struct dcn_dag *d = m->dag;
     int n = d->n, nslots = 0, nfree = 0;
-    int *freel = malloc((size_t)(n + 1) * sizeof *freel);
-    if (!freel)
+    int *freel = malloc((size_t)(n + 1) * sizeof *freel), *first = malloc((size_t)n * sizeof *first);
+    if (!freel || !first) {
+        free(freel);
+        free(first);
         return -1;
-    for (int i = 0; i < n; i++)
-        m->nodes[i].slot = -1;
-    for (int i = n - 1; i >= 0; i--) {
-        struct model_node *nd = &m->nodes[i];
-        for (int k = 0; k < nd->indeg; k++) {
-            struct model_node *p = &m->nodes[nd->pred[k]];
-            if (p->is_output || p->slot >= 0)
-                continue; /* outputs have no successors, so this cannot happen for them */
-            p->slot = nfree ? freel[--nfree] : nslots++;
-        }
-        if (!nd->is_output && nd->slot >= 0)
-            freel[nfree++] = nd->slot;
     }
+    /* first[j]: the consumer whose dA node j frees (-1 if none), as a singly linked list per j */
+    int *head = malloc((size_t)n * sizeof *head);
+    if (!head) {
+        free(freel);
+        free(first);
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        head[i] = -1;
+    for (int k = 0; k < n; k++) {
+        m->nodes[k].slot = -1;
+        if (m->nodes[k].indeg > 0) {
+            int j = m->nodes[k].pred[0];
+            for (int p = 1; p < m->nodes[k].indeg; p++)
+                if (m->nodes[k].pred[p] < j)
+                    j = m->nodes[k].pred[p];
+            first[k] = head[j];
+            head[j] = k;
+        }
+    }
+    for (int i = n - 1; i >= 0; i--) {
+        /* i pulls from its consumers first, so the slots of those it was the last reader of are free
+         * before its own dA is written */
+        for (int k = head[i]; k >= 0; k = first[k])
+            freel[nfree++] = m->nodes[k].slot;
+        if (m->nodes[i].indeg > 0)
+            m->nodes[i].slot = nfree ? freel[--nfree] : nslots++;
+    }
+    free(head);
     free(freel);
+    free(first);
     return nslots;
 }
 
@@ -189,16 +221,30 @@ static enum dcn_status paper_setup(struct dcn_ctx *ctx, struct model *m, struct 
     if (m->dag && m->dag->n_outputs > max_in)
         max_in = m->dag->n_outputs;
     L->max_in = max_in;
+    int max_out = 1;
+    for (int i = 0; i < n_nodes; i++)
+        if ((int)(m->dag->succ_off[i + 1] - m->dag->succ_off[i]) > max_out)
+            max_out = (int)(m->dag->succ_off[i + 1] - m->dag->succ_off[i]);
+    L->max_out = max_out;
     L->in = calloc((size_t)max_in, sizeof *L->in);
-    L->din = calloc((size_t)max_in, sizeof *L->din);
-    L->din_set = calloc((size_t)max_in, sizeof *L->din_set);
+    L->gsrc = calloc((size_t)max_out, sizeof *L->gsrc);
+    L->gs = calloc((size_t)max_out, sizeof *L->gs);
+    L->succ_pos = n_nodes ? calloc(m->dag->succ_off[n_nodes], sizeof *L->succ_pos) : NULL;
+    if (L->succ_pos)
+        for (int j = 0; j < n_nodes; j++)
+            for (int64_t e = m->dag->succ_off[j]; e < m->dag->succ_off[j + 1]; e++) {
+                const struct model_node *k = &m->nodes[m->dag->succ[e]];
+                for (int p = 0; p < k->indeg; p++)
+                    if (k->pred[p] == j)
+                        L->succ_pos[e] = p;
+            }
     L->pool = pool_create(L->nth);
     if (cfg->bn_comm != MPI_COMM_NULL) {
         L->sync.sum = bn_sum;
         L->sync.arg = &m->cfg.bn_comm;
         L->syncp = &L->sync;
     }
-    if (!L->in || !L->din || !L->din_set || !L->pool)
+    if (!L->in || !L->gsrc || !L->gs || (n_nodes && !L->succ_pos) || !L->pool)
         return dcn_fail(ctx, DCN_ENOMEM, "model: out of memory (or no threads) planning activations");
     const int HW = m->H * m->W;
     L->Nr = pad16((size_t)cfg->batch * (size_t)cfg->channels * (size_t)HW);
@@ -209,7 +255,9 @@ static enum dcn_status paper_setup(struct dcn_ctx *ctx, struct model *m, struct 
      * thread takes its whole share of the batch as one block. The blocking remains the unit the
      * threads split. */
     L->bimg = cfg->batch;
-    L->ws_floats = pad16(node_front_workspace(m->H, m->W, L->bimg));
+    /* the node kernels' scratch, which also holds one channel's dY (B * HW floats) in ph_bn_bwd */
+    const size_t nfw = node_front_workspace(m->H, m->W, L->bimg), chan = (size_t)cfg->batch * HW;
+    L->ws_floats = pad16(nfw > chan ? nfw : chan);
     L->blk_floats = pad16((size_t)cfg->channels * L->bimg * HW);
     return DCN_OK;
 }
@@ -240,8 +288,10 @@ static void paper_plan(struct model *m, struct act_plan *p)
     PLAN_FLOATS(p, L->H, Nr);
     PLAN_FLOATS(p, L->dH, Nr);
     PLAN_FLOATS(p, L->dstem, Nr);
-    if (n_nodes)
+    if (n_nodes) {
         PLAN_FLOATS(p, L->dsink, Nr);
+        PLAN_FLOATS(p, L->gP, Nr);
+    }
     PLAN_FLOATS(p, L->tD, nth * L->blk_floats);
     PLAN_FLOATS(p, L->tdP, nth * L->blk_floats);
     PLAN_FLOATS(p, L->tdD, nth * L->blk_floats);
@@ -289,8 +339,9 @@ static void paper_free_priv(struct model *m)
         return;
     pool_free(L->pool);
     free(L->in);
-    free(L->din);
-    free(L->din_set);
+    free(L->gsrc);
+    free(L->gs);
+    free(L->succ_pos);
     free(L);
     m->priv = NULL;
 }
@@ -301,9 +352,11 @@ static void paper_free_priv(struct model *m)
 struct phase {
     struct model *m;
     struct model_node *nd;
-    int B, n_in;
+    int B, n_in, n_out;  /* n_out: consumers a node pulls its gradient from (0 for an output node) */
     size_t in_cs, in_bs; /* plane strides of the inputs (and of their gradients) */
     const float *dY;     /* node output gradient (backward) */
+    float *dA;           /* where the gradient at the aggregation goes (backward), NULL: nowhere */
+    int dA_add;          /* dA is added to the stem's gradient, not written to a slot */
     const float *x;      /* the images (stem) */
     const float *head_in;/* the FC layer's input (B, C*HW) */
     int train;
@@ -415,7 +468,10 @@ static void bn_finish(struct model *m, struct model_node *nd, int B, int train)
                                nd->shift + c);
 }
 
-/* BN backward sums and coefficients of a node, by channels */
+/* A node's output gradient pulled from its consumers (ph->n_out of them, L->gsrc), its BN backward
+ * sums and coefficients, and the BN input gradient dP, by channels: a channel's dY is summed and
+ * turned into dP while it is in cache, so dY is never stored. Under synchronised BN the coefficients
+ * need every process's sums first: dY is stored (L->gP) and ph_bwd forms dP. */
 static void ph_bn_bwd(void *arg, int t, int nt)
 {
     struct phase *ph = arg;
@@ -425,22 +481,32 @@ static void ph_bn_bwd(void *arg, int t, int nt)
     const size_t n = (size_t)ph->B * m->H * m->W;
     int c0, c1;
     pool_share(m->cfg.channels, t, nt, 1, &c0, &c1);
-    if (c1 <= c0)
-        return;
-    for (int c = c0; c < c1; c++)
-        L->sd[c] = L->sdm[c] = L->sxm[c] = 0.0;
-    batchnorm_backward_sums(L->sd + c0, L->sdm + c0, L->sxm + c0, ph->dY + c0 * n, nd->P + c0 * n, n, n,
-                            nd->mean + c0, c1 - c0);
     float *gg = arena_grad(m, nd->t_gamma), *gb = arena_grad(m, nd->t_beta);
     const float *gamma = arena_param(m, nd->t_gamma);
-    for (int c = c0; c < c1; c++)
+    for (int c = c0; c < c1; c++) {
+        const float *dy = ph->dY + c * n;
+        if (ph->n_out) {
+            float *g = L->syncp ? L->gP + c * n : L->ws + (size_t)t * L->ws_floats; /* ws holds >= n floats */
+            node_grad_gather(g, L->gsrc, c * n, L->gs, ph->n_out, n);
+            dy = g;
+        }
+        const float *x = nd->P + c * n;
+        L->sd[c] = L->sdm[c] = L->sxm[c] = 0.0;
+        batchnorm_backward_sums(L->sd + c, L->sdm + c, L->sxm + c, dy, x, n, n, nd->mean + c, 1);
         batchnorm_backward_coeffs(L->sd[c], L->sdm[c], L->sxm[c], (double)n, gamma[c], nd->rstd[c], gg ? gg + c : NULL,
                                   gb ? gb + c : NULL, &L->bk[c], &L->ba[c], &L->bb[c]);
+        if (L->syncp)
+            continue;
+        float *restrict g = L->gP + c * n;
+        const float kk = L->bk[c], a = L->ba[c], bb = L->bb[c], mu = nd->mean[c];
+        for (size_t i = 0; i < n; i++) g[i] = kk * dy[i] + a * (x[i] - mu) + bb;
+    }
 }
 
-/* Backward of one node over this thread's images, block by block: D again (the pointwise weight
- * gradient needs it), the block's dP, the pointwise weight and input gradients (two sgemms), then the
- * fused front backward into the predecessors' gradient slots; D, dP and dD never leave the cache. */
+/* Backward of one node over this thread's images, block by block: the block's dP, the pointwise
+ * input gradient dD (sgemm), then the fused front backward, which reads the predecessors once to
+ * form the aggregation again, D (for the pointwise weight gradient, the second sgemm) and dA; D, dP
+ * and dD never leave the cache. */
 static void ph_bwd(void *arg, int t, int nt)
 {
     struct phase *ph = arg;
@@ -463,33 +529,40 @@ static void ph_bwd(void *arg, int t, int nt)
     for (int k = 0; k < ph->n_in; k++)
         dots[k] = 0.0;
     const int want_dots = arena_grad(m, nd->t_agg) != NULL;
+    /* dA's planes: channel-major in a slot, NCHW in the stem's gradient (the inputs' strides) */
+    const size_t da_cs = ph->dA_add ? ph->in_cs : n, da_bs = ph->dA_add ? ph->in_bs : (size_t)HW;
     int lo, hi;
     pool_share(ph->B, t, nt, 1, &lo, &hi);
     for (int b0 = lo; b0 < hi; b0 += L->bimg) {
         const int b1 = b0 + L->bimg < hi ? b0 + L->bimg : hi, cols = (b1 - b0) * HW;
-        node_front_forward(D, (size_t)cols, (size_t)HW, L->in, L->s, ph->n_in, arena_param(m, nd->t_dw), 0, C, b0, b1,
-                           m->H, m->W, ph->in_cs, ph->in_bs, ws);
-        if (t == 0)
-            prof_tick(m, ph->pa, PROF_FRONT, ph->pt);
-        for (int c = 0; c < C; c++) {
-            const float *restrict dy = ph->dY + c * n + (size_t)b0 * HW, *restrict x = nd->P + c * n + (size_t)b0 * HW;
-            float *restrict g = dP + (size_t)c * cols;
-            const float kk = L->bk[c], a = L->ba[c], bb = L->bb[c], mu = nd->mean[c];
-            for (int i = 0; i < cols; i++) g[i] = kk * dy[i] + a * (x[i] - mu) + bb;
+        int ldp = (int)n; /* dP (C, cols) with row stride ldp: ph_bn_bwd's, or formed here under sync BN */
+        if (L->syncp) {
+            for (int c = 0; c < C; c++) {
+                const float *restrict dy = ph->dY + c * n + (size_t)b0 * HW,
+                                      *restrict x = nd->P + c * n + (size_t)b0 * HW;
+                float *restrict g = dP + (size_t)c * cols;
+                const float kk = L->bk[c], a = L->ba[c], bb = L->bb[c], mu = nd->mean[c];
+                for (int i = 0; i < cols; i++) g[i] = kk * dy[i] + a * (x[i] - mu) + bb;
+            }
+            ldp = cols;
+            if (t == 0)
+                prof_tick(m, ph->pa, PROF_BN, ph->pt);
+        } else {
+            dP = L->gP + (size_t)b0 * HW;
         }
-        if (t == 0)
-            prof_tick(m, ph->pa, PROF_BN, ph->pt);
-        if (gdst) /* dW (C, C) += dP (C, cols) . D^T (cols, C) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, C, C, cols, 1.0f, dP, cols, D, cols, 1.0f, gdst, C);
         /* dD (C, cols) = W^T (C, C) . dP (C, cols) */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, cols, C, 1.0f, w, C, dP, cols, 0.0f, dD, cols);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, cols, C, 1.0f, w, C, dP, ldp, 0.0f, dD, cols);
         if (t == 0)
             prof_tick(m, ph->pa, PROF_PW, ph->pt);
-        node_front_backward(L->din, L->din_set, dD, (size_t)cols, (size_t)HW, L->in, L->s, ph->n_in,
-                            arena_param(m, nd->t_dw), dw, want_dots ? dots : NULL, 0, C, b0, b1, m->H, m->W, ph->in_cs,
-                            ph->in_bs, ws);
+        node_front_backward(gdst ? D : NULL, ph->dA ? ph->dA + (size_t)b0 * da_bs : NULL, da_cs, da_bs, ph->dA_add, dD,
+                            (size_t)cols, (size_t)HW, L->in, L->s, ph->n_in, arena_param(m, nd->t_dw), dw,
+                            want_dots ? dots : NULL, 0, C, b0, b1, m->H, m->W, ph->in_cs, ph->in_bs, ws);
         if (t == 0)
             prof_tick(m, ph->pa, PROF_FRONT, ph->pt);
+        if (gdst) /* dW (C, C) += dP (C, cols) . D^T (cols, C) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, C, C, cols, 1.0f, dP, ldp, D, cols, 1.0f, gdst, C);
+        if (t == 0)
+            prof_tick(m, ph->pa, PROF_PW, ph->pt);
     }
 }
 
@@ -714,24 +787,23 @@ static void node_bn_sync(struct model *m, const struct model_node *nd, int B)
                                   &L->bk[c], &L->ba[c], &L->bb[c]);
 }
 
-/* Node i's input gradient destinations: the stem's gradient for an input node, else the
- * predecessors' slots */
-static void node_grad_dests(struct model *m, const struct model_node *nd, int i, int n_in, int need_stem)
+/* Where node i's gradients go and come from: dA into its slot (or added into the stem's gradient for
+ * an input node, when the stem needs it); dY pulled from its consumers' slots in descending order,
+ * the order in which pushes used to arrive, so the sums are the same floats. Returns the consumers. */
+static int node_grad_links(struct model *m, const struct model_node *nd, int i, int need_stem, struct phase *ph)
 {
     struct paper_layout *L = m->priv;
     const struct dcn_dag *d = m->dag;
-    if (nd->indeg == 0) {
-        L->din[0] = need_stem ? L->dstem : NULL;
-        L->din_set[0] = 0;
-        return;
+    ph->dA_add = nd->indeg == 0;
+    ph->dA = nd->indeg == 0 ? (need_stem ? L->dstem : NULL) : L->slots + (size_t)nd->slot * L->Nr;
+    int n = 0;
+    for (int64_t e = d->succ_off[i + 1] - 1; e >= d->succ_off[i]; e--) {
+        const struct model_node *k = &m->nodes[d->succ[e]];
+        L->gsrc[n] = L->slots + (size_t)k->slot * L->Nr;
+        L->gs[n++] = k->t_agg >= 0 ? agg_sigmoid(arena_param(m, k->t_agg)[L->succ_pos[e]]) : 1.0f;
     }
-    for (int k = 0; k < n_in; k++) {
-        const struct model_node *p = &m->nodes[nd->pred[k]];
-        L->din[k] = L->slots + (size_t)p->slot * L->Nr;
-        /* the largest-index successor touches a slot first (backward runs in descending order): it
-         * writes the slot, which may hold a dead node's gradient */
-        L->din_set[k] = d->succ[d->succ_off[nd->pred[k] + 1] - 1] == i;
-    }
+    ph->dY = nd->is_output ? L->dsink : L->gP; /* dY of a non-output node is formed by ph_bn_bwd */
+    return ph->n_out = n;
 }
 
 /* Adds the threads' partial weight gradients of a node, in thread order */
@@ -777,13 +849,12 @@ static void paper_dag_backward(struct model *m, int B, int need_stem, double *pa
     for (int i = d->n - 1; i >= 0; i--) {
         struct model_node *nd = &m->nodes[i];
         ph.nd = nd;
-        ph.dY = nd->is_output ? L->dsink : L->slots + (size_t)nd->slot * L->Nr;
         int n_in = node_inputs(m, nd, B, &ph);
+        node_grad_links(m, nd, i, need_stem, &ph);
         pool_run(L->pool, ph_bn_bwd, &ph);
         if (L->syncp)
             node_bn_sync(m, nd, B);
         prof_tick(m, pa, PROF_BN, pt);
-        node_grad_dests(m, nd, i, n_in, need_stem);
         pool_run(L->pool, ph_bwd, &ph);
         prof_tick(m, pa, PROF_NODE, pt);
         node_reduce_partials(m, nd, n_in);
