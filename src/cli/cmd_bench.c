@@ -8,6 +8,7 @@
  * whose cost is two clock reads per layer.
  */
 #include <cblas.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,31 +49,89 @@ static double mib(size_t floats) { return (double)floats * sizeof(float) / (1024
 
 /* This core's streaming bandwidth in GB/s: the STREAM triad a = b + s c over three arrays of
  * 128 MiB, far larger than any last-level cache, best of 5 after an untimed pass that also faults
- * the pages in. Counts the 3 arrays moved (STREAM's convention, without the write-allocate read). */
-static double stream_triad_gbs(void)
+ * the pages in. Counts the 3 arrays moved (STREAM's convention, without the write-allocate read).
+ * With a barrier, every repetition starts and ends together with the other threads' (so their
+ * rates may be added): its time runs until the slowest thread is done. */
+static double stream_triad_gbs(pthread_barrier_t *bar)
 {
     const size_t n = (size_t)1 << 25;
     float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *c = malloc(n * sizeof *c);
+    const int ok = a && b && c;
     double best = 0;
-    if (a && b && c) {
+    if (ok)
         for (size_t i = 0; i < n; i++)
             b[i] = 1.0f, c[i] = 2.0f, a[i] = 0.0f;
-        for (int r = 0; r < 6; r++) {
-            const float s = 0.5f + (float)r;
-            double t = dcn_now();
+    for (int r = 0; r < 6; r++) { /* a thread without buffers still meets the others at the barrier */
+        const float s = 0.5f + (float)r;
+        if (bar)
+            pthread_barrier_wait(bar);
+        double t = dcn_now();
+        if (ok)
             for (size_t i = 0; i < n; i++)
                 a[i] = b[i] + s * c[i];
-            double dt = dcn_now() - t;
-            if (r > 0 && 3.0 * n * sizeof(float) / dt / 1e9 > best)
-                best = 3.0 * n * sizeof(float) / dt / 1e9;
-        }
-        if (a[n / 2] != b[n / 2] + 5.5f * c[n / 2]) /* keeps the loops from being optimised away */
-            best = -best;
+        if (bar)
+            pthread_barrier_wait(bar);
+        double dt = dcn_now() - t;
+        if (ok && r > 0 && 3.0 * n * sizeof(float) / dt / 1e9 > best)
+            best = 3.0 * n * sizeof(float) / dt / 1e9;
     }
+    if (ok && a[n / 2] != b[n / 2] + 5.5f * c[n / 2]) /* keeps the loops from being optimised away */
+        best = -best;
     free(a);
     free(b);
     free(c);
     return best;
+}
+
+/* The machine's limits for T threads: T threads run the model-shape sgemm at once, then the triad at
+ * once (each its own buffers, OpenBLAS single-threaded in each, as the model's threads run), and the
+ * rates are added. With two cores sharing one memory channel the triad does not double: a model's
+ * memory-bound part cannot either, and its roofline says so. */
+struct limits_arg {
+    int M, N, K;
+    pthread_barrier_t *bar;
+    double sgemm, triad;
+};
+
+static void *limits_thread(void *p)
+{
+    struct limits_arg *a = p;
+    pthread_barrier_wait(a->bar);
+    a->sgemm = sgemm_rate(a->M, a->N, a->K, 20);
+    pthread_barrier_wait(a->bar);
+    a->triad = stream_triad_gbs(a->bar);
+    return NULL;
+}
+
+static void machine_limits(int threads, int M, int N, int K, double *sgemm, double *triad)
+{
+    enum { MAXT = 256 };
+    const int T = threads < 1 ? 1 : threads > MAXT ? MAXT : threads;
+    pthread_t tid[MAXT];
+    struct limits_arg arg[MAXT];
+    pthread_barrier_t bar;
+    *sgemm = *triad = 0;
+    if (pthread_barrier_init(&bar, NULL, (unsigned)T))
+        return;
+    int started = 0;
+    for (int t = 0; t < T; t++) {
+        arg[t] = (struct limits_arg){M, N, K, &bar, 0, 0};
+        if (t == 0 || pthread_create(&tid[t], NULL, limits_thread, &arg[t]) == 0)
+            started++;
+        else
+            break;
+    }
+    if (started == T) {
+        limits_thread(&arg[0]);
+        for (int t = 1; t < T; t++) pthread_join(tid[t], NULL);
+        for (int t = 0; t < T; t++) {
+            *sgemm += arg[t].sgemm;
+            *triad += arg[t].triad;
+        }
+    } else { /* a thread failed to start: the ones waiting at the barrier are released by no one */
+        *sgemm = *triad = 0;
+    }
+    pthread_barrier_destroy(&bar);
 }
 
 /* The least a training step of the paper model must do, counted from the DAG (README "dcn bench").
@@ -156,6 +215,8 @@ static void bench_print(struct model *m, const struct dcn_dag *dag, const struct
                  loss_last = bt->loss_last;
     const double total = t_fwd + t_bwd + t_opt, ips = (double)steps * batch / total;
     const double flops = model_flops_per_image(m), gflops = flops * ips / 1e9;
+    /* before the measurements below allocate their buffers (the triad's alone is 384 MiB a thread) */
+    const double rss = dcn_peak_rss_mib();
     double peak_model = 0, peak_big = 0;
     if (!no_peak) {
         /* the model's own pointwise shape, batched, and a large square one (OpenBLAS near its best) */
@@ -165,16 +226,19 @@ static void bench_print(struct model *m, const struct dcn_dag *dag, const struct
     const double peak = peak_big > peak_model ? peak_big : peak_model;
     /* the roofline of the step: sgemm at the node's own shape, the rest at streaming bandwidth */
     struct roofline rl = {0, 0, 0};
-    double triad = 0, roof_ms = 0, front_s = 0;
+    double triad = 0, roof_sgemm = 0, roof_ms = 0, front_s = 0;
     const int has_roof = !no_peak && dag && cfg->variant == MODEL_PAPER;
     if (has_roof) {
-        triad = stream_triad_gbs();
+        /* one thread: the single-core rate measured above, so both print the same figure */
+        if (threads > 1)
+            machine_limits(threads, channels, batch * m->H * m->W, channels, &roof_sgemm, &triad);
+        else
+            roof_sgemm = peak_model, triad = stream_triad_gbs(NULL);
         roofline_count(m, dag, batch, channels, &rl);
-        roof_ms = 1e3 * (rl.sgemm_gflop / peak_model + (rl.front_gb + rl.bn_gb) / triad);
+        roof_ms = 1e3 * (rl.sgemm_gflop / roof_sgemm + (rl.front_gb + rl.bn_gb) / triad);
         for (int k = PROF_AGG; k <= PROF_FRONT; k++)
             front_s += (m->prof.fwd[k] + m->prof.bwd[k]) / steps;
     }
-    const double rss = dcn_peak_rss_mib();
     const double arena_params = mib(4 * m->param_floats), arena_act = mib(m->act_floats),
                  arena_buf = mib(m->buffer_floats);
     const double ms = 1e3 / steps;
@@ -194,10 +258,10 @@ static void bench_print(struct model *m, const struct dcn_dag *dag, const struct
                peak_model, peak_big, peak > 0 ? gflops / peak : 0.0, rss, arena_params, arena_act, arena_buf,
                loss_first, loss_last);
         if (has_roof)
-            printf(", \"stream_triad_gbs\": %.2f, \"roofline_sgemm_gflop\": %.9g, \"roofline_front_gb\": %.9g, "
-                   "\"roofline_bn_gb\": %.9g, \"roofline_ms\": %.6g, \"fraction_of_roofline\": %.4f, "
-                   "\"front_gbs\": %.2f",
-                   triad, rl.sgemm_gflop, rl.front_gb, rl.bn_gb, roof_ms, roof_ms / (total * ms),
+            printf(", \"stream_triad_gbs\": %.2f, \"roofline_sgemm_gflops\": %.2f, \"roofline_sgemm_gflop\": %.9g, "
+                   "\"roofline_front_gb\": %.9g, \"roofline_bn_gb\": %.9g, \"roofline_ms\": %.6g, "
+                   "\"fraction_of_roofline\": %.4f, \"front_gbs\": %.2f",
+                   triad, roof_sgemm, rl.sgemm_gflop, rl.front_gb, rl.bn_gb, roof_ms, roof_ms / (total * ms),
                    front_s > 0 && !no_profile ? rl.front_gb / front_s : 0.0);
         if (!no_profile) {
             printf(", \"profile_ms\": {");
@@ -231,8 +295,9 @@ static void bench_print(struct model *m, const struct dcn_dag *dag, const struct
                    peak_model, channels, batch * m->H * m->W, channels, peak_big, 100.0 * gflops / peak);
         if (has_roof) {
             printf("roofline      %.2f GFLOP of sgemm at %.1f GFLOP/s + %.2f GB front + %.2f GB batch norm at %.1f GB/s "
-                   "(STREAM triad) = %.1f ms/step: %.1f%% of the roofline achieved\n",
-                   rl.sgemm_gflop, peak_model, rl.front_gb, rl.bn_gb, triad, roof_ms, 100.0 * roof_ms / (total * ms));
+                   "(STREAM triad%s) = %.1f ms/step: %.1f%% of the roofline achieved\n",
+                   rl.sgemm_gflop, roof_sgemm, rl.front_gb, rl.bn_gb, triad, threads > 1 ? ", all threads at once" : "",
+                   roof_ms, 100.0 * roof_ms / (total * ms));
             if (front_s > 0 && !no_profile)
                 printf("front         %.2f GB/s achieved (aggregation + ReLU + depthwise, forward and backward)\n",
                        rl.front_gb / front_s);
