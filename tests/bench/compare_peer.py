@@ -21,10 +21,12 @@ import argparse, json, os, subprocess, sys, time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.abspath(os.path.join(HERE, "..", ".."))
 PEER = os.environ.get("DCN_PEER", os.path.join(SRC, "..", "shared", "peers", "torch_dcn.py"))
-CONN = os.path.join(SRC, "data", "cache", "connectomes")
+CONN = os.path.join(SRC, "data", "connectomes")
 MNIST = os.path.join(SRC, "data", "cache", "mnist")
-TARGETS = {  # images/s ratio at least, memory ratio (peer / dcn) at least
-    "baseline": (2.0, 2.0), "ws": (4.0, 3.0), "mouse": (5.0, 6.0), "celegans": (5.0, 6.0)}
+# images/s ratio at least, memory ratio (peer / dcn) at least; None: no target. Issue #18 withdrew the
+# earlier speed targets (the peer's own speed varies by a factor of 3 between days here) and keeps one,
+# C. elegans at 2.5x; the memory ratios are to stay where they were (C. elegans 18.8 GB / 1.0 GB).
+TARGETS = {"baseline": (None, None), "ws": (None, None), "mouse": (None, None), "celegans": (2.5, 15.0)}
 LABEL = {"baseline": "baseline, no graph", "ws": "WS n=32 k=4 p=0.75", "mouse": "mouse visual cortex",
          "celegans": "C. elegans"}
 
@@ -101,10 +103,11 @@ def main():
             print("| %s | %d | failed | | | | | | |" % (LABEL[r["model"]], r["threads"]))
             continue
         sr, mr = r.get("speed_ratio", float("nan")), r.get("memory_ratio", float("nan"))
-        print("| %s | %d | %.1f | %.2f | %.2fx (>= %gx) %s | %.0f | %.0f | %.1fx (>= %gx) %s | %.1f (%.0f%%) |" % (
-            LABEL[r["model"]], r["threads"], d["train_images_per_s"], p["train_images_per_s"], sr, ts,
-            "met" if sr >= ts else "MISSED", d["peak_rss_mib"], p["peak_rss_mib"], mr, tm,
-            "met" if mr >= tm else "MISSED", d["gflops"], 100 * d["fraction_of_peak"]))
+        def verdict(v, t):
+            return "" if t is None else " (>= %gx) %s" % (t, "met" if v >= t else "MISSED")
+        print("| %s | %d | %.1f | %.2f | %.2fx%s | %.0f | %.0f | %.1fx%s | %.1f (%.0f%%) |" % (
+            LABEL[r["model"]], r["threads"], d["train_images_per_s"], p["train_images_per_s"], sr, verdict(sr, ts),
+            d["peak_rss_mib"], p["peak_rss_mib"], mr, verdict(mr, tm), d["gflops"], 100 * d["fraction_of_peak"]))
     print("\nraw results: %s" % os.path.join(a.out, "compare.json"))
     return 0
 
