@@ -111,7 +111,7 @@ struct model {
     size_t act_floats;
     float *act_mem;
     struct model_node *nodes;
-    size_t n_grad_slots; /* node-gradient buffers the backward liveness plan needs */
+    size_t n_grad_slots; /* buffers for the nodes' dA (until pulled) that the backward liveness plan needs */
     void *priv;          /* layout of the fixed buffers (private) */
     struct model_prof prof; /* zeroed by model_create; set prof.enabled to collect */
     /* Optional: model_backward calls grad_ready(arg, from) whenever the gradients from float offset

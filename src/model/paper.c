@@ -158,48 +158,38 @@ static int paper_add_tensors(struct model *m, struct paper_layout *L)
 
 /* Backward liveness simulation over the node program (see the file comment). Returns the number of
  * slots and fills node->slot: node i's dA is written after i has pulled its own gradient, and read by
- * its predecessors, the last of them its smallest. */
+ * its predecessors, the last of them its smallest one. */
 static int plan_grad_slots(struct model *m)
 {
-    const struct dcn_dag *d = m->dag;
-    int n = d->n, nslots = 0, nfree = 0;
-    int *freel = malloc((size_t)(n + 1) * sizeof *freel), *first = malloc((size_t)n * sizeof *first);
-    if (!freel || !first) {
-        free(freel);
-        free(first);
+    const int n = m->dag->n;
+    int nslots = 0, nfree = 0;
+    /* freed_by[j]: the first node whose slot is free once j has pulled; next[k]: the one after k */
+    int *buf = malloc((size_t)3 * (n + 1) * sizeof *buf);
+    if (!buf)
         return -1;
-    }
-    /* first[j]: the consumer whose dA node j frees (-1 if none), as a singly linked list per j */
-    int *head = malloc((size_t)n * sizeof *head);
-    if (!head) {
-        free(freel);
-        free(first);
-        return -1;
-    }
+    int *freel = buf, *freed_by = buf + n + 1, *next = buf + 2 * (n + 1);
     for (int i = 0; i < n; i++)
-        head[i] = -1;
+        freed_by[i] = -1;
     for (int k = 0; k < n; k++) {
+        const struct model_node *nd = &m->nodes[k];
         m->nodes[k].slot = -1;
-        if (m->nodes[k].indeg > 0) {
-            int j = m->nodes[k].pred[0];
-            for (int p = 1; p < m->nodes[k].indeg; p++)
-                if (m->nodes[k].pred[p] < j)
-                    j = m->nodes[k].pred[p];
-            first[k] = head[j];
-            head[j] = k;
-        }
+        if (nd->indeg == 0)
+            continue;
+        int j = nd->pred[0];
+        for (int p = 1; p < nd->indeg; p++)
+            if (nd->pred[p] < j)
+                j = nd->pred[p];
+        next[k] = freed_by[j];
+        freed_by[j] = k;
     }
     for (int i = n - 1; i >= 0; i--) {
-        /* i pulls from its consumers first, so the slots of those it was the last reader of are free
-         * before its own dA is written */
-        for (int k = head[i]; k >= 0; k = first[k])
+        /* i pulls before it writes its own dA, so the slots it was the last reader of can take it */
+        for (int k = freed_by[i]; k >= 0; k = next[k])
             freel[nfree++] = m->nodes[k].slot;
         if (m->nodes[i].indeg > 0)
             m->nodes[i].slot = nfree ? freel[--nfree] : nslots++;
     }
-    free(head);
-    free(freel);
-    free(first);
+    free(buf);
     return nslots;
 }
 
