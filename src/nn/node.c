@@ -63,6 +63,49 @@ static inline void axpy_y(float *restrict A, const struct node_input *in, int c,
         for (size_t i = 0; i < len; i++) A[i] += s * (((x[i] - hi) - lo) * sc + sh);
 }
 
+/* A (len) += s1 * y1 + s2 * y2 for two inputs' runs at off, added in that order (the same floats as two
+ * axpy_y calls): two streams from memory at once instead of one, and A read and written once. */
+static inline void axpy2_y(float *restrict A, const struct node_input *i1, const struct node_input *i2, int c,
+                           size_t off, size_t len, float s1, float s2)
+{
+    const float *restrict x1 = i1->x + off, *restrict x2 = i2->x + off;
+    if (!i1->hi || !i2->hi) {
+        axpy_y(A, i1, c, off, len, s1, 0);
+        axpy_y(A, i2, c, off, len, s2, 0);
+        return;
+    }
+    const float h1 = i1->hi[c], l1 = i1->lo[c], c1 = i1->scale[c], t1 = i1->shift[c];
+    const float h2 = i2->hi[c], l2 = i2->lo[c], c2 = i2->scale[c], t2 = i2->shift[c];
+    for (size_t i = 0; i < len; i++) {
+        const float a = A[i] + s1 * (((x1[i] - h1) - l1) * c1 + t1);
+        A[i] = a + s2 * (((x2[i] - h2) - l2) * c2 + t2);
+    }
+}
+
+/* The same for four inputs, added in order */
+static inline void axpy4_y(float *restrict A, const struct node_input *in, int c, size_t off, size_t len,
+                           const float *s)
+{
+    if (!in[0].hi || !in[1].hi || !in[2].hi || !in[3].hi) {
+        axpy2_y(A, &in[0], &in[1], c, off, len, s[0], s[1]);
+        axpy2_y(A, &in[2], &in[3], c, off, len, s[2], s[3]);
+        return;
+    }
+    const float *restrict x1 = in[0].x + off, *restrict x2 = in[1].x + off, *restrict x3 = in[2].x + off,
+                          *restrict x4 = in[3].x + off;
+    const float h1 = in[0].hi[c], l1 = in[0].lo[c], c1 = in[0].scale[c], t1 = in[0].shift[c];
+    const float h2 = in[1].hi[c], l2 = in[1].lo[c], c2 = in[1].scale[c], t2 = in[1].shift[c];
+    const float h3 = in[2].hi[c], l3 = in[2].lo[c], c3 = in[2].scale[c], t3 = in[2].shift[c];
+    const float h4 = in[3].hi[c], l4 = in[3].lo[c], c4 = in[3].scale[c], t4 = in[3].shift[c];
+    const float s1 = s[0], s2 = s[1], s3 = s[2], s4 = s[3];
+    for (size_t i = 0; i < len; i++) {
+        float a = A[i] + s1 * (((x1[i] - h1) - l1) * c1 + t1);
+        a = a + s2 * (((x2[i] - h2) - l2) * c2 + t2);
+        a = a + s3 * (((x3[i] - h3) - l3) * c3 + t3);
+        A[i] = a + s4 * (((x4[i] - h4) - l4) * c4 + t4);
+    }
+}
+
 /* Runs of the planes (c, b0..b1): channel-major inputs (in_bs == HW) hold them as ONE contiguous run,
  * which is what makes the aggregation stream (each predecessor's channel is read sequentially, not
  * as scattered 784-byte planes); NCHW inputs (the stem) give one run per image. */
@@ -84,8 +127,14 @@ static inline void aggregate(float *restrict A, const struct node_input *in, con
     FOR_RUNS(b0, b1, in_cs, in_bs, HW, c, off, len, pos, {
         if (n == 1)
             load_y(A + pos, &in[0], c, off, len);
-        else
-            for (int k = 0; k < n; k++) axpy_y(A + pos, &in[k], c, off, len, s[k], k == 0);
+        else {
+            axpy_y(A + pos, &in[0], c, off, len, s[0], 1);
+            int k = 1;
+            for (; k + 3 < n; k += 4) axpy4_y(A + pos, &in[k], c, off, len, &s[k]);
+            for (; k + 1 < n; k += 2) axpy2_y(A + pos, &in[k], &in[k + 1], c, off, len, s[k], s[k + 1]);
+            if (k < n)
+                axpy_y(A + pos, &in[k], c, off, len, s[k], 0);
+        }
     })
 }
 
@@ -282,13 +331,26 @@ void node_front_backward(float *D, float *dA_out, size_t da_cs, size_t da_bs, in
 void node_grad_gather(float *dy, const float *const *src, size_t off, const float *s, int n, size_t len)
 {
     float *restrict d = dy;
-    for (int k = 0; k < n; k++) {
+    const float *restrict g0 = src[0] + off;
+    const float s0 = s[0];
+    for (size_t i = 0; i < len; i++) d[i] = s0 * g0[i];
+    int k = 1;
+    /* four consumers' streams at once, added in order (the same floats as one at a time) */
+    for (; k + 3 < n; k += 4) {
+        const float *restrict g1 = src[k] + off, *restrict g2 = src[k + 1] + off, *restrict g3 = src[k + 2] + off,
+                              *restrict g4 = src[k + 3] + off;
+        const float s1 = s[k], s2 = s[k + 1], s3 = s[k + 2], s4 = s[k + 3];
+        for (size_t i = 0; i < len; i++) {
+            float a = d[i] + s1 * g1[i];
+            a = a + s2 * g2[i];
+            a = a + s3 * g3[i];
+            d[i] = a + s4 * g4[i];
+        }
+    }
+    for (; k < n; k++) {
         const float *restrict g = src[k] + off;
         const float sk = s[k];
-        if (k == 0)
-            for (size_t i = 0; i < len; i++) d[i] = sk * g[i];
-        else
-            for (size_t i = 0; i < len; i++) d[i] += sk * g[i];
+        for (size_t i = 0; i < len; i++) d[i] += sk * g[i];
     }
 }
 
