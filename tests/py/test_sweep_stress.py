@@ -4,8 +4,10 @@ tiny trials with 2 SIGKILLs of random ranks (shared memory), and 4 ranks over 60
 over TCP (`--mca btl tcp,self`). Each ends with every trial done exactly once: every trial file read
 with h5py agrees with its /summary row, and no trial id has two "done" lines across the runs. The
 kills must really have happened (the killed runs exit non-zero). mpirun takes about 2.5 s here to abort a job
-after a rank's death while the other ranks go on training, so the trials train on 2048 images (about 40 ms each
-here): with 64 images a machine twice as fast finished the sweep inside that window, before the next kill.
+after a rank's death while the other ranks go on training, so each trial must last long enough that the
+sweep is not over inside that window (with 64 images, 2.5 ms a trial, a machine twice as fast as this one
+finished it before the next kill): the test times one trial first and gives each about 60 ms of training
+(about 1,900 images in the optimised build here, 96 under the sanitizers).
 Needs MNIST (tests/run.sh)."""
 import json
 import os
@@ -17,12 +19,20 @@ SRC = os.environ.get("DCN_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "
 DCN = os.environ.get("DCN_BIN", "build/dcn")
 failures = []
 
+# one trial's training rate on this machine and build, to size the trials
+cal = subprocess.run([DCN, "train", "--graph", "ws:n=8,k=4,p=0.5,seed=1", "--channels", "2", "--batch", "16",
+                      "--train-limit", "512", "--test-limit", "64", "--epochs", "1", "--json", "--quiet"],
+                     capture_output=True, text=True, timeout=600)
+rate = json.loads(cal.stdout.strip().splitlines()[-1])["train_images_per_s"] if cal.returncode == 0 else 0
+train_limit = max(64, min(4096, int(rate * 0.06) // 16 * 16))
+print(f"training rate {rate:.0f} images/s: {train_limit} training images a trial", flush=True)
+
 with tempfile.TemporaryDirectory(prefix="dcn-stress-", dir=".") as tmp:
     for ranks, trials, kills, btl in ((8, 300, 2, "vader"), (4, 60, 1, "tcp")):
         out = os.path.join(tmp, f"{btl}")
         r = subprocess.run(["/usr/bin/python3", os.path.join(SRC, "tests", "bench", "sweep_stress.py"), "--ranks",
                             str(ranks), "--trials", str(trials), "--kills", str(kills), "--btl", btl, "--out", out,
-                            "--dcn", DCN, "--update-every", "1", "--train-limit", "2048"], capture_output=True, text=True, timeout=900)
+                            "--dcn", DCN, "--update-every", "1", "--train-limit", str(train_limit)], capture_output=True, text=True, timeout=900)
         print(r.stdout[-3000:], r.stderr[-2000:], flush=True)
         try:
             s = json.loads(r.stdout[r.stdout.index("\n{") + 1:r.stdout.rindex("}") + 1])
