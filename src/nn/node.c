@@ -138,30 +138,6 @@ static inline void aggregate(float *restrict A, const struct node_input *in, con
     })
 }
 
-/* Rp interior <- relu(A); the border stays zero (set once per call) */
-static inline void relu_pad(float *restrict Rp, const float *restrict A, int H, int W)
-{
-    const int P = W + 2;
-    for (int h = 0; h < H; h++) {
-        float *restrict r = Rp + (size_t)(h + 1) * P + 1;
-        const float *restrict a = A + (size_t)h * W;
-        for (int w = 0; w < W; w++) r[w] = a[w] > 0.0f ? a[w] : 0.0f;
-    }
-}
-
-/* out[i] = sum_t k[t] * xp[i + (t / 3) P + t % 3] for i < H P (P = W + 2) */
-static inline void stencil(float *restrict out, const float *restrict xp, const float *k, int H, int W)
-{
-    const int P = W + 2, n = H * P;
-    const float k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5], k6 = k[6], k7 = k[7],
-                k8 = k[8];
-    const float *restrict r0 = xp, *restrict r1 = xp + P, *restrict r2 = xp + 2 * P;
-    /* three row sums: shorter dependency chains than one 9-term sum */
-    for (int i = 0; i < n; i++)
-        out[i] = (k0 * r0[i] + k1 * r0[i + 1] + k2 * r0[i + 2]) + (k3 * r1[i] + k4 * r1[i + 1] + k5 * r1[i + 2]) +
-                 (k6 * r2[i] + k7 * r2[i + 1] + k8 * r2[i + 2]);
-}
-
 /* GCC vector extension: 8 floats, loads and stores at any float alignment (memcpy becomes vmovups).
  * The reductions below are written with it because the auto-vectoriser, given an accumulator array,
  * vectorised across the wrong dimension (gathers). */
@@ -177,6 +153,52 @@ static inline double hsum8(v8f v)
     double s = 0;
     for (int l = 0; l < 8; l++) s += v[l];
     return s;
+}
+
+typedef int v8i __attribute__((vector_size(32)));
+
+/* Rp interior <- relu(A); the border stays zero (set once per call, and again where this writes it).
+ * Rows of W = 14 floats made GCC emit short vector pieces and a scalar tail per row (5 % of a step);
+ * here each row is whole 8-float chunks, whose overhang (reading up to 7 floats past the row, within
+ * the caller's workspace, and writing over border cells) is put right after the loop. The values are
+ * those of `a > 0 ? a : 0` (the mask keeps a where a > 0, else +0). */
+static inline void relu_pad(float *restrict Rp, const float *restrict A, int H, int W)
+{
+    const int P = W + 2, over = (W + 7) / 8 * 8 - W;
+    const v8f zero = {0};
+    for (int h = 0; h < H; h++) {
+        float *r = Rp + (size_t)(h + 1) * P + 1;
+        const float *a = A + (size_t)h * W;
+        for (int w = 0; w < W; w += 8) {
+            v8f v = ld8(a + w);
+            const v8i keep = v > zero;
+            v = (v8f)((v8i)v & keep);
+            memcpy(r + w, &v, sizeof v);
+        }
+    }
+    if (!over)
+        return;
+    /* a row's overhang covers its right border, the next row's left border and the start of the next
+     * row's interior, which that row wrote afterwards; the last row's falls in the bottom border */
+    for (int h = 0; h + 1 < H; h++) {
+        Rp[(size_t)(h + 1) * P + W + 1] = 0.0f;
+        if (over > 1)
+            Rp[(size_t)(h + 2) * P] = 0.0f;
+    }
+    memset(Rp + (size_t)H * P + W + 1, 0, (size_t)over * sizeof *Rp);
+}
+
+/* out[i] = sum_t k[t] * xp[i + (t / 3) P + t % 3] for i < H P (P = W + 2) */
+static inline void stencil(float *restrict out, const float *restrict xp, const float *k, int H, int W)
+{
+    const int P = W + 2, n = H * P;
+    const float k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5], k6 = k[6], k7 = k[7],
+                k8 = k[8];
+    const float *restrict r0 = xp, *restrict r1 = xp + P, *restrict r2 = xp + 2 * P;
+    /* three row sums: shorter dependency chains than one 9-term sum */
+    for (int i = 0; i < n; i++)
+        out[i] = (k0 * r0[i] + k1 * r0[i + 1] + k2 * r0[i + 2]) + (k3 * r1[i] + k4 * r1[i + 1] + k5 * r1[i + 2]) +
+                 (k6 * r2[i] + k7 * r2[i + 1] + k8 * r2[i + 2]);
 }
 
 /* acc[t] += sum_i g[i] * Rp[i + (t / 3) P + t % 3] over i < H P: the 9 taps of the depthwise weight
