@@ -15,3 +15,17 @@ def trial_files(trials, pattern="t*[0-9a-f].h5"):
     """Every file matching pattern in the trials folder and its fan-out subfolders, sorted by name."""
     found = glob.glob(os.path.join(trials, pattern)) + glob.glob(os.path.join(trials, "??", pattern))
     return sorted(found, key=os.path.basename)
+
+
+def train_limit_for(dcn, seconds, lo=64, hi=8192):
+    """Training images that make one tiny trial (WS n=8, 2 channels, batch 16) train for about `seconds`
+    with this build on this machine, within [lo, hi] and a multiple of 16. Tests that must see a sweep
+    still running (a kill landing, an update being installed) size their trials with it, so that a
+    faster machine or build does not finish before the event and a sanitizer build is not slowed 20x."""
+    import json
+    import subprocess
+    r = subprocess.run([dcn, "train", "--graph", "ws:n=8,k=4,p=0.5,seed=1", "--channels", "2", "--batch", "16",
+                        "--train-limit", "512", "--test-limit", "64", "--epochs", "1", "--json", "--quiet"],
+                       capture_output=True, text=True, timeout=600)
+    rate = json.loads(r.stdout.strip().splitlines()[-1])["train_images_per_s"] if r.returncode == 0 else 0
+    return rate, max(lo, min(hi, int(rate * seconds) // 16 * 16))

@@ -7,7 +7,7 @@ kills must really have happened (the killed runs exit non-zero). mpirun takes ab
 after a rank's death while the other ranks go on training, so each trial must last long enough that the
 sweep is not over inside that window (with 64 images, 2.5 ms a trial, a machine twice as fast as this one
 finished it before the next kill): the test times one trial first and gives each about 60 ms of training
-(about 1,900 images in the optimised build here, 96 under the sanitizers).
+(about 1,900 images in the optimised build here, 64 under the sanitizers).
 Needs MNIST (tests/run.sh)."""
 import json
 import os
@@ -15,16 +15,14 @@ import subprocess
 import sys
 import tempfile
 
+import sweep_files as sf
+
 SRC = os.environ.get("DCN_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 DCN = os.environ.get("DCN_BIN", "build/dcn")
 failures = []
 
 # one trial's training rate on this machine and build, to size the trials
-cal = subprocess.run([DCN, "train", "--graph", "ws:n=8,k=4,p=0.5,seed=1", "--channels", "2", "--batch", "16",
-                      "--train-limit", "512", "--test-limit", "64", "--epochs", "1", "--json", "--quiet"],
-                     capture_output=True, text=True, timeout=600)
-rate = json.loads(cal.stdout.strip().splitlines()[-1])["train_images_per_s"] if cal.returncode == 0 else 0
-train_limit = max(64, min(4096, int(rate * 0.06) // 16 * 16))
+rate, train_limit = sf.train_limit_for(DCN, 0.06, hi=4096)
 print(f"training rate {rate:.0f} images/s: {train_limit} training images a trial", flush=True)
 
 with tempfile.TemporaryDirectory(prefix="dcn-stress-", dir=".") as tmp:
