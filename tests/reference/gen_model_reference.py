@@ -9,10 +9,16 @@ sink = mean of the output nodes; ReLU, flatten, linear), written out here so ten
 dcn's. Regenerate with:
 
     /usr/bin/python3 tests/reference/gen_model_reference.py
+    /usr/bin/python3 tests/reference/gen_model_reference.py --dense
+
+--dense writes model_reference_dense.h5 instead: 14 nodes with in-degrees up to 10 and a node read by 12
+consumers, so that dcn's kernels that take inputs (and consumers' gradients) four and two at a time
+are checked with every remainder, which the 8-node DAG (in-degree and out-degree at most 3) does not reach.
 
 (Debian python3-torch 1.13, python3-h5py). The output is deterministic for a given torch build.
 """
 import os
+import sys
 
 import h5py
 import numpy as np
@@ -28,6 +34,13 @@ C, B, K, STEPS, LR = 4, 4, 10, 3, 0.01
 # node 2 is an isolated input+output node.
 N = 8
 EDGES = [(0, 3), (0, 4), (1, 4), (3, 4), (3, 5), (1, 6), (4, 6), (0, 7), (4, 7), (6, 7)]
+DENSE = "--dense" in sys.argv[1:]
+if DENSE:
+    # inputs 0 and 1; in-degrees 10 (node 12: 0 and 3..11), 6 (node 13), 3 (node 6), 2 and 1; node 0 feeds
+    # 12 nodes and node 1 feeds 7; node 13 is the only output
+    N = 14
+    EDGES = sorted({(0, t) for t in range(2, 14)} | {(1, t) for t in (3, 5, 6, 7, 9, 11, 13)} | {(2, 13), (3, 6)}
+                   | {(t, 12) for t in range(3, 12)} | {(5, 13), (8, 13), (12, 13)})
 preds = [[] for _ in range(N)]
 succ = [0] * N
 for s, t in EDGES:
@@ -105,7 +118,8 @@ for s in range(STEPS):
     grads.append({k: v.grad.numpy().copy() for k, v in params.items()})
     opt.step()
 
-path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "model_reference.h5")
+path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                    "model_reference_dense.h5" if DENSE else "model_reference.h5")
 with h5py.File(path, "w") as f:
     f.attrs["channels"], f.attrs["batch"], f.attrs["classes"] = C, B, K
     f.attrs["steps"], f.attrs["lr"], f.attrs["nodes"] = STEPS, LR, N
