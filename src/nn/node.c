@@ -138,24 +138,6 @@ static inline void aggregate(float *restrict A, const struct node_input *in, con
     })
 }
 
-/* GCC vector extension: 8 floats, loads and stores at any float alignment (memcpy becomes vmovups).
- * The reductions below are written with it because the auto-vectoriser, given an accumulator array,
- * vectorised across the wrong dimension (gathers). */
-typedef float v8f __attribute__((vector_size(32)));
-static inline v8f ld8(const float *p)
-{
-    v8f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline double hsum8(v8f v)
-{
-    double s = 0;
-    for (int l = 0; l < 8; l++) s += v[l];
-    return s;
-}
-
-typedef int v8i __attribute__((vector_size(32)));
 
 /* Rp interior <- relu(A); the border stays zero (set once per call, and again where this writes it).
  * Rows of W = 14 floats made GCC emit short vector pieces and a scalar tail per row (5 % of a step);

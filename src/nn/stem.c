@@ -15,19 +15,6 @@
 #include "dcn/nn.h"
 #include "lanes.h"
 
-typedef float v8f __attribute__((vector_size(32)));
-static inline v8f ld8(const float *p)
-{
-    v8f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline double hsum8(v8f v)
-{
-    double s = 0;
-    for (int l = 0; l < 8; l++) s += v[l];
-    return s;
-}
 
 /* col (9, OH*OW) <- the 3x3 / stride 2 / pad 1 patches of one (H, W) image */
 static void patches(float *restrict col, const float *restrict x, int H, int W, int OH, int OW)
