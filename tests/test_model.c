@@ -1,7 +1,8 @@
 /* The whole model against PyTorch: tests/reference/model_reference.h5 (written by
- * tests/reference/gen_model_reference.py) holds an 8-node DCN's initial weights, three batches, and
- * PyTorch's loss and every gradient at each of three Adam steps plus the final weights and BN
- * running statistics. Also: freezing keeps the DAG bit-identical, parameter counts, the gradient
+ * tests/reference/gen_model_reference.py) holds an 8-node DCN's initial weights, three batches,
+ * PyTorch's loss and the parameters at each of three Adam steps, the exact gradients of each step
+ * (recomputed in float64 from the step's float32 parameters: tests/reference/float64.py), and the
+ * final weights and BN running statistics. Also: freezing keeps the DAG bit-identical, parameter counts, the gradient
  * slot plan on a real connectome. */
 #include <hdf5.h>
 #include <math.h>
@@ -94,6 +95,28 @@ static int in_list(const char *const *list, const char *name)
     return 0;
 }
 
+/* Loads the reference's parameters of one group (initial/, or params<s>/: those step s started
+ * from) by name: every parameter must exist on both sides. */
+static void load_params(struct model *m, hid_t f, const char *group)
+{
+    int loaded = 0;
+    for (int i = 0; i < m->n_params; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "%s/%s", group, m->params[i].name);
+        float *v;
+        long n = ref_read(f, name, H5T_NATIVE_FLOAT, (void **)&v);
+        CU_ASSERT_EQUAL(n, (long)m->params[i].size);
+        if (n == (long)m->params[i].size) {
+            memcpy(m->param_mem + m->params[i].offset, v, (size_t)n * sizeof(float));
+            loaded++;
+        }
+        free(v);
+    }
+    if (loaded != m->n_params)
+        fprintf(stderr, "%s: %d of %d parameters in the reference\n", group, loaded, m->n_params);
+    CU_ASSERT_EQUAL(loaded, m->n_params);
+}
+
 /* param_tol: the parameters after three Adam steps. Adam's first steps move each weight by about
  * lr * g / (|g| + eps), so a weight whose gradient is rounding-sized (in the authors' head, inputs that
  * the ReLU zeroes for a whole batch) moves by an amount the rounding decides; the gradients themselves
@@ -117,21 +140,7 @@ static void check_against_pytorch(const char *file, enum model_variant variant, 
     dcn_ctx_init(&ctx);
     CU_ASSERT_FATAL(model_create(&ctx, &mc, d, &m) == DCN_OK);
     model_init(m, 0);
-    /* load PyTorch's initial weights by name: every parameter must exist on both sides */
-    int loaded = 0;
-    for (int i = 0; i < m->n_params; i++) {
-        char name[128];
-        snprintf(name, sizeof name, "initial/%s", m->params[i].name);
-        float *v;
-        long n = ref_read(f, name, H5T_NATIVE_FLOAT, (void **)&v);
-        CU_ASSERT_EQUAL(n, (long)m->params[i].size);
-        if (n == (long)m->params[i].size) {
-            memcpy(m->param_mem + m->params[i].offset, v, (size_t)n * sizeof(float));
-            loaded++;
-        }
-        free(v);
-    }
-    CU_ASSERT_EQUAL(loaded, m->n_params);
+    load_params(m, f, "initial");
     /* every name on the list is a parameter of this model (a stale list fails too) */
     for (int j = 0; bias_before_bn && bias_before_bn[j]; j++) {
         float *w;
@@ -148,6 +157,16 @@ static void check_against_pytorch(const char *file, enum model_variant variant, 
     ref_read(f, "loss", H5T_NATIVE_DOUBLE, (void **)&loss);
     double worst_grad = 0;
     for (int s = 0; s < 3; s++) {
+        /* Each step starts from PyTorch's own parameters, so that what is compared is the step itself.
+         * Carried over from our own Adam steps (every parameter within 3e-4 of PyTorch's), the
+         * starting point alone moved a step-2 gradient by up to 28 % in an unoptimised build with
+         * OpenBLAS's AVX-512 kernels; from PyTorch's parameters the same build agrees within 2e-4.
+         * Adam's moments still come from our gradients, and the final parameters are checked. */
+        if (s > 0) {
+            char group[16];
+            snprintf(group, sizeof group, "params%d", s);
+            load_params(m, f, group);
+        }
         float l = model_forward(m, x + (size_t)s * 4 * 784, y + s * 4, 4, 1, NULL);
         CU_ASSERT_DOUBLE_EQUAL(l, loss[s], 1e-4);
         model_backward(m, x + (size_t)s * 4 * 784, y + s * 4, 4);
@@ -177,10 +196,14 @@ static void check_against_pytorch(const char *file, enum model_variant variant, 
                 free(gr);
                 continue;
             }
+            /* An element's error is taken relative to its own size or to 1 % of the tensor's largest,
+             * whichever is larger: float32 sums over a batch with cancellation leave near-zero
+             * elements with errors of 1e-6 of the largest (PyTorch's own float32 gradients show them
+             * too), while a 0.1 % error in one aggregation weight shows as 4e-2 here. */
             double scale = 0;
             for (long k = 0; k < n; k++)
                 scale = fmax(scale, fabs(gr[k]));
-            double dd = max_rel_diff(m->grad_mem + m->params[i].offset, gr, (size_t)n, 1e-3 * scale + 1e-6);
+            double dd = max_rel_diff(m->grad_mem + m->params[i].offset, gr, (size_t)n, 1e-2 * scale + 1e-6);
             if (dd > 1e-3)
                 fprintf(stderr, "step %d %s: max relative gradient difference %.3g\n", s, m->params[i].name, dd);
             CU_ASSERT(dd < 1e-3);

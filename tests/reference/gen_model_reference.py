@@ -25,6 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from float64 import grads_float64
+
 torch.manual_seed(1234)
 torch.set_num_threads(1)
 
@@ -109,13 +111,14 @@ def forward(x):
 opt = torch.optim.Adam(list(params.values()), lr=LR, betas=(0.9, 0.999), eps=1e-8)
 xs = torch.randn(STEPS, B, 1, 28, 28)
 ys = torch.randint(0, K, (STEPS, B))
-losses, grads = [], []
+losses, grads, before = [], [], []
 for s in range(STEPS):
     opt.zero_grad()
+    before.append({k: v.detach().numpy().copy() for k, v in params.items()})
     loss = F.cross_entropy(forward(xs[s]), ys[s])
     loss.backward()
     losses.append(loss.item())
-    grads.append({k: v.grad.numpy().copy() for k, v in params.items()})
+    grads.append(grads_float64(params, buffers, before[s], lambda dt: F.cross_entropy(forward(xs[s].to(dt)), ys[s]), set(params)))
     opt.step()
 
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -133,6 +136,9 @@ with h5py.File(path, "w") as f:
     for s in range(STEPS):
         for k, v in grads[s].items():
             f[f"grad{s}/{k}"] = v
+        if s > 0:  # the parameters the step started from: test_model loads them before comparing its gradients
+            for k, v in before[s].items():
+                f[f"params{s}/{k}"] = v
     for k, v in params.items():
         f[f"final/{k}"] = v.detach().numpy()
     for k, v in buffers.items():
