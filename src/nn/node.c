@@ -44,41 +44,51 @@ static inline void load_y(float *restrict y, const struct node_input *in, int c,
     for (size_t i = 0; i < len; i++) y[i] = ((x[i] - hi) - lo) * sc + sh;
 }
 
-/* A (len) += s * y for input k's run at off (s == 0: A = y, no multiply: the single-input node) */
-static inline void axpy_y(float *restrict A, const struct node_input *in, int c, size_t off, size_t len, float s,
-                          int first)
+/* The aggregation's terms, s y = s (((x - hi) - lo) scale + shift), are formed as a (x - hi) + k with
+ * a = s scale and k = s (shift - lo scale), and the k of all inputs are added once per channel: two
+ * operations per input and element instead of four (the same values up to rounding; the PyTorch
+ * references check them). An input without a producer's BN (the stem's output) has hi = k = 0, a = s. */
+struct term {
+    float h, a, k;
+};
+static inline struct term term_of(const struct node_input *in, int c, float s)
 {
-    const float *restrict x = in->x + off;
-    if (!in->hi) {
-        if (first)
-            for (size_t i = 0; i < len; i++) A[i] = s * x[i];
-        else
-            for (size_t i = 0; i < len; i++) A[i] += s * x[i];
-        return;
-    }
-    const float hi = in->hi[c], lo = in->lo[c], sc = in->scale[c], sh = in->shift[c];
-    if (first)
-        for (size_t i = 0; i < len; i++) A[i] = s * (((x[i] - hi) - lo) * sc + sh);
-    else
-        for (size_t i = 0; i < len; i++) A[i] += s * (((x[i] - hi) - lo) * sc + sh);
+    if (!in->hi)
+        return (struct term){0.0f, s, 0.0f};
+    const float sc = in->scale[c];
+    return (struct term){in->hi[c], s * sc, s * (in->shift[c] - in->lo[c] * sc)};
 }
 
-/* A (len) += s1 * y1 + s2 * y2 for two inputs' runs at off, added in that order (the same floats as two
- * axpy_y calls): two streams from memory at once instead of one, and A read and written once. */
+/* the k of n inputs, in order (s NULL: every s is 1) */
+static inline float terms_const(const struct node_input *in, const float *s, int n, int c)
+{
+    float k = 0.0f;
+    for (int j = 0; j < n; j++) k += term_of(&in[j], c, s ? s[j] : 1.0f).k;
+    return k;
+}
+
+/* A (len) += a (x - h) for input k's run at off; first: A = k0 + a (x - h), k0 the inputs' constants */
+static inline void axpy_y(float *restrict A, const struct node_input *in, int c, size_t off, size_t len, float s,
+                          int first, float k0)
+{
+    const float *restrict x = in->x + off;
+    const struct term t = term_of(in, c, s);
+    if (first)
+        for (size_t i = 0; i < len; i++) A[i] = k0 + t.a * (x[i] - t.h);
+    else
+        for (size_t i = 0; i < len; i++) A[i] += t.a * (x[i] - t.h);
+}
+
+/* A (len) += the terms of two inputs' runs at off, added in that order: two streams from memory at
+ * once instead of one, and A read and written once. */
 static inline void axpy2_y(float *restrict A, const struct node_input *i1, const struct node_input *i2, int c,
                            size_t off, size_t len, float s1, float s2)
 {
     const float *restrict x1 = i1->x + off, *restrict x2 = i2->x + off;
-    if (!i1->hi || !i2->hi) {
-        axpy_y(A, i1, c, off, len, s1, 0);
-        axpy_y(A, i2, c, off, len, s2, 0);
-        return;
-    }
-    const float h1 = i1->hi[c], l1 = i1->lo[c], c1 = i1->scale[c], t1 = i1->shift[c];
-    const float h2 = i2->hi[c], l2 = i2->lo[c], c2 = i2->scale[c], t2 = i2->shift[c];
+    const struct term t1 = term_of(i1, c, s1), t2 = term_of(i2, c, s2);
     for (size_t i = 0; i < len; i++) {
-        const float a = A[i] + s1 * (((x1[i] - h1) - l1) * c1 + t1);
-        A[i] = a + s2 * (((x2[i] - h2) - l2) * c2 + t2);
+        const float a = A[i] + t1.a * (x1[i] - t1.h);
+        A[i] = a + t2.a * (x2[i] - t2.h);
     }
 }
 
@@ -86,23 +96,15 @@ static inline void axpy2_y(float *restrict A, const struct node_input *i1, const
 static inline void axpy4_y(float *restrict A, const struct node_input *in, int c, size_t off, size_t len,
                            const float *s)
 {
-    if (!in[0].hi || !in[1].hi || !in[2].hi || !in[3].hi) {
-        axpy2_y(A, &in[0], &in[1], c, off, len, s[0], s[1]);
-        axpy2_y(A, &in[2], &in[3], c, off, len, s[2], s[3]);
-        return;
-    }
     const float *restrict x1 = in[0].x + off, *restrict x2 = in[1].x + off, *restrict x3 = in[2].x + off,
                           *restrict x4 = in[3].x + off;
-    const float h1 = in[0].hi[c], l1 = in[0].lo[c], c1 = in[0].scale[c], t1 = in[0].shift[c];
-    const float h2 = in[1].hi[c], l2 = in[1].lo[c], c2 = in[1].scale[c], t2 = in[1].shift[c];
-    const float h3 = in[2].hi[c], l3 = in[2].lo[c], c3 = in[2].scale[c], t3 = in[2].shift[c];
-    const float h4 = in[3].hi[c], l4 = in[3].lo[c], c4 = in[3].scale[c], t4 = in[3].shift[c];
-    const float s1 = s[0], s2 = s[1], s3 = s[2], s4 = s[3];
+    const struct term t1 = term_of(&in[0], c, s[0]), t2 = term_of(&in[1], c, s[1]), t3 = term_of(&in[2], c, s[2]),
+                      t4 = term_of(&in[3], c, s[3]);
     for (size_t i = 0; i < len; i++) {
-        float a = A[i] + s1 * (((x1[i] - h1) - l1) * c1 + t1);
-        a = a + s2 * (((x2[i] - h2) - l2) * c2 + t2);
-        a = a + s3 * (((x3[i] - h3) - l3) * c3 + t3);
-        A[i] = a + s4 * (((x4[i] - h4) - l4) * c4 + t4);
+        float a = A[i] + t1.a * (x1[i] - t1.h);
+        a = a + t2.a * (x2[i] - t2.h);
+        a = a + t3.a * (x3[i] - t3.h);
+        A[i] = a + t4.a * (x4[i] - t4.h);
     }
 }
 
@@ -128,12 +130,12 @@ static inline void aggregate(float *restrict A, const struct node_input *in, con
         if (n == 1)
             load_y(A + pos, &in[0], c, off, len);
         else {
-            axpy_y(A + pos, &in[0], c, off, len, s[0], 1);
+            axpy_y(A + pos, &in[0], c, off, len, s[0], 1, terms_const(in, s, n, c));
             int k = 1;
             for (; k + 3 < n; k += 4) axpy4_y(A + pos, &in[k], c, off, len, &s[k]);
             for (; k + 1 < n; k += 2) axpy2_y(A + pos, &in[k], &in[k + 1], c, off, len, s[k], s[k + 1]);
             if (k < n)
-                axpy_y(A + pos, &in[k], c, off, len, s[k], 0);
+                axpy_y(A + pos, &in[k], c, off, len, s[k], 0, 0.0f);
         }
     })
 }
@@ -248,27 +250,44 @@ void node_front_forward(float *D, size_t d_cs, size_t d_bs, const struct node_in
     }
 }
 
-/* sum dA[i] * y_k[i] over a run, y_k formed on the fly; vector lanes flushed to double */
-static inline double dot_y(const float *restrict dA, const struct node_input *in, int c, size_t off, size_t len)
+/* sum dA[i] (x[i] - h) over a run (h = 0: sum dA[i] x[i]; x = NULL: sum dA[i]); vector lanes flushed
+ * to double every 256 elements, so a float lane never adds more than 16 terms */
+static inline double dot_xh(const float *restrict dA, const float *restrict x, float h, size_t len)
 {
-    const float *restrict x = in->x + off;
-    const float hi = in->hi ? in->hi[c] : 0.0f, lo = in->hi ? in->lo[c] : 0.0f, sc = in->hi ? in->scale[c] : 1.0f,
-                sh = in->hi ? in->shift[c] : 0.0f;
     double sum = 0;
     size_t i = 0;
-    /* flush every 256 elements so a float lane never adds more than 16 terms */
     while (i + 8 <= len) {
         v8f s0 = {0}, s1 = {0};
         size_t end = i + 256 < len ? i + 256 : len;
-        for (; i + 16 <= end; i += 16) {
-            s0 += ld8(dA + i) * (((ld8(x + i) - hi) - lo) * sc + sh);
-            s1 += ld8(dA + i + 8) * (((ld8(x + i + 8) - hi) - lo) * sc + sh);
+        if (x) {
+            for (; i + 16 <= end; i += 16) {
+                s0 += ld8(dA + i) * (ld8(x + i) - h);
+                s1 += ld8(dA + i + 8) * (ld8(x + i + 8) - h);
+            }
+            for (; i + 8 <= end; i += 8) s0 += ld8(dA + i) * (ld8(x + i) - h);
+        } else {
+            for (; i + 16 <= end; i += 16) {
+                s0 += ld8(dA + i);
+                s1 += ld8(dA + i + 8);
+            }
+            for (; i + 8 <= end; i += 8) s0 += ld8(dA + i);
         }
-        for (; i + 8 <= end; i += 8) s0 += ld8(dA + i) * (((ld8(x + i) - hi) - lo) * sc + sh);
         sum += hsum8(s0) + hsum8(s1);
     }
-    for (; i < len; i++) sum += (double)dA[i] * (((x[i] - hi) - lo) * sc + sh);
+    for (; i < len; i++) sum += (double)dA[i] * (x ? x[i] - h : 1.0f);
     return sum;
+}
+
+/* dots[j] += <dA, y_j> over one run, for each input j: y_j = (x_j - h_j) scale_j + k_j (term_of with
+ * s = 1), so <dA, y_j> = scale_j <dA, x_j - h_j> + k_j sum(dA), the sum taken once for all inputs */
+static inline void dots_run(double *dots, const float *dA, const struct node_input *in, int n, int c, size_t off,
+                            size_t len)
+{
+    const double v = dot_xh(dA, NULL, 0.0f, len);
+    for (int j = 0; j < n; j++) {
+        const struct term t = term_of(&in[j], c, 1.0f);
+        dots[j] += (double)t.a * dot_xh(dA, in[j].x + off, t.h, len) + (double)t.k * v;
+    }
 }
 
 void node_front_backward(float *D, float *dA_out, size_t da_cs, size_t da_bs, int da_add, const float *dD,
@@ -325,8 +344,7 @@ void node_front_backward(float *D, float *dA_out, size_t da_cs, size_t da_bs, in
         }
         /* <dA, y_k> while the inputs' channel runs are still in cache from the aggregation */
         if (dots)
-            for (int j = 0; j < n; j++)
-                FOR_RUNS(b0, b1, in_cs, in_bs, HW, c, off, len, pos, { dots[j] += dot_y(dA + pos, &in[j], c, off, len); })
+            FOR_RUNS(b0, b1, in_cs, in_bs, HW, c, off, len, pos, { dots_run(dots, dA + pos, in, n, c, off, len); })
         if (dw)
             for (int t = 0; t < 9; t++) dw[9 * c + t] += acc[t];
     }
@@ -364,8 +382,9 @@ void node_sink_forward(float *H, const struct node_input *in, int n, int B, int 
     const size_t len = (size_t)B * HW;
     float *restrict acc = ws;
     for (int c = c0; c < c1; c++) {
-        /* each output's channel c is one contiguous run of B planes: stream it (1.0f * y is exact) */
-        for (int k = 0; k < n; k++) axpy_y(acc, &in[k], c, (size_t)c * len, len, 1.0f, k == 0);
+        /* each output's channel c is one contiguous run of B planes: stream it */
+        const float k0 = terms_const(in, NULL, n, c);
+        for (int k = 0; k < n; k++) axpy_y(acc, &in[k], c, (size_t)c * len, len, 1.0f, k == 0, k0);
         for (int b = 0; b < B; b++) {
             const float *restrict a = acc + (size_t)b * HW;
             float *restrict h = H + ((size_t)b * C + c) * HW;
