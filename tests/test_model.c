@@ -2,8 +2,8 @@
  * tests/reference/gen_model_reference.py) holds an 8-node DCN's initial weights, three batches,
  * PyTorch's loss and the parameters at each of three Adam steps, the exact gradients of each step
  * (recomputed in float64 from the step's float32 parameters: tests/reference/float64.py), and the
- * final weights and BN running statistics. Also: freezing keeps the DAG bit-identical, parameter counts, the gradient
- * slot plan on a real connectome. */
+ * final weights and BN running statistics. Also: freezing keeps the DAG bit-identical, parameter
+ * counts, the gradient slot plan on a real connectome. */
 #include <hdf5.h>
 #include <math.h>
 #include <stdlib.h>

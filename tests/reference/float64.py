@@ -1,10 +1,10 @@
 """The exact gradients that tests/test_model.c compares dcn against: each step's gradients computed
 again in float64 from the float32 parameters and inputs that step started from.
 
-PyTorch's own float32 gradients are off from these by up to 6e-4 (relative, in the 1e-3 * max floor
-that the test uses) on the authors' model, and by different amounts with OpenBLAS's Haswell and AVX-512
-kernels. Against them, dcn's float32 rounding and PyTorch's added up to the test's 1e-3 tolerance;
-against the float64 ones only dcn's own rounding counts."""
+PyTorch's own float32 gradients are off from these by up to 6e-4 on the authors' model (relative,
+with a floor of 1e-3 of the tensor's largest: the test's measure until 2026-12-02), by different
+amounts with OpenBLAS's Haswell and AVX-512 kernels. Against them, dcn's float32 rounding and
+PyTorch's added up to the test's 1e-3 tolerance; against the float64 ones only dcn's own counts."""
 import torch
 
 

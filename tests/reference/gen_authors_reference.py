@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Writes tests/reference/authors_reference.h5: the authors' code variant of a small DCN trained for
 three Adam steps by PyTorch, the reference tests/test_model.c checks dcn's `authors` variant against
-(loss, every gradient at every step, the final parameters and BN running statistics).
+(loss, the parameters each step started from, each step's exact gradients recomputed in float64 from them
+(float64.py), the final parameters and BN running statistics).
 
 The network follows the authors' repository (nick11roberts/connectomics-learning, CElegansNN/model),
 written out here so tensor names match dcn's:
@@ -19,7 +20,8 @@ zero to rounding and zeroes it before its Adam step. Regenerate with
 
     /usr/bin/python3 tests/reference/gen_authors_reference.py
 
-(Debian python3-torch 1.13, python3-h5py). The output is deterministic for a given torch build.
+(Debian python3-torch 1.13, python3-h5py). The output is deterministic for a given torch build and
+OpenBLAS kernel set: the committed files were written with OPENBLAS_CORETYPE=Haswell.
 """
 import os
 

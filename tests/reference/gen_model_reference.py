@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Writes tests/reference/model_reference.h5: a whole small DCN (paper variant) trained for three
 Adam steps by PyTorch, the reference that tests/test_model.c checks dcn's model against (loss,
-every gradient at every step, parameters and BN running statistics after the steps).
+the parameters each step started from, each step's exact gradients recomputed in float64 from them
+(float64.py), parameters and BN running statistics after the steps).
 
 The model is the same as ../shared/peers/torch_dcn.py's (stem conv 3x3/s2 + BN + ReLU; per node:
 sigmoid-weighted sum of predecessors when in-degree > 1, ReLU, depthwise 3x3, pointwise 1x1, BN;
@@ -15,7 +16,8 @@ dcn's. Regenerate with:
 consumers, so that dcn's kernels that take inputs (and consumers' gradients) four and two at a time
 are checked with every remainder, which the 8-node DAG (in-degree and out-degree at most 3) does not reach.
 
-(Debian python3-torch 1.13, python3-h5py). The output is deterministic for a given torch build.
+(Debian python3-torch 1.13, python3-h5py). The output is deterministic for a given torch build and
+OpenBLAS kernel set: the committed files were written with OPENBLAS_CORETYPE=Haswell.
 """
 import os
 import sys
@@ -118,7 +120,8 @@ for s in range(STEPS):
     loss = F.cross_entropy(forward(xs[s]), ys[s])
     loss.backward()
     losses.append(loss.item())
-    grads.append(grads_float64(params, buffers, before[s], lambda dt: F.cross_entropy(forward(xs[s].to(dt)), ys[s]), set(params)))
+    grads.append(grads_float64(params, buffers, before[s], lambda dt: F.cross_entropy(forward(xs[s].to(dt)), ys[s]),
+                               set(params)))
     opt.step()
 
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
