@@ -139,17 +139,23 @@ void node_front_forward(float *D, size_t d_cs, size_t d_bs, const struct node_in
  * aggregation, plane (c, b) at c * da_cs + (b - b0) * da_bs, written, or added to when da_add. D (or
  * NULL): node_front_forward's output again, recomputed from the same aggregation (the pointwise
  * weight gradient needs it), so the inputs are read once per backward. dw (C*9, double) += the
- * depthwise weight gradient, or NULL. dots (n) += <dA, y_k> over the planes (the aggregation weight
- * gradient is s_k (1 - s_k) dots[k]), or NULL. */
+ * depthwise weight gradient, or NULL. The aggregation weights' gradient is not formed here but by
+ * the predecessors' node_grad_gather, which streams dA anyway. */
 void node_front_backward(float *D, float *dA_out, size_t da_cs, size_t da_bs, int da_add, const float *dD,
                          size_t d_cs, size_t d_bs, const struct node_input *in, const float *s, int n, const float *w,
-                         double *dw, double *dots, int c0, int c1, int b0, int b1, int H, int W, size_t in_cs,
-                         size_t in_bs, float *ws);
+                         double *dw, int c0, int c1, int b0, int b1, int H, int W, size_t in_cs, size_t in_bs,
+                         float *ws);
 /* A node's output gradient pulled from its consumers: dy (len) = s_0 src_0 + s_1 src_1 + ... in this
  * order, each src read at off..off + len (one channel's run of a consumer's dA; s its aggregation
  * weight, 1 for a single-input consumer). Each consumer's dA is read once and dy written once;
- * pushing s dA into a gradient slot per edge read and wrote the slot on every edge. */
-void node_grad_gather(float *dy, const float *const *src, size_t off, const float *s, int n, size_t len);
+ * pushing s dA into a gradient slot per edge read and wrote the slot on every edge.
+ * With dot (n doubles, or NULL), the same pass also adds dot[k] += <src_k, y>, y = (x - h) a + b the
+ * node's own output at the same positions (x its pointwise output, h a b its BN affine for this
+ * channel): consumer k's aggregation-weight gradient is s_k (1 - s_k) times the sum of these over the
+ * channels. Done here, the dot products cost no memory traffic of their own: consumer k's backward
+ * would have to read y again (6 % of a C. elegans step). */
+void node_grad_gather(float *dy, const float *const *src, size_t off, const float *s, int n, size_t len,
+                      const float *x, float h, float a, float b, double *dot);
 /* H (B, C, HW) NCHW = relu(mean of the n channel-major inputs y_k) over channels [c0, c1): the DAG's
  * sink and the head's ReLU. ws: node_front_workspace(H, W, B) floats. */
 void node_sink_forward(float *H, const struct node_input *in, int n, int B, int C, int HW, int c0, int c1,

@@ -27,6 +27,12 @@
  * lives in one buffer, used by one node at a time; output nodes read the sink's gradient /
  * n_outputs, shared by all of them. Input nodes add their dA into the stem's gradient.
  *
+ * The aggregation weights' gradient s_kj (1 - s_kj) <dA_k, Y_j> is formed in the same pull: j's pass
+ * streams dA_k anyway and reads its own P for batch norm, so the dot products cost arithmetic but no
+ * memory traffic (formed in k's backward, they re-read every input: 6 % of a C. elegans step). Node
+ * k's weights are then complete only after its smallest predecessor has pulled; grad_ready reports
+ * the finished suffix of the parameter arena accordingly (plan_ready_from).
+ *
  * Threads (cfg.threads > 1): every phase of a node is split over a fork-join pool (pool.c): the
  * per-plane kernels and batch norm by channels, the sgemms by output columns (forward, input
  * gradient) or rows (weight gradient), with OpenBLAS itself single-threaded in each. Nothing is
@@ -91,7 +97,10 @@ struct paper_layout {
     int max_out;     /* max(1, max out-degree) */
     const float **gsrc; /* (max_out) the consumers' dA a node pulls, in descending consumer order */
     float *gs;       /* (max_out) their aggregation weights */
-    double *dots;    /* (threads x max_in) per-thread aggregation-weight dot products */
+    float **gw_dst;  /* (max_out) where each consumer's aggregation-weight gradient for this node goes, or NULL */
+    int want_dots;   /* some consumer needs its aggregation-weight gradient */
+    double *dots;    /* threads x max_out: the dot products of node_grad_gather, per thread */
+    int *ready_from; /* (n_nodes) the first node whose gradients are final once node i's backward is done */
     float *ws;       /* threads x ws_floats: node kernel workspaces */
     size_t ws_floats;
     struct pool *pool;
@@ -193,6 +202,43 @@ static int plan_grad_slots(struct model *m)
     return nslots;
 }
 
+/* grad_ready's order. Node k's aggregation-weight gradient is complete once its smallest predecessor
+ * mp(k) has pulled (node_reduce_dots), so after node i's backward the gradients of nodes q.. are final
+ * for q = 1 + the largest k >= i with mp(k) < i (or q = i when there is none). With best(i) = the
+ * largest k with an aggregation weight and mp(k) < i, a prefix maximum, that is O(nodes + edges).
+ * Returns the q of each i, or NULL when out of memory. */
+static int *plan_ready_from(const struct model *m)
+{
+    const int n = m->dag->n;
+    int *q = malloc((size_t)n * sizeof *q), *mk = malloc((size_t)n * sizeof *mk);
+    if (!q || !mk) {
+        free(q);
+        free(mk);
+        return NULL;
+    }
+    for (int j = 0; j < n; j++)
+        mk[j] = -1; /* the largest k with mp(k) = j */
+    for (int k = 0; k < n; k++) {
+        const struct model_node *nd = &m->nodes[k];
+        if (nd->t_agg < 0)
+            continue;
+        int mp = nd->pred[0];
+        for (int p = 1; p < nd->indeg; p++)
+            if (nd->pred[p] < mp)
+                mp = nd->pred[p];
+        if (k > mk[mp])
+            mk[mp] = k;
+    }
+    int best = -1;
+    for (int i = 0; i < n; i++) {
+        q[i] = best >= i ? best + 1 : i;
+        if (mk[i] > best)
+            best = mk[i];
+    }
+    free(mk);
+    return q;
+}
+
 /* Gradient slots, the per-node input lists, the thread pool, synchronised BN and the block sizes:
  * everything paper_plan's sizes depend on */
 static enum dcn_status paper_setup(struct dcn_ctx *ctx, struct model *m, struct paper_layout *L)
@@ -219,6 +265,8 @@ static enum dcn_status paper_setup(struct dcn_ctx *ctx, struct model *m, struct 
     L->in = calloc((size_t)max_in, sizeof *L->in);
     L->gsrc = calloc((size_t)max_out, sizeof *L->gsrc);
     L->gs = calloc((size_t)max_out, sizeof *L->gs);
+    L->gw_dst = calloc((size_t)max_out, sizeof *L->gw_dst);
+    L->ready_from = n_nodes ? plan_ready_from(m) : NULL;
     L->succ_pos = n_nodes ? calloc(m->dag->succ_off[n_nodes], sizeof *L->succ_pos) : NULL;
     if (L->succ_pos)
         for (int j = 0; j < n_nodes; j++)
@@ -234,7 +282,7 @@ static enum dcn_status paper_setup(struct dcn_ctx *ctx, struct model *m, struct 
         L->sync.arg = &m->cfg.bn_comm;
         L->syncp = &L->sync;
     }
-    if (!L->in || !L->gsrc || !L->gs || (n_nodes && !L->succ_pos) || !L->pool)
+    if (!L->in || !L->gsrc || !L->gs || !L->gw_dst || (n_nodes && (!L->succ_pos || !L->ready_from)) || !L->pool)
         return dcn_fail(ctx, DCN_ENOMEM, "model: out of memory (or no threads) planning activations");
     const int HW = m->H * m->W;
     L->Nr = pad16((size_t)cfg->batch * (size_t)cfg->channels * (size_t)HW);
@@ -319,7 +367,7 @@ static void paper_plan(struct model *m, struct act_plan *p)
     PLAN_DOUBLES(p, L->sd, Cr);
     PLAN_DOUBLES(p, L->sdm, Cr);
     PLAN_DOUBLES(p, L->sxm, Cr);
-    PLAN_DOUBLES(p, L->dots, nth * (size_t)L->max_in);
+    PLAN_DOUBLES(p, L->dots, nth * (size_t)L->max_out);
 }
 
 static void paper_free_priv(struct model *m)
@@ -331,6 +379,8 @@ static void paper_free_priv(struct model *m)
     free(L->in);
     free(L->gsrc);
     free(L->gs);
+    free(L->gw_dst);
+    free(L->ready_from);
     free(L->succ_pos);
     free(L);
     m->priv = NULL;
@@ -473,11 +523,18 @@ static void ph_bn_bwd(void *arg, int t, int nt)
     pool_share(m->cfg.channels, t, nt, 1, &c0, &c1);
     float *gg = arena_grad(m, nd->t_gamma), *gb = arena_grad(m, nd->t_beta);
     const float *gamma = arena_param(m, nd->t_gamma);
+    const int no = ph->n_out;
+    double *dots = L->want_dots ? L->dots + (size_t)t * L->max_out : NULL;
+    for (int k = 0; dots && k < no; k++)
+        dots[k] = 0.0;
     for (int c = c0; c < c1; c++) {
         const float *dy = ph->dY + c * n;
-        if (ph->n_out) {
+        if (no) {
             float *g = L->syncp ? L->gP + c * n : L->ws + (size_t)t * L->ws_floats; /* ws holds >= n floats */
-            node_grad_gather(g, L->gsrc, c * n, L->gs, ph->n_out, n);
+            /* y = ((P - hi) - lo) scale + shift = (P - hi) scale + (shift - lo scale) */
+            const float sc = nd->scale[c];
+            node_grad_gather(g, L->gsrc, c * n, L->gs, no, n, nd->P + c * n, nd->hi[c], sc,
+                             nd->shift[c] - nd->lo[c] * sc, dots);
             dy = g;
         }
         const float *x = nd->P + c * n;
@@ -515,10 +572,6 @@ static void ph_bwd(void *arg, int t, int nt)
     double *dw = arena_grad(m, nd->t_dw) ? L->tdw + (size_t)t * 9 * C : NULL;
     if (dw)
         memset(dw, 0, (size_t)9 * C * sizeof *dw);
-    double *dots = L->dots + (size_t)t * L->max_in;
-    for (int k = 0; k < ph->n_in; k++)
-        dots[k] = 0.0;
-    const int want_dots = arena_grad(m, nd->t_agg) != NULL;
     /* dA's planes: channel-major in a slot, NCHW in the stem's gradient (the inputs' strides) */
     const size_t da_cs = ph->dA_add ? ph->in_cs : n, da_bs = ph->dA_add ? ph->in_bs : (size_t)HW;
     int lo, hi;
@@ -545,8 +598,8 @@ static void ph_bwd(void *arg, int t, int nt)
         if (t == 0)
             prof_tick(m, ph->pa, PROF_PW, ph->pt);
         node_front_backward(gdst ? D : NULL, ph->dA ? ph->dA + (size_t)b0 * da_bs : NULL, da_cs, da_bs, ph->dA_add, dD,
-                            (size_t)cols, (size_t)HW, L->in, L->s, ph->n_in, arena_param(m, nd->t_dw), dw,
-                            want_dots ? dots : NULL, 0, C, b0, b1, m->H, m->W, ph->in_cs, ph->in_bs, ws);
+                            (size_t)cols, (size_t)HW, L->in, L->s, ph->n_in, arena_param(m, nd->t_dw), dw, 0, C, b0,
+                            b1, m->H, m->W, ph->in_cs, ph->in_bs, ws);
         if (t == 0)
             prof_tick(m, ph->pa, PROF_FRONT, ph->pt);
         if (gdst) /* dW (C, C) += dP (C, cols) . D^T (cols, C) */
@@ -787,21 +840,44 @@ static int node_grad_links(struct model *m, const struct model_node *nd, int i, 
     ph->dA_add = nd->indeg == 0;
     ph->dA = nd->indeg == 0 ? (need_stem ? L->dstem : NULL) : L->slots + (size_t)nd->slot * L->Nr;
     int n = 0;
+    L->want_dots = 0;
     for (int64_t e = d->succ_off[i + 1] - 1; e >= d->succ_off[i]; e--) {
         const struct model_node *k = &m->nodes[d->succ[e]];
+        float *gw = k->t_agg >= 0 ? arena_grad(m, k->t_agg) : NULL;
         L->gsrc[n] = L->slots + (size_t)k->slot * L->Nr;
-        L->gs[n++] = k->t_agg >= 0 ? agg_sigmoid(arena_param(m, k->t_agg)[L->succ_pos[e]]) : 1.0f;
+        L->gs[n] = k->t_agg >= 0 ? agg_sigmoid(arena_param(m, k->t_agg)[L->succ_pos[e]]) : 1.0f;
+        L->gw_dst[n++] = gw ? gw + L->succ_pos[e] : NULL;
+        L->want_dots |= gw != NULL;
     }
     ph->dY = nd->is_output ? L->dsink : L->gP; /* dY of a non-output node is formed by ph_bn_bwd */
     return ph->n_out = n;
 }
 
+/* The consumers' aggregation-weight gradients for this node's edges, from the threads' dot products
+ * (ph_bn_bwd) added in thread order: each edge's weight receives its one term here */
+static void node_reduce_dots(struct model *m, int n_out)
+{
+    struct paper_layout *L = m->priv;
+    const int nt = pool_size(L->pool);
+    if (!L->want_dots)
+        return;
+    for (int k = 0; k < n_out; k++) {
+        if (!L->gw_dst[k])
+            continue;
+        double dot = 0.0;
+        for (int t = 0; t < nt; t++)
+            dot += L->dots[(size_t)t * L->max_out + k];
+        const float s = L->gs[k];
+        *L->gw_dst[k] += (float)(s * (1.0f - s) * dot);
+    }
+}
+
 /* Adds the threads' partial weight gradients of a node, in thread order */
-static void node_reduce_partials(struct model *m, const struct model_node *nd, int n_in)
+static void node_reduce_partials(struct model *m, const struct model_node *nd)
 {
     struct paper_layout *L = m->priv;
     const int C = m->cfg.channels, nt = pool_size(L->pool);
-    float *gpw = arena_grad(m, nd->t_pw), *gdw = arena_grad(m, nd->t_dw), *gw = arena_grad(m, nd->t_agg);
+    float *gpw = arena_grad(m, nd->t_pw), *gdw = arena_grad(m, nd->t_dw);
     const size_t CC = pad16((size_t)C * C);
     if (gpw && nt > 1)
         for (int t = 0; t < nt; t++)
@@ -813,14 +889,6 @@ static void node_reduce_partials(struct model *m, const struct model_node *nd, i
             for (int t = 0; t < nt; t++)
                 acc += L->tdw[(size_t)t * 9 * C + j];
             gdw[j] += (float)acc;
-        }
-    if (gw)
-        for (int k = 0; k < n_in; k++) {
-            double dot = 0.0;
-            for (int t = 0; t < nt; t++)
-                dot += L->dots[(size_t)t * L->max_in + k];
-            const float s = L->s[k];
-            gw[k] += (float)(s * (1.0f - s) * dot);
         }
 }
 
@@ -839,18 +907,23 @@ static void paper_dag_backward(struct model *m, int B, int need_stem, double *pa
     for (int i = d->n - 1; i >= 0; i--) {
         struct model_node *nd = &m->nodes[i];
         ph.nd = nd;
-        int n_in = node_inputs(m, nd, B, &ph);
-        node_grad_links(m, nd, i, need_stem, &ph);
+        node_inputs(m, nd, B, &ph);
+        const int n_out = node_grad_links(m, nd, i, need_stem, &ph);
         pool_run(L->pool, ph_bn_bwd, &ph);
+        node_reduce_dots(m, n_out);
         if (L->syncp)
             node_bn_sync(m, nd, B);
         prof_tick(m, pa, PROF_BN, pt);
         pool_run(L->pool, ph_bwd, &ph);
         prof_tick(m, pa, PROF_NODE, pt);
-        node_reduce_partials(m, nd, n_in);
+        node_reduce_partials(m, nd);
         prof_tick(m, pa, PROF_MISC, pt);
-        if (m->grad_ready)
-            m->grad_ready(m->grad_ready_arg, m->params[nd->t_agg >= 0 ? nd->t_agg : nd->t_dw].offset);
+        if (m->grad_ready) {
+            const int q = L->ready_from[i];
+            const struct model_node *f = &m->nodes[q < d->n ? q : 0];
+            m->grad_ready(m->grad_ready_arg,
+                          q < d->n ? m->params[f->t_agg >= 0 ? f->t_agg : f->t_dw].offset : m->params[L->t_fc_w].offset);
+        }
     }
 }
 

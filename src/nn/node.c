@@ -250,49 +250,9 @@ void node_front_forward(float *D, size_t d_cs, size_t d_bs, const struct node_in
     }
 }
 
-/* sum dA[i] (x[i] - h) over a run (h = 0: sum dA[i] x[i]; x = NULL: sum dA[i]); vector lanes flushed
- * to double every 256 elements, so a float lane never adds more than 16 terms */
-static inline double dot_xh(const float *restrict dA, const float *restrict x, float h, size_t len)
-{
-    double sum = 0;
-    size_t i = 0;
-    while (i + 8 <= len) {
-        v8f s0 = {0}, s1 = {0};
-        size_t end = i + 256 < len ? i + 256 : len;
-        if (x) {
-            for (; i + 16 <= end; i += 16) {
-                s0 += ld8(dA + i) * (ld8(x + i) - h);
-                s1 += ld8(dA + i + 8) * (ld8(x + i + 8) - h);
-            }
-            for (; i + 8 <= end; i += 8) s0 += ld8(dA + i) * (ld8(x + i) - h);
-        } else {
-            for (; i + 16 <= end; i += 16) {
-                s0 += ld8(dA + i);
-                s1 += ld8(dA + i + 8);
-            }
-            for (; i + 8 <= end; i += 8) s0 += ld8(dA + i);
-        }
-        sum += hsum8(s0) + hsum8(s1);
-    }
-    for (; i < len; i++) sum += (double)dA[i] * (x ? x[i] - h : 1.0f);
-    return sum;
-}
-
-/* dots[j] += <dA, y_j> over one run, for each input j: y_j = (x_j - h_j) scale_j + k_j (term_of with
- * s = 1), so <dA, y_j> = scale_j <dA, x_j - h_j> + k_j sum(dA), the sum taken once for all inputs */
-static inline void dots_run(double *dots, const float *dA, const struct node_input *in, int n, int c, size_t off,
-                            size_t len)
-{
-    const double v = dot_xh(dA, NULL, 0.0f, len);
-    for (int j = 0; j < n; j++) {
-        const struct term t = term_of(&in[j], c, 1.0f);
-        dots[j] += (double)t.a * dot_xh(dA, in[j].x + off, t.h, len) + (double)t.k * v;
-    }
-}
-
 void node_front_backward(float *D, float *dA_out, size_t da_cs, size_t da_bs, int da_add, const float *dD,
                          size_t d_cs, size_t d_bs, const struct node_input *in, const float *s, int n, const float *w,
-                         double *dw, double *dots, int c0, int c1, int b0, int b1, int H, int W, size_t in_cs,
+                         double *dw, int c0, int c1, int b0, int b1, int H, int W, size_t in_cs,
                          size_t in_bs, float *ws)
 {
     const int HW = H * W, P = W + 2;
@@ -319,11 +279,13 @@ void node_front_backward(float *D, float *dA_out, size_t da_cs, size_t da_bs, in
             for (int h = 0; h < H; h++) memcpy(dDp + (size_t)(h + 1) * P + 1, g + (size_t)h * W, (size_t)W * sizeof *g);
             if (dw) /* dD in pitch P with zeros in the junk columns starts at dDp + P + 1 */
                 dot9(acc, dDp + P + 1, Rp, H, W);
-            if (!dA_out && !dots)
+            if (!dA_out)
                 continue;
             /* dR by the flipped stencil, then the ReLU mask from the recomputed aggregation */
             stencil(out, dDp, kf, H, W);
-            float *restrict da = dA + (size_t)(b - b0) * HW;
+            /* into the slot directly; through the workspace when it is added to the stem's gradient */
+            float *dst = dA_out + c * da_cs + (size_t)(b - b0) * da_bs;
+            float *restrict da = da_add ? dA + (size_t)(b - b0) * HW : dst;
             for (int h = 0; h < H; h++) {
                 const float *restrict o = out + (size_t)h * P, *restrict ar = a + (size_t)h * W;
                 float *restrict dr = da + (size_t)h * W;
@@ -334,46 +296,109 @@ void node_front_backward(float *D, float *dA_out, size_t da_cs, size_t da_bs, in
                     dr[x] = ar[x] > 0.0f ? ov : 0.0f;
                 }
             }
-            if (dA_out) {
-                float *restrict d = dA_out + c * da_cs + (size_t)(b - b0) * da_bs;
-                if (da_add)
-                    for (int i = 0; i < HW; i++) d[i] += da[i];
-                else
-                    memcpy(d, da, (size_t)HW * sizeof *d);
-            }
+            if (da_add)
+                for (int i = 0; i < HW; i++) dst[i] += da[i];
         }
-        /* <dA, y_k> while the inputs' channel runs are still in cache from the aggregation */
-        if (dots)
-            FOR_RUNS(b0, b1, in_cs, in_bs, HW, c, off, len, pos, { dots_run(dots, dA + pos, in, n, c, off, len); })
         if (dw)
             for (int t = 0; t < 9; t++) dw[9 * c + t] += acc[t];
     }
 }
 
-void node_grad_gather(float *dy, const float *const *src, size_t off, const float *s, int n, size_t len)
+/* The dot products of a gather pass over [i, end): dot[k] += sum g_k y with y = (x - h) a + b the
+ * node's own output, float lanes flushed to double every 256 elements (a lane never adds more than
+ * 32 terms). Written out for one and four consumers so that each g_k is loaded once. */
+#define DOTS_CHUNK 256
+
+struct gather_y {
+    const float *x;
+    float h, a, b;
+};
+
+/* one consumer: d = s g (first) or d += s g */
+static void gather1(float *restrict d, const float *restrict g, float sk, int first, size_t len,
+                    const struct gather_y *y, double *dot)
 {
-    float *restrict d = dy;
-    const float *restrict g0 = src[0] + off;
-    const float s0 = s[0];
-    for (size_t i = 0; i < len; i++) d[i] = s0 * g0[i];
-    int k = 1;
-    /* four consumers' streams at once, added in order (the same floats as one at a time) */
-    for (; k + 3 < n; k += 4) {
-        const float *restrict g1 = src[k] + off, *restrict g2 = src[k + 1] + off, *restrict g3 = src[k + 2] + off,
-                              *restrict g4 = src[k + 3] + off;
-        const float s1 = s[k], s2 = s[k + 1], s3 = s[k + 2], s4 = s[k + 3];
-        for (size_t i = 0; i < len; i++) {
-            float a = d[i] + s1 * g1[i];
-            a = a + s2 * g2[i];
-            a = a + s3 * g3[i];
-            d[i] = a + s4 * g4[i];
+    size_t i = 0;
+    if (dot) {
+        const float *restrict x = y->x;
+        const float h = y->h, ya = y->a, yb = y->b;
+        while (i + 8 <= len) {
+            const size_t end = i + DOTS_CHUNK < len ? i + DOTS_CHUNK : len;
+            v8f p = {0};
+            for (; i + 8 <= end; i += 8) {
+                const v8f gv = ld8(g + i);
+                const v8f a = first ? sk * gv : ld8(d + i) + sk * gv;
+                memcpy(d + i, &a, sizeof a);
+                p += gv * ((ld8(x + i) - h) * ya + yb);
+            }
+            *dot += hsum8(p);
+        }
+        for (; i < len; i++) {
+            d[i] = first ? sk * g[i] : d[i] + sk * g[i];
+            *dot += (double)g[i] * ((x[i] - h) * ya + yb);
+        }
+    } else if (first)
+        for (; i < len; i++) d[i] = sk * g[i];
+    else
+        for (; i < len; i++) d[i] += sk * g[i];
+}
+
+/* four consumers' streams at once, added in order (the same floats as one at a time) */
+static void gather4(float *restrict d, const float *const *src, size_t off, const float *s, size_t len,
+                    const struct gather_y *y, double *dot)
+{
+    const float *restrict g1 = src[0] + off, *restrict g2 = src[1] + off, *restrict g3 = src[2] + off,
+                          *restrict g4 = src[3] + off;
+    const float s1 = s[0], s2 = s[1], s3 = s[2], s4 = s[3];
+    size_t i = 0;
+    if (dot) {
+        const float *restrict x = y->x;
+        const float h = y->h, ya = y->a, yb = y->b;
+        while (i + 8 <= len) {
+            const size_t end = i + DOTS_CHUNK < len ? i + DOTS_CHUNK : len;
+            v8f p1 = {0}, p2 = {0}, p3 = {0}, p4 = {0};
+            for (; i + 8 <= end; i += 8) {
+                const v8f a1 = ld8(g1 + i), a2 = ld8(g2 + i), a3 = ld8(g3 + i), a4 = ld8(g4 + i),
+                          yv = (ld8(x + i) - h) * ya + yb;
+                v8f a = ld8(d + i) + s1 * a1;
+                a = a + s2 * a2;
+                a = a + s3 * a3;
+                a = a + s4 * a4;
+                memcpy(d + i, &a, sizeof a);
+                p1 += a1 * yv;
+                p2 += a2 * yv;
+                p3 += a3 * yv;
+                p4 += a4 * yv;
+            }
+            dot[0] += hsum8(p1);
+            dot[1] += hsum8(p2);
+            dot[2] += hsum8(p3);
+            dot[3] += hsum8(p4);
+        }
+        for (size_t j = i; j < len; j++) {
+            const double yv = (x[j] - h) * ya + yb;
+            dot[0] += g1[j] * yv;
+            dot[1] += g2[j] * yv;
+            dot[2] += g3[j] * yv;
+            dot[3] += g4[j] * yv;
         }
     }
-    for (; k < n; k++) {
-        const float *restrict g = src[k] + off;
-        const float sk = s[k];
-        for (size_t i = 0; i < len; i++) d[i] += sk * g[i];
+    for (; i < len; i++) { /* all of it without dot products, the tail with them */
+        float a = d[i] + s1 * g1[i];
+        a = a + s2 * g2[i];
+        a = a + s3 * g3[i];
+        d[i] = a + s4 * g4[i];
     }
+}
+
+void node_grad_gather(float *dy, const float *const *src, size_t off, const float *s, int n, size_t len,
+                      const float *x, float h, float a, float b, double *dot)
+{
+    const struct gather_y y = {x, h, a, b};
+    gather1(dy, src[0] + off, s[0], 1, len, &y, dot);
+    int k = 1;
+    for (; k + 3 < n; k += 4) gather4(dy, src + k, off, s + k, len, &y, dot ? dot + k : NULL);
+    for (; k < n; k++) gather1(dy, src[k] + off, s[k], 0, len, &y, dot ? dot + k : NULL);
 }
 
 void node_sink_forward(float *H, const struct node_input *in, int n, int B, int C, int HW, int c0, int c1, float *ws)

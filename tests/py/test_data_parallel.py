@@ -82,6 +82,15 @@ def main():
               f"local BN: weights {dwl:.2e}")
         check(dw < TOL_W2 and db < TOL_W2 and dl < 1e-6, "2 steps: sync-BN data parallel equals the single process")
         check(dwl > 100 * TOL_W2, "local BN (per-rank statistics) differs from the single process")
+        # buckets of a few floats: every gradient the backward reports final is reduced at once, so a
+        # gradient reported before it is complete (an aggregation weight's, which its predecessors'
+        # pull finishes) would reach the other rank unfinished
+        tiny = os.path.join(tmp, "tiny.h5")
+        run(["mpirun", "-n", "2", DCN, *short, "--data-parallel", "--sync-bn", "--bucket-mb", "0.0001", "--out", tiny])
+        _, wt, _, _ = load(tiny)
+        dwt = max_rel(wt, ws)
+        print(f"2 steps, sync-BN, 26-float buckets vs single process: weights {dwt:.2e}")
+        check(dwt < TOL_W2, "2 steps: data parallel with tiny buckets equals the single process")
         # two epochs of 20 steps: losses and accuracies
         run([DCN, *ARGS, "--epochs", "2", "--out", single + "2"])
         run(["mpirun", "-n", "2", DCN, *ARGS, "--epochs", "2", "--data-parallel", "--sync-bn", "--out", sync + "2"])
