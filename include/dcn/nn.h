@@ -130,21 +130,23 @@ struct node_input {
 };
 /* Each call handles the planes (c, b) with c in [c0, c1), b in [b0, b1) (threads and cache blocks
  * split them); plane (c, b) of D (and dD) is at c * d_cs + (b - b0) * d_bs. ws: floats of workspace
- * for one call (one thread). */
+ * for one call (one thread). A_keep (or NULL): the aggregation is also written there, planes (c, b0..b1)
+ * as one run at c * a_cs, for a backward that then reads it instead of the n inputs. */
 size_t node_front_workspace(int H, int W, int nb); /* nb: most images (b1 - b0) per call */
-void node_front_forward(float *D, size_t d_cs, size_t d_bs, const struct node_input *in, const float *s, int n,
-                        const float *w, /* (C,3,3) */
+void node_front_forward(float *D, size_t d_cs, size_t d_bs, float *A_keep, size_t a_cs, const struct node_input *in,
+                        const float *s, int n, const float *w, /* (C,3,3) */
                         int c0, int c1, int b0, int b1, int H, int W, size_t in_cs, size_t in_bs, float *ws);
 /* Backward of node_front_forward given dD (addressed like D). dA_out (or NULL): the gradient at the
  * aggregation, plane (c, b) at c * da_cs + (b - b0) * da_bs, written, or added to when da_add. D (or
  * NULL): node_front_forward's output again, recomputed from the same aggregation (the pointwise
  * weight gradient needs it), so the inputs are read once per backward. dw (C*9, double) += the
  * depthwise weight gradient, or NULL. The aggregation weights' gradient is not formed here but by
- * the predecessors' node_grad_gather, which streams dA anyway. */
+ * the predecessors' node_grad_gather, which streams dA anyway. A_kept (or NULL): the forward's A_keep,
+ * read instead of forming the aggregation from the inputs; it may be dA_out itself. */
 void node_front_backward(float *D, float *dA_out, size_t da_cs, size_t da_bs, int da_add, const float *dD,
-                         size_t d_cs, size_t d_bs, const struct node_input *in, const float *s, int n, const float *w,
-                         double *dw, int c0, int c1, int b0, int b1, int H, int W, size_t in_cs, size_t in_bs,
-                         float *ws);
+                         size_t d_cs, size_t d_bs, const float *A_kept, size_t a_cs, const struct node_input *in,
+                         const float *s, int n, const float *w, double *dw, int c0, int c1, int b0, int b1, int H,
+                         int W, size_t in_cs, size_t in_bs, float *ws);
 /* A node's output gradient pulled from its consumers: dy (len) = s_0 src_0 + s_1 src_1 + ... in this
  * order, each src read at off..off + len (one channel's run of a consumer's dA; s its aggregation
  * weight, 1 for a single-input consumer). Each consumer's dA is read once and dy written once;

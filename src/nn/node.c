@@ -16,7 +16,11 @@
  * backward input gradient is the same stencil with the flipped kernel over the padded dD, and
  * the weight gradient is 9 dot products between the padded dD and shifted views of Rp.
  */
+#include <stdint.h>
 #include <string.h>
+#ifdef __AVX__
+#include <immintrin.h>
+#endif
 
 #include "dcn/nn.h"
 #include "lanes.h"
@@ -230,9 +234,24 @@ static inline double dot_short(const float *restrict a, const float *restrict b,
     return sum;
 }
 
-void node_front_forward(float *D, size_t d_cs, size_t d_bs, const struct node_input *in, const float *s, int n,
-                        const float *w, int c0, int c1, int b0, int b1, int H, int W, size_t in_cs, size_t in_bs,
-                        float *ws)
+/* dst <- src (n floats), with streaming stores where the CPU has them: the kept aggregation is read
+ * again only in the backward, long after it has left the caches, so a plain store's read of each
+ * destination line before writing it would be wasted memory traffic. The caller fences. */
+static void copy_stream(float *restrict dst, const float *restrict src, size_t n)
+{
+#ifdef __AVX__
+    size_t i = 0;
+    for (; i < n && ((uintptr_t)(dst + i) & 31); i++) dst[i] = src[i];
+    for (; i + 8 <= n; i += 8) _mm256_stream_ps(dst + i, _mm256_loadu_ps(src + i));
+    for (; i < n; i++) dst[i] = src[i];
+#else
+    memcpy(dst, src, n * sizeof *dst);
+#endif
+}
+
+void node_front_forward(float *D, size_t d_cs, size_t d_bs, float *A_keep, size_t a_cs, const struct node_input *in,
+                        const float *s, int n, const float *w, int c0, int c1, int b0, int b1, int H, int W,
+                        size_t in_cs, size_t in_bs, float *ws)
 {
     const int HW = H * W, P = W + 2;
     const size_t pp = plane_pad(H, W), blk = ((size_t)(b1 - b0) * HW + 15) & ~(size_t)15;
@@ -241,6 +260,8 @@ void node_front_forward(float *D, size_t d_cs, size_t d_bs, const struct node_in
     for (int c = c0; c < c1; c++) {
         const float *k = w + 9 * c;
         aggregate(A, in, s, n, c, b0, b1, in_cs, in_bs, HW);
+        if (A_keep)
+            copy_stream(A_keep + c * a_cs, A, (size_t)(b1 - b0) * HW);
         for (int b = b0; b < b1; b++) {
             relu_pad(Rp, A + (size_t)(b - b0) * HW, H, W);
             stencil(out, Rp, k, H, W);
@@ -248,12 +269,16 @@ void node_front_forward(float *D, size_t d_cs, size_t d_bs, const struct node_in
             for (int h = 0; h < H; h++) memcpy(d + (size_t)h * W, out + (size_t)h * P, (size_t)W * sizeof *d);
         }
     }
+#ifdef __AVX__
+    if (A_keep) /* the streaming stores are weakly ordered: visible to the other threads after the call */
+        _mm_sfence();
+#endif
 }
 
 void node_front_backward(float *D, float *dA_out, size_t da_cs, size_t da_bs, int da_add, const float *dD,
-                         size_t d_cs, size_t d_bs, const struct node_input *in, const float *s, int n, const float *w,
-                         double *dw, int c0, int c1, int b0, int b1, int H, int W, size_t in_cs,
-                         size_t in_bs, float *ws)
+                         size_t d_cs, size_t d_bs, const float *A_kept, size_t a_cs, const struct node_input *in,
+                         const float *s, int n, const float *w, double *dw, int c0, int c1, int b0, int b1, int H,
+                         int W, size_t in_cs, size_t in_bs, float *ws)
 {
     const int HW = H * W, P = W + 2;
     const size_t pp = plane_pad(H, W), blk = ((size_t)(b1 - b0) * HW + 15) & ~(size_t)15;
@@ -265,7 +290,11 @@ void node_front_backward(float *D, float *dA_out, size_t da_cs, size_t da_bs, in
         float kf[9];
         for (int t = 0; t < 9; t++) kf[t] = k[8 - t];
         double acc[9] = {0};
-        aggregate(A, in, s, n, c, b0, b1, in_cs, in_bs, HW);
+        /* copied, not read in place: dA_out may be the very buffer (its channel c is written below) */
+        if (A_kept)
+            memcpy(A, A_kept + c * a_cs, (size_t)(b1 - b0) * HW * sizeof *A);
+        else
+            aggregate(A, in, s, n, c, b0, b1, in_cs, in_bs, HW);
         for (int b = b0; b < b1; b++) {
             const float *a = A + (size_t)(b - b0) * HW;
             const float *g = dD + c * d_cs + (size_t)(b - b0) * d_bs;
