@@ -112,12 +112,16 @@ struct model {
     float *act_mem;
     struct model_node *nodes;
     size_t n_grad_slots; /* buffers for the nodes' dA (until pulled) that the backward liveness plan needs */
+    /* (DAG nodes) 1 where the training forward keeps node i's aggregation in the node's gradient slot,
+     * still unused then, for the backward to read instead of the node's inputs; NULL when none does */
+    const unsigned char *keeps_agg;
     void *priv;          /* layout of the fixed buffers (private) */
     struct model_prof prof; /* zeroed by model_create; set prof.enabled to collect */
     /* Optional: model_backward calls grad_ready(arg, from) whenever the gradients from float offset
      * `from` to the end of the gradient arena are final. Backward finishes the arena from its end
-     * (head, last node, ..., first node, stem), so data-parallel training can start reducing the
-     * finished part while backward goes on. The last call has from == 0. */
+     * (head, last node, ..., first node, stem; a node's aggregation weights only once its smallest
+     * predecessor is done), so data-parallel training can start reducing the finished part while
+     * backward goes on. The last call has from == 0. */
     void (*grad_ready)(void *arg, size_t from);
     void *grad_ready_arg;
 };

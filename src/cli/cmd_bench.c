@@ -141,6 +141,8 @@ static void machine_limits(int threads, int M, int N, int K, double *sgemm, doub
  *   front (aggregation, ReLU, depthwise) forward: read d_i inputs, write 1: (d_i + 1) S;
  *   front backward: read the depthwise output's gradient and the d_i inputs, write the aggregate's
  *     gradient, and each edge's gradient read once by the predecessor: (2 d_i + 2) S;
+ *   a node that keeps its aggregation (model.keeps_agg): forward one more write, (d_i + 2) S; backward
+ *     reads it instead of the d_i inputs, (d_i + 3) S;
  *   batch norm: forward 2 S (statistics taken while the sgemm output is read), backward 3 S.
  * The sink, head and stem are left out (under 2 % of a step on the graph models). */
 struct roofline {
@@ -156,7 +158,10 @@ static void roofline_count(const struct model *m, const struct dcn_dag *dag, int
         double d = (double)(dag->pred_off[i + 1] - dag->pred_off[i]);
         if (d < 1)
             d = 1;
-        front += (d + 1) + (2 * d + 2);
+        if (m->keeps_agg && m->keeps_agg[i])
+            front += (d + 2) + (d + 3);
+        else
+            front += (d + 1) + (2 * d + 2);
     }
     r->sgemm_gflop = 6.0 * batch * m->H * m->W * (double)channels * channels * dag->n / 1e9;
     r->front_gb = front * S / 1e9;

@@ -61,7 +61,6 @@ struct model_node {
     float *mean, *rstd;/* (C) batch statistics of the last training forward */
     float *hi, *lo, *scale, *shift; /* (C) the BN affine: Y = ((P - hi) - lo) * scale + shift */
     int slot;          /* gradient slot of dA (the gradient at the aggregation) of a node with inputs */
-    int keep_a;        /* the forward keeps the aggregation in the node's slot for the backward */
 };
 
 struct paper_layout {
@@ -102,6 +101,7 @@ struct paper_layout {
     int want_dots;   /* some consumer needs its aggregation-weight gradient */
     double *dots;    /* threads x max_out: the dot products of node_grad_gather, per thread */
     int *ready_from; /* (n_nodes) the first node whose gradients are final once node i's backward is done */
+    unsigned char *keeps; /* (n_nodes) model.keeps_agg */
     float *ws;       /* threads x ws_floats: node kernel workspaces */
     size_t ws_floats;
     struct pool *pool;
@@ -168,8 +168,9 @@ static int paper_add_tensors(struct model *m, struct paper_layout *L)
 
 /* Backward liveness simulation over the node program (see the file comment). Returns the number of
  * slots and fills node->slot: node i's dA is written after i has pulled its own gradient, and read by
- * its predecessors, the last of them its smallest one. */
-static int plan_grad_slots(struct model *m)
+ * its predecessors, the last of them its smallest one. keeps (n) gets which nodes keep their
+ * aggregation (model.keeps_agg). */
+static int plan_grad_slots(struct model *m, unsigned char *keeps)
 {
     const int n = m->dag->n;
     int nslots = 0, nfree = 0;
@@ -200,7 +201,7 @@ static int plan_grad_slots(struct model *m)
          * waits there for its backward, which then reads one tensor instead of its indeg inputs, at
          * no cost in memory (worth it from 3 inputs: the forward writes A, the backward reads it) */
         if (m->nodes[i].indeg > 0) {
-            m->nodes[i].keep_a = !nfree && m->nodes[i].indeg >= 3;
+            keeps[i] = !nfree && m->nodes[i].indeg >= 3;
             m->nodes[i].slot = nfree ? freel[--nfree] : nslots++;
         }
     }
@@ -251,8 +252,10 @@ static enum dcn_status paper_setup(struct dcn_ctx *ctx, struct model *m, struct 
 {
     const struct model_config *cfg = &m->cfg;
     const int n_nodes = m->dag ? m->dag->n : 0;
-    int nslots = n_nodes ? plan_grad_slots(m) : 0;
-    if (nslots < 0)
+    L->keeps = n_nodes ? calloc((size_t)n_nodes, 1) : NULL;
+    int nslots = L->keeps ? plan_grad_slots(m, L->keeps) : 0;
+    m->keeps_agg = L->keeps;
+    if (nslots < 0 || (n_nodes && !L->keeps))
         return dcn_fail(ctx, DCN_ENOMEM, "model: out of memory planning activations");
     m->n_grad_slots = (size_t)nslots;
     L->nth = cfg->threads > 1 ? cfg->threads : 1;
@@ -387,6 +390,8 @@ static void paper_free_priv(struct model *m)
     free(L->gs);
     free(L->gw_dst);
     free(L->ready_from);
+    free(L->keeps);
+    m->keeps_agg = NULL;
     free(L->succ_pos);
     free(L);
     m->priv = NULL;
@@ -430,7 +435,7 @@ static void ph_fwd(void *arg, int t, int nt)
     pool_share(ph->B, t, nt, 1, &lo, &hi);
     for (int b0 = lo; b0 < hi; b0 += L->bimg) {
         const int b1 = b0 + L->bimg < hi ? b0 + L->bimg : hi, cols = (b1 - b0) * HW;
-        float *keep = ph->train && nd->keep_a ? L->slots + (size_t)nd->slot * L->Nr + (size_t)b0 * HW : NULL;
+        float *keep = ph->train && L->keeps[nd - m->nodes] ? L->slots + (size_t)nd->slot * L->Nr + (size_t)b0 * HW : NULL;
         node_front_forward(D, (size_t)cols, (size_t)HW, keep, n, L->in, L->s, ph->n_in, arena_param(m, nd->t_dw), 0, C,
                            b0, b1, m->H, m->W, ph->in_cs, ph->in_bs, ws);
         if (t == 0)
@@ -604,7 +609,7 @@ static void ph_bwd(void *arg, int t, int nt)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, cols, C, 1.0f, w, C, dP, ldp, 0.0f, dD, cols);
         if (t == 0)
             prof_tick(m, ph->pa, PROF_PW, ph->pt);
-        const float *kept = nd->keep_a ? L->slots + (size_t)nd->slot * L->Nr + (size_t)b0 * HW : NULL;
+        const float *kept = L->keeps[nd - m->nodes] ? L->slots + (size_t)nd->slot * L->Nr + (size_t)b0 * HW : NULL;
         node_front_backward(gdst ? D : NULL, ph->dA ? ph->dA + (size_t)b0 * da_bs : NULL, da_cs, da_bs, ph->dA_add, dD,
                             (size_t)cols, (size_t)HW, kept, n, L->in, L->s, ph->n_in, arena_param(m, nd->t_dw), dw, 0,
                             C, b0, b1, m->H, m->W, ph->in_cs, ph->in_bs, ws);
