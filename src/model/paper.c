@@ -14,7 +14,10 @@
  * consumers form the node output Y = ((P - hi) - lo) * scale + shift on the fly (exactly the
  * normalisation formula), so Y is never stored. The aggregation, ReLU and depthwise outputs are
  * recomputed from the predecessors by one fused per-plane kernel (src/nn/node.c) in forward and
- * backward.
+ * backward, except that a node whose gradient slot (below) is still unused when the forward runs
+ * keeps its aggregation there, and its backward reads that one tensor instead of its inputs. The
+ * slots are planned for the backward's peak anyway, so this costs no memory; on C. elegans (random order,
+ * seed 0) 180 of the 297 nodes keep it, covering 1,893 of the 2,148 edges.
  *
  * Gradients are pulled, not pushed. Backward of node i leaves dA_i, the gradient at its aggregation,
  * in a slot; a predecessor j later forms its output gradient dY_j = sum over its consumers k of
