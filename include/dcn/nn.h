@@ -158,6 +158,12 @@ void node_front_backward(float *D, float *dA_out, size_t da_cs, size_t da_bs, in
  * would have to read y again (6 % of a C. elegans step). */
 void node_grad_gather(float *dy, const float *const *src, size_t off, const float *s, int n, size_t len,
                       const float *x, float h, float a, float b, double *dot);
+/* dst <- src (n floats) with streaming stores where the CPU has them (AVX), for data that is read
+ * again only after it has left the caches: a plain store first reads each destination line from
+ * memory, which is wasted traffic then. Such stores are weakly ordered: nn_stream_fence() before
+ * another thread reads dst. */
+void nn_copy_stream(float *dst, const float *src, size_t n);
+void nn_stream_fence(void);
 /* H (B, C, HW) NCHW = relu(mean of the n channel-major inputs y_k) over channels [c0, c1): the DAG's
  * sink and the head's ReLU. ws: node_front_workspace(H, W, B) floats. */
 void node_sink_forward(float *H, const struct node_input *in, int n, int B, int C, int HW, int c0, int c1,

@@ -79,7 +79,8 @@ struct paper_layout {
     int nth;         /* threads of the pool */
     int bimg;
     size_t blk_floats;  /* C * bimg * HW, padded */
-    float *tD, *tdP, *tdD; /* threads x blk_floats: depthwise output, BN input gradient, its gradient */
+    float *tD, *tdP, *tdD; /* threads x blk_floats: depthwise output, BN input gradient (forward: the
+                            * pointwise output on its way to P), its gradient */
     float *tk;          /* threads x Cr: BN shift of each thread's partial sums */
     double *ts1, *ts2;  /* threads x Cr: BN partial sums */
     double *tdw;        /* threads x C*9: depthwise weight gradient partials */
@@ -420,8 +421,8 @@ struct phase {
 static inline struct paper_layout *LAY(const struct model *m) { return m->priv; }
 
 /* Forward of one node over this thread's images, a block of L->bimg images at a time: the fused
- * front writes the block's D (which stays in L2), one sgemm turns it into the block's columns of P,
- * and the batch-norm sums of those columns are taken while they are still in cache. */
+ * front writes the block's D (which stays in cache), one sgemm turns it into the block's columns of
+ * P, and the batch-norm sums of those columns are taken while they are still in cache. */
 static void ph_fwd(void *arg, int t, int nt)
 {
     struct phase *ph = arg;
@@ -443,20 +444,27 @@ static void ph_fwd(void *arg, int t, int nt)
                            b0, b1, m->H, m->W, ph->in_cs, ph->in_bs, ws);
         if (t == 0)
             prof_tick(m, ph->pa, PROF_FRONT, ph->pt);
-        float *P = nd->P + (size_t)b0 * HW;
-        /* P (C, cols; ld n) = W (C, C) . D (C, cols) */
+        /* T (C, cols) = W (C, C) . D (C, cols) into this thread's scratch, which stays in cache: written
+         * straight into P, each line of P would first be read from memory (4 MB of traffic for 2 MB
+         * of data); from T it goes to P with streaming stores, after the batch-norm sums are taken.
+         * Forward pointwise 290 -> 240 ms on C. elegans, whose step stays the same (its readers no
+         * longer find the newest P in the L3); mouse and WS steps 2-5 % faster. */
+        float *P = nd->P + (size_t)b0 * HW, *T = L->tdP + (size_t)t * L->blk_floats;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, C, cols, C, 1.0f, arena_param(m, nd->t_pw), C, D, cols,
-                    0.0f, P, (int)n);
+                    0.0f, T, cols);
         if (t == 0)
             prof_tick(m, ph->pa, PROF_PW, ph->pt);
         if (ph->train) {
             if (b0 == lo) /* this thread's shift: its first value of each channel (any value near the data) */
                 for (int c = 0; c < C; c++)
-                    k[c] = P[(size_t)c * n];
-            batchnorm_shifted_sums(s1, s2, P, n, (size_t)cols, k, C);
-            if (t == 0)
-                prof_tick(m, ph->pa, PROF_BN, ph->pt);
+                    k[c] = T[(size_t)c * cols];
+            batchnorm_shifted_sums(s1, s2, T, (size_t)cols, (size_t)cols, k, C);
         }
+        for (int c = 0; c < C; c++)
+            nn_copy_stream(P + (size_t)c * n, T + (size_t)c * cols, (size_t)cols);
+        nn_stream_fence();
+        if (t == 0)
+            prof_tick(m, ph->pa, PROF_BN, ph->pt);
     }
 }
 

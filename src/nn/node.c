@@ -234,10 +234,7 @@ static inline double dot_short(const float *restrict a, const float *restrict b,
     return sum;
 }
 
-/* dst <- src (n floats), with streaming stores where the CPU has them: the kept aggregation is read
- * again only in the backward, long after it has left the caches, so a plain store's read of each
- * destination line before writing it would be wasted memory traffic. The caller fences. */
-static void copy_stream(float *restrict dst, const float *restrict src, size_t n)
+void nn_copy_stream(float *restrict dst, const float *restrict src, size_t n)
 {
 #ifdef __AVX__
     size_t i = 0;
@@ -246,6 +243,13 @@ static void copy_stream(float *restrict dst, const float *restrict src, size_t n
     for (; i < n; i++) dst[i] = src[i];
 #else
     memcpy(dst, src, n * sizeof *dst);
+#endif
+}
+
+void nn_stream_fence(void)
+{
+#ifdef __AVX__
+    _mm_sfence();
 #endif
 }
 
@@ -261,7 +265,7 @@ void node_front_forward(float *D, size_t d_cs, size_t d_bs, float *A_keep, size_
         const float *k = w + 9 * c;
         aggregate(A, in, s, n, c, b0, b1, in_cs, in_bs, HW);
         if (A_keep)
-            copy_stream(A_keep + c * a_cs, A, (size_t)(b1 - b0) * HW);
+            nn_copy_stream(A_keep + c * a_cs, A, (size_t)(b1 - b0) * HW);
         for (int b = b0; b < b1; b++) {
             relu_pad(Rp, A + (size_t)(b - b0) * HW, H, W);
             stencil(out, Rp, k, H, W);
@@ -269,10 +273,8 @@ void node_front_forward(float *D, size_t d_cs, size_t d_bs, float *A_keep, size_
             for (int h = 0; h < H; h++) memcpy(d + (size_t)h * W, out + (size_t)h * P, (size_t)W * sizeof *d);
         }
     }
-#ifdef __AVX__
-    if (A_keep) /* the streaming stores are weakly ordered: visible to the other threads after the call */
-        _mm_sfence();
-#endif
+    if (A_keep)
+        nn_stream_fence();
 }
 
 void node_front_backward(float *D, float *dA_out, size_t da_cs, size_t da_bs, int da_add, const float *dD,
