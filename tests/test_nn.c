@@ -929,6 +929,83 @@ static void test_checks_detect_transposition(void)
     ref_close(&r);
 }
 
+/* ---- the gradient pull of a DAG node (node_grad_gather), against sums in double ---- */
+
+/* dy = sum_k s_k src_k, and with dot: dot[k] += <src_k, (x - h) a + b>. Lengths that are not a
+ * multiple of 8 or of the 256-element chunk reach the scalar tails, which the model's PyTorch
+ * references (B = 4, so 784 per channel) never do; 1, 2, 5, 6 and 9 consumers reach the one- and
+ * four-stream passes in every combination. The pulled gradient must be the same floats with and
+ * without the dot products. */
+static void test_grad_gather(void)
+{
+    const size_t lens[] = {1, 13, 203, 789, 1030}, off = 7;
+    const int ns[] = {1, 2, 5, 6, 9};
+    struct dcn_rng rng;
+    dcn_rng_seed(&rng, 11);
+    double worst_dy = 0, worst_dot = 0;
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+        for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+            const size_t len = lens[li];
+            const int n = ns[ni];
+            float *buf = malloc((size_t)n * (len + off) * sizeof *buf), *x = malloc(len * sizeof *x),
+                  *dy = malloc(len * sizeof *dy), *dy2 = malloc(len * sizeof *dy2), s[9];
+            const float *src[9];
+            double dot[9] = {0}, want_dot[9] = {0}, mag[9] = {0};
+            CU_ASSERT_FATAL(buf && x && dy && dy2);
+            fill_normal(&rng, buf, (size_t)n * (len + off), 1.0);
+            fill_normal(&rng, x, len, 2.0);
+            fill_normal(&rng, s, (size_t)n, 1.0);
+            for (int k = 0; k < n; k++) src[k] = buf + (size_t)k * (len + off);
+            const float h = 0.3f, a = 1.7f, b = -0.4f;
+            node_grad_gather(dy, src, off, s, n, len, x, h, a, b, dot);
+            node_grad_gather(dy2, src, off, s, n, len, NULL, 0.0f, 0.0f, 0.0f, NULL);
+            CU_ASSERT(memcmp(dy, dy2, len * sizeof *dy) == 0);
+            double maxdy = 0, errdy = 0;
+            for (size_t i = 0; i < len; i++) {
+                double want = 0;
+                const double y = ((double)x[i] - h) * a + b;
+                for (int k = 0; k < n; k++) {
+                    const double g = src[k][off + i];
+                    want += (double)s[k] * g;
+                    want_dot[k] += g * y;
+                    mag[k] += fabs(g * y);
+                }
+                maxdy = fmax(maxdy, fabs(want));
+                errdy = fmax(errdy, fabs(dy[i] - want));
+            }
+            worst_dy = fmax(worst_dy, errdy / maxdy);
+            for (int k = 0; k < n; k++)
+                worst_dot = fmax(worst_dot, fabs(dot[k] - want_dot[k]) / mag[k]);
+            free(buf);
+            free(x);
+            free(dy);
+            free(dy2);
+        }
+    record("node_grad_gather/dy", worst_dy, worst_dy, 1e-6);
+    record("node_grad_gather/dot", worst_dot, worst_dot, 1e-6);
+    CU_ASSERT(worst_dy < 1e-6);
+    CU_ASSERT(worst_dot < 1e-6);
+}
+
+/* nn_copy_stream: the same floats at every alignment of the destination and every tail length */
+static void test_copy_stream(void)
+{
+    float src[64], dst[80];
+    for (int i = 0; i < 64; i++) src[i] = (float)i + 0.5f;
+    for (int o = 0; o < 8; o++)
+        for (size_t n = 0; n <= 64; n++) {
+            for (int i = 0; i < 80; i++) dst[i] = -1.0f;
+            nn_copy_stream(dst + o, src, n);
+            nn_stream_fence();
+            int ok = 1;
+            for (int i = 0; i < 80; i++) {
+                const float want = i >= o && (size_t)(i - o) < n ? src[i - o] : -1.0f;
+                ok &= dst[i] == want;
+            }
+            CU_ASSERT(ok);
+        }
+}
+
 static void test_summary(void)
 {
     printf("\n  %-44s %11s %11s %9s\n", "check", "max|diff|", "relative", "tol");
@@ -952,5 +1029,6 @@ void dcn_register_tests(void)
               DCN_TEST(test_adam_reference), DCN_TEST(test_checks_detect_transposition));
     DCN_SUITE("nn_finite_differences", DCN_TEST(test_fd_conv2d), DCN_TEST(test_fd_dwconv),
               DCN_TEST(test_fd_pointwise), DCN_TEST(test_fd_batchnorm), DCN_TEST(test_fd_linear),
-              DCN_TEST(test_fd_gap_xent), DCN_TEST(test_summary));
+              DCN_TEST(test_fd_gap_xent));
+    DCN_SUITE("node_kernels", DCN_TEST(test_grad_gather), DCN_TEST(test_copy_stream), DCN_TEST(test_summary));
 }
