@@ -439,7 +439,8 @@ static void ph_fwd(void *arg, int t, int nt)
     pool_share(ph->B, t, nt, 1, &lo, &hi);
     for (int b0 = lo; b0 < hi; b0 += L->bimg) {
         const int b1 = b0 + L->bimg < hi ? b0 + L->bimg : hi, cols = (b1 - b0) * HW;
-        float *keep = ph->train && L->keeps[nd - m->nodes] ? L->slots + (size_t)nd->slot * L->Nr + (size_t)b0 * HW : NULL;
+        float *keep =
+            ph->train && L->keeps[nd - m->nodes] ? L->slots + (size_t)nd->slot * L->Nr + (size_t)b0 * HW : NULL;
         node_front_forward(D, (size_t)cols, (size_t)HW, keep, n, L->in, L->s, ph->n_in, arena_param(m, nd->t_dw), 0, C,
                            b0, b1, m->H, m->W, ph->in_cs, ph->in_bs, ws);
         if (t == 0)
