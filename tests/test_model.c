@@ -139,6 +139,17 @@ static void check_against_pytorch(const char *file, enum model_variant variant, 
     struct dcn_ctx ctx;
     dcn_ctx_init(&ctx);
     CU_ASSERT_FATAL(model_create(&ctx, &mc, d, &m) == DCN_OK);
+    /* the paper engine's two backward paths are both compared: nodes that keep their aggregation
+     * from the forward (model.keeps_agg) and nodes that form it again from their inputs */
+    if (variant == MODEL_PAPER) {
+        int kept = 0, formed = 0;
+        for (int i = 0; i < d->n; i++) {
+            const int indeg = (int)(d->pred_off[i + 1] - d->pred_off[i]);
+            kept += m->keeps_agg && m->keeps_agg[i];
+            formed += indeg > 1 && !(m->keeps_agg && m->keeps_agg[i]);
+        }
+        CU_ASSERT(kept > 0 && formed > 0);
+    }
     model_init(m, 0);
     load_params(m, f, "initial");
     /* every name on the list is a parameter of this model (a stale list fails too) */
