@@ -403,6 +403,13 @@ static void paper_free_priv(struct model *m)
 
 /* ---- forward and backward ---- */
 
+/* Whether the backward goes through the DAG: something at or below it trains */
+static int dag_trains(const struct model *m)
+{
+    const int f = m->cfg.freeze;
+    return m->dag && (!(f & FREEZE_STEM) || !(f & FREEZE_NODES) || !(f & FREEZE_AGG));
+}
+
 /* One parallel phase of a node (or of the sink): what the pool's threads share. */
 struct phase {
     struct model *m;
@@ -439,8 +446,10 @@ static void ph_fwd(void *arg, int t, int nt)
     pool_share(ph->B, t, nt, 1, &lo, &hi);
     for (int b0 = lo; b0 < hi; b0 += L->bimg) {
         const int b1 = b0 + L->bimg < hi ? b0 + L->bimg : hi, cols = (b1 - b0) * HW;
-        float *keep =
-            ph->train && L->keeps[nd - m->nodes] ? L->slots + (size_t)nd->slot * L->Nr + (size_t)b0 * HW : NULL;
+        /* kept only for a backward that will read it */
+        float *keep = ph->train && L->keeps[nd - m->nodes] && dag_trains(m)
+                          ? L->slots + (size_t)nd->slot * L->Nr + (size_t)b0 * HW
+                          : NULL;
         node_front_forward(D, (size_t)cols, (size_t)HW, keep, n, L->in, L->s, ph->n_in, arena_param(m, nd->t_dw), 0, C,
                            b0, b1, m->H, m->W, ph->in_cs, ph->in_bs, ws);
         if (t == 0)
@@ -978,7 +987,7 @@ static void paper_backward(struct model *m, const float *x, const int *y, int B)
     const int K = c->classes;
     const size_t Nb = (size_t)B * (size_t)c->channels * (size_t)(m->H * m->W) * sizeof(float);
     const int need_stem = !(c->freeze & FREEZE_STEM);
-    const int need_dag = m->dag && (need_stem || !(c->freeze & FREEZE_NODES) || !(c->freeze & FREEZE_AGG));
+    const int need_dag = dag_trains(m);
 
     double *pa = m->prof.bwd, pt = m->prof.enabled ? dcn_now() : 0;
     memset(m->grad_mem, 0, m->param_floats * sizeof(float));
