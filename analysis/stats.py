@@ -11,6 +11,7 @@ that names its method, so that every number a report prints can say how it was c
   bounded_mean_ci      mean of accuracies with a 95% CI inside [0, 1] (Student t on the logit scale)
   variance_components  random-effects ANOVA (method of moments, Henderson III sequential fitting)
   seed_variance        the above for graph seed, ordering seed within graph seed and weight seed
+  null_model_test      one graph against k null graphs: z, empirical p (k named), prediction interval
 
 Accuracies are fractions in [0, 1] here; callers convert to percent for display.
 """
@@ -367,3 +368,57 @@ def seed_variance(y, graph_seed, order_seed, weight_seed, group=None):
         go = np.char.add(np.char.add(grp, "|"), go)
     return variance_components(y, [("graph_seed", gs), ("order_seed", go), ("weight_seed", weight_seed)],
                                fixed=fixed, residual_name="residual")
+
+
+# ---------------------------------------------------------------- one graph against its null ensemble
+
+def null_model_test(obs, null_y, null_graph, level=LEVEL, alpha=0.05):
+    """One real graph against an ensemble of k null graphs (network science's null-model test, as
+    motif z-scores: Milo et al. 2002): each graph's accuracy is the mean over its trials; z = (x_obs -
+    mean_null) / sd_null (ddof 1); the empirical two-sided p = (1 + #{null graphs at least as far from
+    mean_null as x_obs}) / (1 + k); the prediction interval of one more null graph's mean is
+    mean_null +- t_{k-1} sd_null sqrt(1 + 1/k). The smallest p this k can give is 1 / (1 + k), so
+    p < alpha is reachable only when 1 / (1 + k) < alpha (k >= 20 at 0.05): `reachable` says so.
+    `estimate` is x_obs - mean_null; its CI (the uncertainty of the ensemble mean plus the observed
+    graph's own seed noise, t with k - 1 df) is what a precision target applies to. obs: the real
+    graph's trial accuracies; null_y, null_graph: the null trials and their graph ids."""
+    obs = _arr(obs)
+    null_y = np.asarray(null_y, dtype=float)
+    null_graph = np.asarray(null_graph).astype(str)
+    keep = np.isfinite(null_y)
+    labels, inv = np.unique(null_graph[keep], return_inverse=True)
+    k = len(labels)
+    means = np.bincount(inv, weights=null_y[keep], minlength=k) / np.maximum(np.bincount(inv, minlength=k), 1)
+    seeds = np.bincount(inv, minlength=k)
+    method = (f"null-model test: the graph's mean over its {len(obs)} trials against the means of k = {k} null graphs; "
+              "z-score, empirical two-sided p = (1 + #{null at least as extreme}) / (1 + k)")
+    out = _nan_result(method, k=k, n_obs=len(obs), obs_mean=float(obs.mean()) if len(obs) else math.nan,
+                      null_mean=float(means.mean()) if k else math.nan, null_sd=math.nan, z=math.nan, p=math.nan,
+                      extreme=0, p_min=1.0 / (1 + k), reachable=bool(1.0 / (1 + k) < alpha), pi_low=math.nan,
+                      pi_high=math.nan, estimate=math.nan, se=math.nan, low=math.nan, high=math.nan,
+                      seeds_obs=len(obs), seeds_null_min=int(seeds.min()) if k else 0,
+                      seeds_null_max=int(seeds.max()) if k else 0)
+    if not len(obs) or k < 2:
+        return out
+    mu, sd = float(means.mean()), float(means.std(ddof=1))
+    x = float(obs.mean())
+    dev = abs(x - mu)
+    extreme = int(np.sum(np.abs(means - mu) >= dev * (1 - 1e-12)))
+    q = sst.t.ppf(1 - (1 - level) / 2, k - 1)
+    # the difference's variance: the ensemble mean's (sd^2 / k) and the observed graph's seed noise,
+    # estimated by the null graphs' within-graph variance (the observed graph has too few trials)
+    within = _within_var(null_y[keep], inv, k)
+    se = math.sqrt(sd * sd / k + (within / len(obs) if np.isfinite(within) else 0.0))
+    out.update(null_sd=sd, z=(x - mu) / sd if sd > 0 else math.nan, p=(1 + extreme) / (1 + k), extreme=extreme,
+               pi_low=mu - q * sd * math.sqrt(1 + 1 / k), pi_high=mu + q * sd * math.sqrt(1 + 1 / k),
+               estimate=x - mu, se=se, low=x - mu - q * se, high=x - mu + q * se)
+    return out
+
+
+def _within_var(y, inv, k):
+    """Pooled within-graph variance of the null trials (NaN when no graph has two trials)."""
+    n = np.bincount(inv, minlength=k)
+    m = np.bincount(inv, weights=y, minlength=k) / np.maximum(n, 1)
+    ss = float(np.sum((y - m[inv]) ** 2))
+    df = int(np.sum(n - 1))
+    return ss / df if df > 0 else math.nan

@@ -7,8 +7,14 @@ over its graph families (ws, er, ba, gnm, rewire, celegans, mouse, files, the gr
                      rho of the trend, one curve per stratum
   measure trends     accuracy against each graph and DAG measure that varies: Spearman's rho with a
                      bootstrap CI per stratum
-  comparisons        pairs of graph groups in each stratum: Welch t, Mann-Whitney U, Holm-adjusted p
-                     over all comparisons, Cohen's d and Cliff's delta with CIs, a verdict at alpha 0.05
+  study              each group's mean with a 95% CI over its graphs, and a figure of every graph's mean
+  comparisons        pairs of graph groups in each stratum with graphs as the unit: a linear mixed model
+                     (REML, Satterthwaite df; analysis/mixed.py) when both hold several graphs, the
+                     null-model test (z, empirical p with k null graphs) when one side is one graph, Welch
+                     over trials when both are one graph; Holm over all comparisons, a verdict at alpha
+                     0.05 and the difference the design detects with 80 % power. Trial-level Welch,
+                     Mann-Whitney, Cohen's d and Cliff's delta follow, labelled as treating trials as
+                     independent
   variance           accuracy variance split into graph seed, vertex-ordering seed and weight seed
                      (random-effects ANOVA) per stratum and graph group: does the ordering matter?
 
@@ -22,8 +28,8 @@ groups: a graph spec (ws:n=32,k=4,p=0.25 = all its seeds, add seed=3 for one), a
 celegans, none) or family:base (rewire:celegans = every rewiring of celegans). A spec keeps its
 commas: an item key=value after a spec continues it (ws:n=32,k=4,p=0.25,celegans is two groups).
 
-Writes to DIR: topology.md, topology.json, topology_{trends,correlations,comparisons,variance}.csv
-and topology_{trends,measures,comparisons,variance}.png (always the same files; a figure without data
+Writes to DIR: topology.md, topology.json, topology_{study,trends,correlations,comparisons,variance}.csv
+and topology_{study,trends,measures,comparisons,variance}.png (always the same files; a figure without data
 says so). Results files written before /summary had the topology columns still work: family and
 parameters come from the graph spec strings, DAG measures from /trials/<id>/dag, and the graph
 measures are missing (topology.md says which columns came from where).
@@ -46,9 +52,13 @@ import pandas as pd  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dcnresults as R  # noqa: E402
+import mixed as M  # noqa: E402
 import stats as S  # noqa: E402
+from scipy import special  # noqa: E402
+from scipy import stats as sst  # noqa: E402
 
 ALPHA = 0.05
+POWER = 0.8  # for the difference a design could have detected
 N_BOOT = 2000
 # settings a graph-free model does not use: the baseline joins strata that differ only in these
 GRAPH_ONLY = {"variant", "frozen", "order", "freeze", "agg_init"}
@@ -274,11 +284,13 @@ def pairs_in(g, tokens):
     return [(a, sa, b, sb) for (a, sa), (b, sb) in itertools.combinations(groups, 2)]
 
 
-def compare_pair(label, a, sa, b, sb):
+def trial_level(a, sa, b, sb):
+    """Trial-level tests and effect sizes ("trials treated as independent"): kept for reference, never
+    the verdict when graphs vary within a group."""
     x, y = sa["acc"].to_numpy(), sb["acc"].to_numpy()
     w, u = S.welch_t(x, y), S.mann_whitney(x, y)
     d, c = S.cohens_d(x, y), S.cliffs_delta(x, y)
-    return dict(stratum=label, a=a, b=b, n_a=len(x), n_b=len(y), mean_a=float(np.mean(x)), mean_b=float(np.mean(y)),
+    return dict(n_a=len(x), n_b=len(y), mean_a=float(np.mean(x)), mean_b=float(np.mean(y)),
                 sd_a=float(np.std(x, ddof=1)) if len(x) > 1 else math.nan,
                 sd_b=float(np.std(y, ddof=1)) if len(y) > 1 else math.nan,
                 welch_t=w["statistic"], welch_df=w["df"], welch_p=w["p"], mwu_u=u["statistic"], mwu_p=u["p"],
@@ -286,19 +298,99 @@ def compare_pair(label, a, sa, b, sb):
                 d_ci_method=d["ci_method"], cliffs_delta=c["delta"], delta_low=c["low"], delta_high=c["high"])
 
 
+def detectable(se, df, alpha=ALPHA, power=POWER):
+    """The difference a two-sided test at alpha detects with the given power: (t_{1-alpha/2} + t_power) SE
+    at the contrast's df (the usual minimal detectable difference)."""
+    if not (np.isfinite(se) and np.isfinite(df) and df > 0):
+        return math.nan
+    return float((sst.t.ppf(1 - alpha / 2, df) + sst.t.ppf(power, df)) * se)
+
+
+def logit_pct(acc):
+    return special.logit(np.clip(np.asarray(acc, dtype=float) / 100, 0.5e-4, 1 - 0.5e-4))
+
+
+def graph_level_mixed(sa, sb):
+    """Both groups hold several graphs: accuracy ~ group + (1 | graph) [+ (1 | graph:order_seed)], REML,
+    Satterthwaite df; the same on the logit scale."""
+    both = pd.concat([sa.assign(_g="A"), sb.assign(_g="B")])
+    order = both["order_seed"].astype(str).to_numpy() if both["order_seed"].nunique() > 1 else None
+    graph = both["graph"].astype(str).to_numpy()
+    c = M.compare(both["acc"].to_numpy(), both["_g"].to_numpy(), graph, "A", "B", order=order)
+    lg = M.compare(logit_pct(both["acc"]), both["_g"].to_numpy(), graph, "A", "B", order=order)
+    return dict(method=c["method"], unit="graphs", estimate=c["estimate"], se=c["se"], df=c["df"], low=c["low"],
+                high=c["high"], p=c["p"], var_graph=c["var_graph"], var_order=c["var_order"],
+                var_resid=c["var_resid"], singular=c["singular"], fit_notes=c["notes"] + ([c["why"]] if c.get("why") else []),
+                logit_estimate=lg["estimate"], logit_low=lg["low"], logit_high=lg["high"], logit_p=lg["p"],
+                detectable=detectable(c["se"], c["df"]))
+
+
+def graph_level_null(single, ens, single_is_a):
+    """One side is a single graph, the other an ensemble of graphs: the null-model test."""
+    r = S.null_model_test(single["acc"].to_numpy(), ens["acc"].to_numpy(), ens["graph"].astype(str).to_numpy(),
+                          alpha=ALPHA)
+    sign = 1 if single_is_a else -1
+    lo, hi = sign * r["low"], sign * r["high"]
+    notes = []
+    if not r["reachable"]:
+        notes.append(f"k = {r['k']} null graphs: the smallest reachable p is 1/(k+1) = {r['p_min']:.3g}, so p < "
+                     f"{ALPHA} cannot be reached (k >= {math.ceil(1 / ALPHA)} needed)")
+    if r["k"] and not (r["seeds_null_min"] == r["seeds_null_max"] == r["seeds_obs"]):
+        notes.append(f"the real graph has {r['seeds_obs']} trials, the null graphs {r['seeds_null_min']}-"
+                     f"{r['seeds_null_max']}: its mean is not as noisy as theirs, which the test assumes")
+    return dict(method=r["method"], unit="graphs", estimate=sign * r["estimate"], se=r["se"],
+                df=r["k"] - 1 if r["k"] > 1 else math.nan, low=min(lo, hi), high=max(lo, hi), p=r["p"], k=r["k"],
+                z=sign * r["z"], p_min=r["p_min"], reachable=r["reachable"], pi_low=r["pi_low"], pi_high=r["pi_high"],
+                null_mean=r["null_mean"], null_sd=r["null_sd"], obs_mean=r["obs_mean"], fit_notes=notes,
+                detectable=detectable(r["se"], r["k"] - 1) if r["reachable"] else math.nan)
+
+
+def graph_level_two(sa, sb):
+    """One graph on each side: the question is about these two graphs, so their trials are the unit."""
+    w = S.welch_t(sa["acc"].to_numpy(), sb["acc"].to_numpy())
+    na, nb = len(sa), len(sb)
+    se = math.sqrt(sa["acc"].var(ddof=1) / na + sb["acc"].var(ddof=1) / nb) if na > 1 and nb > 1 else math.nan
+    est = float(sa["acc"].mean() - sb["acc"].mean())
+    q = sst.t.ppf(1 - ALPHA / 2, w["df"]) if np.isfinite(w["df"]) else math.nan
+    return dict(method="Welch's t over the trials (one graph on each side: the comparison is of these two graphs, "
+                       "their weight seeds are the replicates)", unit="trials", estimate=est, se=se, df=w["df"],
+                low=est - q * se, high=est + q * se, p=w["p"], fit_notes=[], detectable=detectable(se, w["df"]))
+
+
+def compare_pair(label, a, sa, b, sb):
+    ga, gb = int(sa["graph"].nunique()), int(sb["graph"].nunique())
+    if ga > 1 and gb > 1:
+        g = graph_level_mixed(sa, sb)
+    elif ga == 1 and gb > 1:
+        g = graph_level_null(sa, sb, True)
+    elif ga > 1 and gb == 1:
+        g = graph_level_null(sb, sa, False)
+    else:
+        g = graph_level_two(sa, sb)
+    return dict(stratum=label, a=a, b=b, graphs_a=ga, graphs_b=gb, **g, **trial_level(a, sa, b, sb))
+
+
 def verdict(r):
-    hp = r["welch_p_holm"]
+    hp = r["p_holm"]
+    how = "mixed model" if r["method"].startswith("linear mixed") else (
+        "null-model test, k = %d" % r["k"] if r["method"].startswith("null-model") else "Welch over trials")
     if not np.isfinite(hp):
-        return "not testable (fewer than 2 trials in a group, or no spread)"
+        why = "; ".join(r.get("fit_notes") or []) or "fewer than 2 graphs or trials on a side, or no spread"
+        return f"not testable ({why})"
     if hp < ALPHA:
-        hi, lo = (r["a"], r["b"]) if r["mean_a"] > r["mean_b"] else (r["b"], r["a"])
-        return f"{hi} higher than {lo} (Holm p = {hp:.3g})"
-    return f"no difference detected (Holm p = {hp:.3g})"
+        hi, lo = (r["a"], r["b"]) if r["estimate"] > 0 else (r["b"], r["a"])
+        return f"{hi} higher than {lo} ({how}, Holm p = {hp:.3g})"
+    text = f"no difference detected ({how}, Holm p = {hp:.3g}"
+    if r.get("reachable") is False:
+        text += f"; p < {ALPHA} unreachable with k = {r['k']}"
+    elif np.isfinite(r.get("detectable", math.nan)):
+        text += f"; 80 % power at {r['detectable']:.2g} pp"
+    return text + ")"
 
 
 def comparisons(strata, tokens):
     rows = [compare_pair(label, *pair) for label, g in strata for pair in pairs_in(g, tokens)]
-    for col in ("welch_p", "mwu_p"):
+    for col in ("p", "welch_p", "mwu_p"):
         adj = S.holm([r[col] for r in rows])
         for r, v in zip(rows, adj):
             r[col + "_holm"] = float(v)
@@ -442,28 +534,90 @@ def fig_measures(strata, cors, out, written):
 
 
 def fig_comparisons(comps, out, written, limit=80):
+    """Each comparison's graph-level estimate (A - B, pp) with its 95 % CI; red where Holm p < 0.05."""
     show = comps[:limit]
     fig, ax = plt.subplots(figsize=(8, max(2.5, 0.32 * len(show) + 1.2)))
     if not show:
         empty(ax, "no pair of groups to compare in any stratum")
     else:
         y = np.arange(len(show))[::-1]
-        d = np.array([c["cohens_d"] for c in show])
-        lo = np.array([c["d_low"] for c in show])
-        hi = np.array([c["d_high"] for c in show])
-        colors = np.array(["C3" if np.isfinite(c["welch_p_holm"]) and c["welch_p_holm"] < ALPHA else "C0"
-                           for c in show])
-        ok = np.isfinite(d) & np.isfinite(lo) & np.isfinite(hi)
-        ax.errorbar(d[ok], y[ok], xerr=np.vstack([d[ok] - lo[ok], hi[ok] - d[ok]]), fmt="none", ecolor="0.5", capsize=3)
-        ax.scatter(d[ok], y[ok], c=colors[ok], zorder=3)
-        for yi in y[~ok]:  # d undefined: a group of one trial, or no spread in either
-            ax.text(0, yi, "d not defined", ha="center", va="center", fontsize=7, color="0.4")
+        est = np.array([c["estimate"] for c in show], dtype=float)
+        lo = np.array([c["low"] for c in show], dtype=float)
+        hi = np.array([c["high"] for c in show], dtype=float)
+        colors = np.array(["C3" if np.isfinite(c["p_holm"]) and c["p_holm"] < ALPHA else "C0" for c in show])
+        ok = np.isfinite(est) & np.isfinite(lo) & np.isfinite(hi)
+        ax.errorbar(est[ok], y[ok], xerr=np.vstack([est[ok] - lo[ok], hi[ok] - est[ok]]), fmt="none", ecolor="0.5",
+                    capsize=3)
+        ax.scatter(est[ok], y[ok], c=colors[ok], zorder=3)
+        for yi in y[~ok]:
+            ax.text(0, yi, "not testable", ha="center", va="center", fontsize=7, color="0.4")
         ax.axvline(0, color="k", lw=0.8)
-        ax.set_yticks(y, [f"{c['a']} vs {c['b']}\n{c['stratum']}" for c in show], fontsize=6)
-        ax.set_xlabel("Cohen's d (A - B, pooled SD) with 95% CI; red: Holm p < 0.05")
-    title = "Group comparisons" + (f" (first {limit} of {len(comps)})" if len(comps) > limit else "")
+        ax.set_yticks(y, [f"{c['a']} vs {c['b']} [{short_method(c)}]\n{c['stratum']}" for c in show], fontsize=6)
+        ax.set_xlabel("A - B (accuracy points) with 95% CI, graphs as the unit; red: Holm p < 0.05")
+    title = "Graph-level comparisons" + (f" (first {limit} of {len(comps)})" if len(comps) > limit else "")
     ax.set_title(title)
     save(fig, out, "topology_comparisons.png", written)
+
+
+def short_method(c):
+    if c["method"].startswith("linear mixed"):
+        return "mixed model"
+    if c["method"].startswith("null-model"):
+        return f"null model, k={c['k']}"
+    return "trials"
+
+
+def study_groups(strata, tokens, limit=12):
+    """[(stratum, [(group, trials)])] for the study figure: the --compare groups, else every graph group."""
+    out = []
+    for label, g in strata:
+        if tokens:
+            groups = [(t, g[token_mask(g, t)]) for t in tokens]
+        else:
+            groups = list(g.groupby("graph_group", sort=False))
+        groups = [(n, s) for n, s in groups if len(s)][:limit]
+        if len(groups) > 1:
+            out.append((label, groups))
+    return out
+
+
+def group_estimate(s):
+    """A group's mean accuracy and 95 % CI with graphs as the unit (t over the graph means); a single
+    graph: over its trials (logit-scale t, bounded)."""
+    means = s.groupby("graph")["acc"].mean().to_numpy()
+    if len(means) > 1:
+        m, sd = float(means.mean()), float(means.std(ddof=1))
+        q = sst.t.ppf(1 - ALPHA / 2, len(means) - 1) * sd / math.sqrt(len(means))
+        return m, m - q, m + q
+    r = mean_ci(s["acc"], n_test(s.iloc[0]))
+    return r["mean"], r["low"], r["high"]
+
+
+def fig_study(groups_by_stratum, out, written, max_panels=4):
+    """One point per graph (its mean over seeds, bar: its seeds' range) by group, with the group's
+    estimate and 95 % CI beside it: what a study's verdicts rest on."""
+    panels = groups_by_stratum[:max_panels]
+    fig, axes = plt.subplots(len(panels) or 1, 1, figsize=(9, 3.6 * max(1, len(panels))), squeeze=False)
+    if not panels:
+        empty(axes[0][0], "fewer than two groups with done trials in every stratum")
+    for ax, (label, groups) in zip(axes[:, 0], panels):
+        for i, (name, s) in enumerate(groups):
+            per = s.groupby("graph")["acc"].agg(["mean", "min", "max"])
+            xs = i + np.linspace(-0.25, 0.05, len(per)) if len(per) > 1 else np.array([i - 0.1])
+            ax.vlines(xs, per["min"], per["max"], color=f"C{i % 10}", alpha=0.5, lw=1)
+            ax.scatter(xs, per["mean"], s=14, color=f"C{i % 10}", zorder=3)
+            m, lo, hi = group_estimate(s)
+            if np.isfinite(lo) and np.isfinite(hi):
+                ax.errorbar([i + 0.2], [m], yerr=[[m - lo], [hi - m]], fmt="D", color="k", ms=5, capsize=4)
+            else:
+                ax.scatter([i + 0.2], [m], marker="D", color="k", s=20)
+        ax.set_xticks(range(len(groups)), [f"{n}\n{s['graph'].nunique()} graphs, {len(s)} trials" for n, s in groups],
+                      fontsize=7)
+        ax.set(ylabel="final test accuracy (%)", title=label)
+    fig.suptitle("Each graph's mean accuracy over its seeds (dot; bar: range of its seeds), and each group's mean "
+                 "with its 95% CI (black; graphs as the unit)", fontsize=9)
+    fig.tight_layout()
+    save(fig, out, "topology_study.png", written)
 
 
 def fig_variance(var, out, written):
@@ -544,25 +698,54 @@ def md_correlations(cors):
 def md_comparisons(comps, tokens):
     what = ("the groups named by --compare (" + ", ".join(tokens) + ")" if tokens else
             "every pair of graph groups (a spec without its seed; the baseline 'none' included)")
-    out = ["## Comparisons", "",
-           f"Within each stratum, {what}. Welch's t-test (two-sided) and Mann-Whitney U (two-sided, scipy's "
-           f"exact/asymptotic choice); Holm-Bonferroni adjustment over all {len(comps)} comparisons of this "
-           "table (separately for each test); verdict from the Holm-adjusted Welch p at alpha 0.05. "
-           "Cohen's d: A - B over the pooled SD, 95% CI by noncentral t (normal approximation where that "
-           "fails, marked). Cliff's delta: P(A > B) - P(A < B), 95% CI by the score method on the "
-           "Hanley-McNeil variance (Newcombe 2006). Figure: topology_comparisons.png.", ""]
+    out = ["## Comparisons: graphs as the unit", "",
+           f"Within each stratum, {what}. The question is about wirings, so the unit of replication is the "
+           "graph: a graph's seeds are repeated measures of it, not independent samples of its family. "
+           "When both groups hold several graphs: a linear mixed model, accuracy ~ group + (1 | graph) "
+           "(+ (1 | graph:order_seed) when order seeds vary), fitted by REML to the trials of the two groups, "
+           "the contrast's df by Satterthwaite (as R's lmerTest), with its variance components (pp^2). "
+           "When one side is a single graph and the other an ensemble (mouse against rewire:mouse): the "
+           "null-model test, the graph's mean over its seeds against the k null graphs' means (z, empirical "
+           "two-sided p = (1 + #{null at least as extreme}) / (1 + k), 95% prediction interval of one more "
+           "null graph's mean); its CI is that of the difference from the ensemble mean. One graph on each "
+           f"side: Welch's t over their trials. Holm-Bonferroni over the {len(comps)} comparisons; verdict at "
+           "alpha 0.05. 'detectable': the difference this design detects with 80% power, (t_0.975 + t_0.8) SE. "
+           "The same mixed model on the logit scale (logit of the accuracy fraction) is given beside it. "
+           "Figure: topology_comparisons.png; the graphs themselves: topology_study.png.", ""]
     if not comps:
         return out + ["No stratum has two groups with done trials.", ""]
-    out += ["| stratum | A | B | n A | n B | mean A | mean B | Welch t (df) | p | Holm p | MWU U | p | Holm p | "
-            "Cohen's d [95% CI] | Cliff's delta [95% CI] | verdict |",
-            "| --- | --- | --- |" + " ---: |" * 10 + " --- | --- | --- |"]
+    out += ["| stratum | A | B | method | graphs A / B | trials A / B | A - B (pp) [95% CI] | df | p | Holm p | "
+            "var graph / order / seed (pp^2) | detectable (pp) | logit-scale A - B, p | verdict |",
+            "| --- | --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | --- | ---: | --- | --- |"]
+    for c in comps:
+        comp = "-"
+        if c["method"].startswith("linear mixed"):
+            vo = "-" if c["var_order"] is None else f"{c['var_order']:.4f}"
+            comp = f"{c['var_graph']:.4f} / {vo} / {c['var_resid']:.4f}" + (" (singular)" if c["singular"] else "")
+        elif c["method"].startswith("null-model"):
+            comp = (f"z = {f(c['z'])}; null sd {f(c['null_sd'], 3)}; PI [{f(c['pi_low'])}, {f(c['pi_high'])}]")
+        lg = (f"{c['logit_estimate']:.3f} [{c['logit_low']:.3f}, {c['logit_high']:.3f}], p {fp(c['logit_p'])}"
+              if "logit_estimate" in c and np.isfinite(c["logit_estimate"]) else "-")
+        out.append(f"| {c['stratum']} | {c['a']} | {c['b']} | {short_method(c)} | {c['graphs_a']} / {c['graphs_b']} | "
+                   f"{c['n_a']} / {c['n_b']} | {f(c['estimate'], 3)} {ci(c['low'], c['high'], 3)} | {f(c['df'], 1)} | "
+                   f"{fp(c['p'])} | {fp(c['p_holm'])} | {comp} | {f(c['detectable'], 3)} | {lg} | {c['verdict']} |")
+    notes = [f"- {c['a']} vs {c['b']} ({c['stratum']}): {n}" for c in comps for n in c.get("fit_notes") or []]
+    out += [""] + notes + ([""] if notes else [])
+    out += ["### Trials treated as independent (for reference, not the verdict)", "",
+            "The same pairs with every trial counted as an independent sample: Welch's t, Mann-Whitney U "
+            "(Holm over the table, per test), Cohen's d (pooled SD, noncentral t CI) and Cliff's delta "
+            "(score CI, Newcombe 2006). When graphs vary within a group this is pseudo-replication: it "
+            "overstates the evidence by about the design effect 1 + (seeds - 1) ICC.", "",
+            "| stratum | A | B | n A | n B | mean A | mean B | Welch t (df) | p | Holm p | MWU U | p | Holm p | "
+            "Cohen's d [95% CI] | Cliff's delta [95% CI] |",
+            "| --- | --- | --- |" + " ---: |" * 10 + " --- | --- |"]
     for c in comps:
         mark = " (normal approx.)" if c["d_ci_method"].startswith("normal") else ""
         out.append(f"| {c['stratum']} | {c['a']} | {c['b']} | {c['n_a']} | {c['n_b']} | {f(c['mean_a'])} | "
                    f"{f(c['mean_b'])} | {f(c['welch_t'])} ({f(c['welch_df'], 1)}) | {fp(c['welch_p'])} | "
                    f"{fp(c['welch_p_holm'])} | {f(c['mwu_u'], 1)} | {fp(c['mwu_p'])} | {fp(c['mwu_p_holm'])} | "
                    f"{f(c['cohens_d'])} {ci(c['d_low'], c['d_high'])}{mark} | {f(c['cliffs_delta'])} "
-                   f"{ci(c['delta_low'], c['delta_high'])} | {c['verdict']} |")
+                   f"{ci(c['delta_low'], c['delta_high'])} |")
     return out + [""]
 
 
@@ -594,14 +777,43 @@ def md_variance(var):
     return out + [""]
 
 
+def study_rows(groups_by_stratum):
+    rows = []
+    for label, groups in groups_by_stratum:
+        for name, s in groups:
+            m, lo, hi = group_estimate(s)
+            per = s.groupby("graph").size()
+            rows.append(dict(stratum=label, group=name, graphs=int(len(per)), trials=int(len(s)),
+                             seeds_min=int(per.min()), seeds_max=int(per.max()), mean=m, low=lo, high=hi,
+                             unit="graphs" if len(per) > 1 else "trials (one graph)"))
+    return rows
+
+
+def md_study(rows):
+    out = ["## The study: groups of graphs", "",
+           "Each group's mean accuracy (%) with its 95% CI. Graphs are the unit: the CI is Student t over the "
+           "graphs' means (each graph's mean over its seeds); for a group of one graph, over its trials (logit "
+           "scale, bounded). Figure: topology_study.png (every graph's mean and its seeds' range).", ""]
+    if not rows:
+        return out + ["Fewer than two groups with done trials in every stratum.", ""]
+    out += ["| stratum | group | graphs | trials | seeds per graph | mean | 95% CI | unit |",
+            "| --- | --- | ---: | ---: | --- | ---: | --- | --- |"]
+    for r in rows:
+        seeds = str(r["seeds_min"]) if r["seeds_min"] == r["seeds_max"] else f"{r['seeds_min']}-{r['seeds_max']}"
+        out.append(f"| {r['stratum']} | {r['group']} | {r['graphs']} | {r['trials']} | {seeds} | {f(r['mean'])} | "
+                   f"{ci(r['low'], r['high'])} | {r['unit']} |")
+    return out + [""]
+
+
 def write_markdown(path, out, res, info, tokens):
     d = res["summary"]
     lines = [f"# Topology analysis of {path}", "",
              f"{d['trials']} trials, {d['done']} done (used); {d['strata']} strata "
              f"(keys: {', '.join(res['strata_keys'])}).",
              ""] + md_columns(info) + [""]
+    lines += md_study(res["study"]) + md_comparisons(res["comparisons"], tokens)
+    lines += md_variance(res["variance_components"])
     lines += md_trends(res["parameter_trends"]) + md_correlations(res["measure_correlations"])
-    lines += md_comparisons(res["comparisons"], tokens) + md_variance(res["variance_components"])
     if res["notes"]:
         lines += ["## Notes", ""] + [f"- {n}" for n in res["notes"]] + [""]
     p = os.path.join(out, "topology.md")
@@ -619,6 +831,7 @@ def write_csvs(out, res, written):
                                                                       "value", "n", "mean", "low", "high"]),
               "topology_correlations.csv": (res["measure_correlations"], ["stratum", "measure", "n", "rho"]),
               "topology_comparisons.csv": (res["comparisons"], ["stratum", "a", "b", "verdict"]),
+              "topology_study.csv": (res["study"], ["stratum", "group", "graphs", "trials", "mean", "low", "high"]),
               "topology_variance.csv": (flat_var, ["stratum", "group", "component", "variance", "share"])}
     for name, (rows, cols) in tables.items():
         p = os.path.join(out, name)
@@ -633,7 +846,14 @@ METHODS = {
     "welch": "Welch's t-test, Welch-Satterthwaite df, two-sided",
     "mann_whitney": "scipy.stats.mannwhitneyu, two-sided, default method (exact for n <= 8 without ties)",
     "multiplicity": "Holm-Bonferroni over all comparisons of the run, for each test separately",
-    "verdict": f"Holm-adjusted Welch p < {ALPHA}",
+    "verdict": f"Holm-adjusted graph-level p < {ALPHA}: mixed model (REML, Satterthwaite df) when both groups "
+               "hold several graphs, null-model test (empirical p, k null graphs) when one side is one graph, "
+               "Welch over trials when both sides are one graph",
+    "mixed_model": "acc ~ group + (1 | graph) [+ (1 | graph:order_seed)], REML, Satterthwaite df (lmerTest's "
+                   "method); fitted per comparison to its two groups' trials; also on the logit scale",
+    "null_model": "graph mean vs k null-graph means: z (sd ddof 1), empirical two-sided p = (1 + #extreme)/(1 + k), "
+                  "95% prediction interval mean +- t_{k-1} sd sqrt(1 + 1/k)",
+    "trial_level": "Welch, Mann-Whitney, Cohen's d, Cliff's delta with trials treated as independent (reference only)",
     "cohens_d": "pooled SD; 95% CI by noncentral-t inversion (normal approximation with the Hedges-Olkin "
                 "variance if that fails, as marked per row)",
     "cliffs_delta": "95% CI: score interval on the Hanley-McNeil variance (Newcombe 2006, method 5)",
@@ -652,6 +872,7 @@ def analyse(path, df, info, keys, tokens):
                strata=[dict(stratum=label, trials=len(g), groups=sorted(set(g["graph_group"]))) for label, g in strata],
                parameter_trends=series, parameter_trend_points=points, measure_correlations=correlations(strata),
                comparisons=comparisons(strata, tokens), variance_components=variance(d, keys, shown), notes=[])
+    res["study"] = study_rows(study_groups(strata, tokens))
     if not len(d):
         res["notes"].append("no done trial: nothing to analyse")
     if info["from_graph_spec"]:
@@ -684,6 +905,7 @@ def main(argv=None):
     written = []
     fig_trends(res["parameter_trends"], a.out, written)
     fig_measures(strata, res["measure_correlations"], a.out, written)
+    fig_study(study_groups(strata, tokens), a.out, written)
     fig_comparisons(res["comparisons"], a.out, written)
     fig_variance(res["variance_components"], a.out, written)
     write_csvs(a.out, res, written)

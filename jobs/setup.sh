@@ -50,10 +50,12 @@ case "$use" in
   # python3-* are the independent references the tests compare against (networkx, h5py, numpy/scipy,
   # PyTorch) and the plotting stack of analysis/; SLURM lets tests/sh/test_slurm.sh start a real
   # one-node cluster; lmod checks the installed modulefile; git clones the project for the fresh-clone test;
-  # chromium renders the page of `dcn report --html` headless (tests/py/test_html_report.py)
+  # chromium renders the page of `dcn report --html` headless (tests/py/test_html_report.py); R's
+  # lme4/lmerTest are the reference for the mixed models of `dcn report` (tests/py/test_mixed.py)
   test) extra="curl ca-certificates python3 python3-networkx python3-h5py python3-numpy python3-scipy
 python3-matplotlib python3-pandas python3-torch graphviz hdf5-tools dataset-fashion-mnist slurm-wlm
-slurmctld slurmd slurm-client munge valgrind lmod git chromium"; default_data="mnist fashion" ;;
+slurmctld slurmd slurm-client munge valgrind lmod git chromium python3-statsmodels r-base-core r-cran-lme4
+r-cran-lmertest"; default_data="mnist fashion" ;;
   bench) extra="curl ca-certificates python3 python3-numpy python3-torch"; default_data="mnist" ;;
   *) echo "setup.sh: --for must be run, test or bench, not '$use'" >&2; exit 2 ;;
 esac

@@ -8,8 +8,11 @@ measures and dag_*) added when the real file does not have them yet. Two strata 
 hold WS graphs at p = 0.1, 0.5, 0.9 (3 graph seeds x 2 ordering seeds x 3 weight seeds, accuracy
 rising by 4 points from p = 0 to 1), C. elegans (95 %), its rewirings (93 %), G(n, m) graphs like it
 (95 %), the graph-free baseline and two failed trials. Checked:
-- --compare celegans,rewire:celegans,gnm: verdicts (C. elegans and G(n, m) above the rewirings, no
-  difference between them), Welch p and Holm-adjusted p equal to scipy + a Holm computed here;
+- --compare celegans,rewire:celegans,gnm: graph-level verdicts (C. elegans and G(n, m) above the 150
+  rewirings; C. elegans against 6 G(n, m) graphs cannot reach p < 0.05 and says so): the null-model
+  p equal to a numpy computation here, the mixed model's p, estimate and df equal to the pooled t-test on
+  graph means (balanced design), Holm over them by hand; the trial-level Welch p and its Holm equal to
+  scipy + a Holm computed here;
   --compare with specs that hold commas (with and without seed=);
 - without --compare every pair of graph groups of each stratum, the baseline included;
 - the WS p trend: increasing means, CIs inside 0-100 % naming their method, Spearman rho > 0 with a
@@ -41,6 +44,7 @@ DCN = os.environ.get("DCN_BIN", os.path.join(SRC, "build", "dcn"))
 SCRIPT = os.path.join(SRC, "analysis", "topology.py")
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OPENBLAS_NUM_THREADS="1")
 COMPARE = ["celegans", "rewire:celegans", "gnm"]
+N_REWIRE = 150
 failures = []
 
 # /summary of dcn at the time of writing, used when no dcn can run a sweep here
@@ -139,15 +143,19 @@ def design(seed=1):
                 rows.append(trial(rng, "celegans", frozen, w, o, 0.95 + shift + rng.normal(0, noise),
                                   graph_family="celegans", nodes=297, edges=2148, clustering=0.29, path_length=2.46,
                                   small_world_sigma=1.0))
-        for gs in range(3):
-            for w in range(3):
+        # enough null graphs for the null-model test to reach p < 0.05 after Holm over 6 comparisons
+        for gs in range(N_REWIRE):
+            g_eff = rng.normal(0, 0.004)
+            for w in range(2):
                 rows.append(trial(rng, f"rewire:celegans,swaps_per_edge=10,seed={gs}", frozen, w, 0,
-                                  0.93 + shift + rng.normal(0, noise), graph_family="rewire", base_graph="celegans",
+                                  0.93 + shift + g_eff + rng.normal(0, noise), graph_family="rewire", base_graph="celegans",
                                   swaps_per_edge=10.0, graph_seed=gs, rewire_swaps=21480, nodes=297, edges=2148,
                                   clustering=0.05, path_length=2.3, small_world_sigma=1.0))
-        for gs in range(2):
-            for w in range(4):
-                rows.append(trial(rng, f"gnm:n=297,m=2148,seed={gs}", frozen, w, 0, 0.95 + shift + rng.normal(0, noise),
+        for gs in range(6):
+            g_eff = rng.normal(0, 0.004)
+            for w in range(2):  # as many seeds as each rewiring: balanced
+                rows.append(trial(rng, f"gnm:n=297,m=2148,seed={gs}", frozen, w, 0,
+                                  0.95 + shift + g_eff + rng.normal(0, noise),
                                   graph_family="gnm", graph_n=297, graph_m=2148, graph_seed=gs, nodes=297, edges=2148,
                                   clustering=0.048, path_length=2.25, small_world_sigma=1.0))
     for w in range(4):
@@ -192,7 +200,7 @@ def holm_by_hand(p):
 
 
 def expected_pairs(rows):
-    """(stratum frozen, A, B) -> (acc A, acc B) in percent, for the --compare groups."""
+    """(stratum frozen, A, B) -> ((acc A, graph A), (acc B, graph B)) in percent, for the --compare groups."""
     done = [r for r in rows if r["status"] == "done"]
     match = {"celegans": lambda r: r["graph"] == "celegans",
              "rewire:celegans": lambda r: r["graph"].startswith("rewire:celegans"),
@@ -201,10 +209,30 @@ def expected_pairs(rows):
     for frozen in (0, 1):
         for i, a in enumerate(COMPARE):
             for b in COMPARE[i + 1:]:
-                xa = [100 * r["test_accuracy"] for r in done if r["frozen"] == frozen and match[a](r)]
-                xb = [100 * r["test_accuracy"] for r in done if r["frozen"] == frozen and match[b](r)]
-                out[(frozen, a, b)] = (xa, xb)
+                sides = []
+                for g in (a, b):
+                    sel = [r for r in done if r["frozen"] == frozen and match[g](r)]
+                    sides.append(([100 * r["test_accuracy"] for r in sel], [r["graph"] for r in sel]))
+                out[(frozen, a, b)] = tuple(sides)
     return out
+
+
+def graph_means(acc, graph):
+    return np.array([np.mean([x for x, g in zip(acc, graph) if g == k]) for k in dict.fromkeys(graph)])
+
+
+def graph_level_reference(sa, sb):
+    """The graph-level p and A - B computed here: a single graph against an ensemble by the null-model
+    test written out with numpy; two ensembles (balanced here: every graph has the same seeds) by the
+    pooled t-test on graph means, which the REML mixed model equals for balanced designs."""
+    ma, mb = graph_means(*sa), graph_means(*sb)
+    if len(ma) > 1 and len(mb) > 1:
+        r = sst.ttest_ind(ma, mb, equal_var=True)
+        return "mixed", float(r.pvalue), float(ma.mean() - mb.mean()), len(ma) + len(mb) - 2
+    single, ens, sign = (ma[0], mb, 1) if len(ma) == 1 else (mb[0], ma, -1)
+    mu = ens.mean()
+    extreme = int(np.sum(np.abs(ens - mu) >= abs(single - mu)))
+    return "null", (1 + extreme) / (1 + len(ens)), sign * (single - mu), len(ens) - 1
 
 
 def check_outputs(out, what):
@@ -220,7 +248,8 @@ def check_outputs(out, what):
         check(os.path.exists(p) and len(pd.read_csv(p)) > 0, f"{what}: {name} has rows")
     md = open(os.path.join(out, "topology.md")).read()
     for word in ("Welch", "Holm", "Mann-Whitney", "noncentral t", "Newcombe", "bootstrap percentile", "logit",
-                 "Henderson"):
+                 "Henderson", "mixed model", "Satterthwaite", "null-model test", "graphs as the unit",
+                 "treated as independent"):
         check(word in md, f"{what}: topology.md names the method '{word}'")
     with open(os.path.join(out, "topology.json")) as f:
         return json.load(f), md
@@ -228,14 +257,14 @@ def check_outputs(out, what):
 
 def check_compare(j, rows):
     exp = expected_pairs(rows)
-    comps = j["comparisons"]
+    comps = [{k: (math.nan if v is None else v) for k, v in c.items()} for c in j["comparisons"]]  # JSON null: NaN
     check(len(comps) == 6, f"--compare of 3 groups in 2 strata: 6 comparisons, got {len(comps)}")
-    p_exp = {}
+    p_exp, g_exp = {}, {}
     for c in comps:
         key = (1 if "frozen" in c["stratum"] else 0, c["a"], c["b"])
         if not check(key in exp, f"comparison {key} expected"):
             continue
-        xa, xb = exp[key]
+        (xa, ga), (xb, gb) = exp[key]
         ref = sst.ttest_ind(xa, xb, equal_var=False)
         check(c["n_a"] == len(xa) and c["n_b"] == len(xb), f"{key}: n {c['n_a']}, {c['n_b']} vs {len(xa)}, {len(xb)}")
         check(abs(c["welch_p"] - ref.pvalue) <= 1e-9 * max(ref.pvalue, 1e-300) + 1e-300,
@@ -243,21 +272,37 @@ def check_compare(j, rows):
         mw = sst.mannwhitneyu(xa, xb, alternative="two-sided")
         check(abs(c["mwu_p"] - mw.pvalue) < 1e-12, f"{key}: Mann-Whitney p {c['mwu_p']:.6g} vs scipy {mw.pvalue:.6g}")
         p_exp[key] = ref.pvalue
+        kind, gp, gest, gdf = graph_level_reference((xa, ga), (xb, gb))
+        g_exp[key] = gp
+        check(c["method"].startswith("linear mixed" if kind == "mixed" else "null-model"),
+              f"{key}: graph-level method {kind} ('{c['method'][:40]}...')")
+        check(c["graphs_a"] == len(set(ga)) and c["graphs_b"] == len(set(gb)),
+              f"{key}: graphs {c['graphs_a']} / {c['graphs_b']} vs {len(set(ga))} / {len(set(gb))}")
+        check(abs(c["p"] - gp) <= 1e-5 * gp + 1e-12, f"{key}: graph-level p {c['p']:.6g} vs reference {gp:.6g}")
+        check(abs(c["estimate"] - gest) <= 1e-6 * abs(gest) + 1e-9,
+              f"{key}: A - B {c['estimate']:.6g} vs reference {gest:.6g}")
+        check(abs(c["df"] - gdf) <= 1e-3 * gdf, f"{key}: df {c['df']:.6g} vs {gdf}")
+        check(c["low"] <= c["estimate"] <= c["high"], f"{key}: estimate inside its CI")
     keys = list(p_exp)
     holm = dict(zip(keys, holm_by_hand([p_exp[k] for k in keys])))
+    gholm = dict(zip(keys, holm_by_hand([g_exp[k] for k in keys])))
+    decided = 0
     for c in comps:
         key = (1 if "frozen" in c["stratum"] else 0, c["a"], c["b"])
-        if key in holm:
-            check(abs(c["welch_p_holm"] - holm[key]) <= 1e-9 * holm[key] + 1e-300,
-                  f"{key}: Holm p {c['welch_p_holm']:.6g} vs by hand {holm[key]:.6g}")
-        if c["b"] == "rewire:celegans" or c["a"] == "rewire:celegans":
-            other = c["a"] if c["b"] == "rewire:celegans" else c["b"]
-            check(c["verdict"].startswith(f"{other} higher than rewire:celegans (Holm p = "),
-                  f"{key}: verdict '{c['verdict']}'")
-            check(c["delta_low"] <= c["cliffs_delta"] <= c["delta_high"] and c["d_low"] <= c["cohens_d"] <= c["d_high"],
-                  f"{key}: effect sizes inside their CIs")
+        if key not in holm:
+            continue
+        check(abs(c["welch_p_holm"] - holm[key]) <= 1e-9 * holm[key] + 1e-300,
+              f"{key}: trial-level Holm p {c['welch_p_holm']:.6g} vs by hand {holm[key]:.6g}")
+        check(abs(c["p_holm"] - gholm[key]) <= 1e-5 * gholm[key], f"{key}: Holm p {c['p_holm']:.6g} vs {gholm[key]:.6g}")
+        if gholm[key] < 0.05:
+            decided += 1
+            hi, lo = (c["a"], c["b"]) if c["estimate"] > 0 else (c["b"], c["a"])
+            check(c["verdict"].startswith(f"{hi} higher than {lo} ("), f"{key}: verdict '{c['verdict']}'")
         else:
-            check(c["verdict"].startswith("no difference detected (Holm p = "), f"{key}: verdict '{c['verdict']}'")
+            check(c["verdict"].startswith("no difference detected ("), f"{key}: verdict '{c['verdict']}'")
+        if "celegans" == c["a"] and c["b"] == "gnm":  # k = 6 null graphs
+            check("unreachable with k = 6" in c["verdict"], f"{key}: says p < 0.05 is unreachable: '{c['verdict']}'")
+    check(decided == 4, f"4 comparisons decided (C. elegans and G(n, m) above the rewirings), got {decided}")
 
 
 def check_trends(j):
