@@ -89,7 +89,7 @@ class Design:
 
 
 def _sd(design, theta, sigma):
-    tg = theta[0]
+    tg = theta[0] if len(theta) else 0.0  # no theta: one trial per graph, the graph term left out
     to = theta[1] if design.has_order else 0.0
     s2 = sigma * sigma
     return tg * tg * s2, to * to * s2, s2
@@ -292,10 +292,15 @@ def fit(y, group, graph, order=None):
     if d.p < 1 or d.n_graph <= d.p:
         return dict(_nan_fit(d, f"{d.n_graph} graphs for {d.p} groups: no graph-to-graph variance is estimable"),
                     notes=notes)
+    if not np.ptp(d.y) > 0:
+        return dict(_nan_fit(d, "every accuracy is the same: no spread to estimate a variance from"), notes=notes)
     if d.n <= d.n_graph:
-        return dict(_nan_fit(d, "one trial per graph: graph and seed variance are not separable"), notes=notes)
-    k = 2 if d.has_order else 1
-    theta = _optimise(d, k)
+        # graphs are then the trials: ordinary least squares over graphs, exact df n - p, and the one
+        # variance holds graph and seed variation together
+        notes.append("one trial per graph: graph and seed variance are not separable; the graph term is left out "
+                     "and the residual holds both (a t-test over graphs)")
+    k = 0 if d.n <= d.n_graph else 2 if d.has_order else 1
+    theta = _optimise(d, k) if k else np.zeros(0)
     crit, s2 = _profiled(d, theta)
     sigma = math.sqrt(s2)
     vp = np.concatenate([theta, [sigma]])
@@ -305,8 +310,9 @@ def fit(y, group, graph, order=None):
     beta = vcov @ mv
     a, jac, ev = _satterthwaite_parts(d, vp)
     return dict(ok=True, why="", groups=d.groups, beta=dict(zip(d.groups, (beta + d.shift).tolist())), vcov=vcov,
-                var_graph=sg, var_order=so if d.has_order else None, var_resid=se, theta=theta.tolist(), sigma=sigma,
-                singular=bool(np.any(theta < SINGULAR_TOL)), n_graphs=d.graph_groups, n_trials=d.group_trials,
+                var_graph=sg if k else math.nan, var_order=so if d.has_order else None, var_resid=se,
+                theta=theta.tolist(), sigma=sigma,
+                singular=bool(k and np.any(theta < SINGULAR_TOL)), n_graphs=d.graph_groups, n_trials=d.group_trials,
                 deviance=crit, vcov_varpar=a, jac=jac, hessian_eigenvalues=ev.tolist(), notes=notes,
                 method=METHOD.format(order=" + (1 | graph:order_seed)" if d.has_order else ""))
 

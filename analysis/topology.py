@@ -493,7 +493,7 @@ def fig_trends(series, out, written):
             ys = np.array([q["mean"] for q in pts])
             lo = np.array([q["low"] for q in pts])
             hi = np.array([q["high"] for q in pts])
-            err = np.vstack([np.nan_to_num(ys - lo), np.nan_to_num(hi - ys)])
+            err = np.maximum(0, np.vstack([np.nan_to_num(ys - lo), np.nan_to_num(hi - ys)]))
             ax.errorbar(xs, ys, yerr=err, marker="o", ms=4, capsize=3, color=f"C{j % 10}",
                         label=f"{s['series']} (rho {f(s['rho'])} {ci(s['low'], s['high'])})")
         ax.set(title=f"{fam}: accuracy against {p}", xlabel=p, ylabel="final test accuracy (%)")
@@ -546,8 +546,8 @@ def fig_comparisons(comps, out, written, limit=80):
         hi = np.array([c["high"] for c in show], dtype=float)
         colors = np.array(["C3" if np.isfinite(c["p_holm"]) and c["p_holm"] < ALPHA else "C0" for c in show])
         ok = np.isfinite(est) & np.isfinite(lo) & np.isfinite(hi)
-        ax.errorbar(est[ok], y[ok], xerr=np.vstack([est[ok] - lo[ok], hi[ok] - est[ok]]), fmt="none", ecolor="0.5",
-                    capsize=3)
+        ax.errorbar(est[ok], y[ok], xerr=np.maximum(0, np.vstack([est[ok] - lo[ok], hi[ok] - est[ok]])), fmt="none",
+                    ecolor="0.5", capsize=3)
         ax.scatter(est[ok], y[ok], c=colors[ok], zorder=3)
         for yi in y[~ok]:
             ax.text(0, yi, "not testable", ha="center", va="center", fontsize=7, color="0.4")
@@ -608,7 +608,9 @@ def fig_study(groups_by_stratum, out, written, max_panels=4):
             ax.scatter(xs, per["mean"], s=14, color=f"C{i % 10}", zorder=3)
             m, lo, hi = group_estimate(s)
             if np.isfinite(lo) and np.isfinite(hi):
-                ax.errorbar([i + 0.2], [m], yerr=[[m - lo], [hi - m]], fmt="D", color="k", ms=5, capsize=4)
+                # the plain mean can sit a rounding error outside a logit-scale CI of identical values
+                ax.errorbar([i + 0.2], [m], yerr=[[max(0.0, m - lo)], [max(0.0, hi - m)]], fmt="D", color="k", ms=5,
+                            capsize=4)
             else:
                 ax.scatter([i + 0.2], [m], marker="D", color="k", s=20)
         ax.set_xticks(range(len(groups)), [f"{n}\n{s['graph'].nunique()} graphs, {len(s)} trials" for n, s in groups],
