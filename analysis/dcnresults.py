@@ -16,10 +16,84 @@ import pandas as pd
 
 FORMAT_VERSION = 1  # the newest results format these scripts know (DCN_TRIAL_FORMAT_VERSION)
 
-PAPER_KEYS = ["graph", "dataset", "variant", "frozen"]
-CONFIG_KEYS = ["order", "epochs", "batch", "lr", "channels", "train_limit", "test_limit"]
-ALL_KEYS = ["graph", "dataset", "variant", "frozen", "seed", "order", "order_seed", "epochs", "batch", "lr",
-            "channels", "train_limit", "test_limit"]
+# ---------------------------------------------------------------- the trial fields
+# dcn's table of trial fields (include/dcn/fields.h) reaches these scripts through results.h5: its root
+# attribute trial_fields is a JSON list of {name, type, sweep_key, unit, default, config}, one per
+# /summary column of a trial field. Files written before that attribute existed get HISTORICAL_FIELDS.
+
+# The fields of results files without trial_fields (dcn before the attribute; format_version 1, layouts
+# 1 and 2), as they were then: a fallback for those files only, never extended. load() keeps the ones
+# the file's /summary has (older files lack some).
+HISTORICAL_FIELDS = [
+    dict(name="graph", type="string", sweep_key="graphs", unit="", default="ws:n=32,k=4,p=0.75,seed=0",
+         config=True),
+    dict(name="dataset", type="string", sweep_key="datasets", unit="", default="mnist", config=True),
+    dict(name="variant", type="string", sweep_key="variants", unit="", default="paper", config=True),
+    dict(name="frozen", type="bool", sweep_key="frozen", unit="", default="false", config=True),
+    dict(name="order", type="string", sweep_key="orders", unit="", default="random", config=True),
+    dict(name="order_seed", type="uint64", sweep_key="order_seeds", unit="", default="0", config=False),
+    dict(name="seed", type="uint64", sweep_key="seeds", unit="", default="0", config=False),
+    dict(name="epochs", type="int", sweep_key="epochs", unit="epochs", default="50", config=True),
+    dict(name="batch", type="int", sweep_key="batch", unit="images", default="32", config=True),
+    dict(name="lr", type="double", sweep_key="lr", unit="", default="0.001", config=True),
+    dict(name="channels", type="int", sweep_key="channels", unit="channels", default="78", config=True),
+    dict(name="train_limit", type="int", sweep_key="train_limit", unit="images", default="0", config=True),
+    dict(name="test_limit", type="int", sweep_key="test_limit", unit="images", default="0", config=True),
+    dict(name="freeze", type="string", sweep_key="freeze", unit="", default="", config=True),
+    dict(name="agg_init", type="string", sweep_key="agg_init", unit="", default="", config=True),
+    dict(name="normalize", type="string", sweep_key="normalize", unit="", default="", config=True),
+]
+FIELD_TYPES = ("string", "int", "uint64", "double", "bool")
+
+PAPER_KEYS = ["graph", "dataset", "variant", "frozen"]  # the paper's Table 2 cells, always grouped by
+# Derived from the field table of the file load() read last (the scripts read one file per run; before
+# any, HISTORICAL_FIELDS), updated in place so that `from dcnresults import ALL_KEYS` and R.ALL_KEYS
+# both follow it:
+FIELDS = []          # the table: list of dicts as above
+ALL_KEYS = []        # every trial field: the group keys
+CONFIG_KEYS = []     # configuration keys beyond PAPER_KEYS (the default grouping adds those that vary)
+STRATUM_FIELDS = []  # configuration fields that define a stratum: all but the graph and the seeds
+
+
+def use_fields(fields):
+    """Makes fields (a trial_fields list) the table FIELDS, ALL_KEYS, CONFIG_KEYS and STRATUM_FIELDS
+    describe."""
+    FIELDS[:] = [dict(f) for f in fields]
+    ALL_KEYS[:] = [f["name"] for f in fields]
+    CONFIG_KEYS[:] = [f["name"] for f in fields if f["config"] and f["name"] not in PAPER_KEYS]
+    STRATUM_FIELDS[:] = [f["name"] for f in fields if f["config"] and f["name"] != "graph"]
+
+
+use_fields(HISTORICAL_FIELDS)
+
+
+def field_type(name):
+    """The type of trial field `name` in the current table ("string", "int", "uint64", "double",
+    "bool"), None when it is not a trial field."""
+    return next((f["type"] for f in FIELDS if f["name"] == name), None)
+
+
+def read_fields(path, attrs, columns):
+    """The field table of a results file: its trial_fields attribute, or HISTORICAL_FIELDS (those among
+    the /summary columns) when it has none. A damaged attribute is an error naming the file."""
+    text = attrs.get("trial_fields")
+    if text is None:
+        return [f for f in HISTORICAL_FIELDS if f["name"] in columns]
+    try:
+        fields = json.loads(_s(text))
+    except ValueError as e:
+        raise ResultsError(f"{path}: root attribute trial_fields is not valid JSON ({e})")
+    if not isinstance(fields, list):
+        raise ResultsError(f"{path}: root attribute trial_fields is not a JSON list")
+    for i, f in enumerate(fields):
+        if not isinstance(f, dict) or not isinstance(f.get("name"), str) or f.get("type") not in FIELD_TYPES \
+                or not isinstance(f.get("config"), bool):
+            raise ResultsError(f"{path}: trial_fields entry {i} is not {{name, type ({', '.join(FIELD_TYPES)}), "
+                               f"config (true/false), ...}}: {f!r}")
+        if f["name"] not in columns:
+            raise ResultsError(f"{path}: trial_fields names '{f['name']}', which /summary has no column for")
+    return fields
+
 
 # Table 2 of the paper: MNIST validation accuracy (%); key (graph family, frozen), None = baseline
 PAPER_TABLE2 = {
@@ -78,7 +152,8 @@ def short_graph(graph):
 
 def load(path):
     """Returns (meta, df): root attributes and the /summary table (one row per trial, strings decoded,
-    frozen as bool, accuracies in percent in acc/best_acc)."""
+    boolean fields such as frozen as bool, accuracies in percent in acc/best_acc). The file's field table
+    (read_fields) is in df.attrs["trial_fields"] and becomes the one ALL_KEYS etc. describe."""
     if not os.path.exists(path):
         raise ResultsError(f"{path}: no such file")
     if not h5py.is_hdf5(path):
@@ -91,28 +166,39 @@ def load(path):
             raise ResultsError(f"{path}: format_version {version} is newer than these scripts know ({FORMAT_VERSION})")
         meta = {k: _s(v) for k, v in f.attrs.items()}
         s = f["summary"][:]
+    fields = read_fields(path, meta, s.dtype.names)
+    use_fields(fields)
     df = pd.DataFrame({name: [_s(x) for x in s[name]] if s.dtype[name].kind == "S" else s[name]
                        for name in s.dtype.names})
-    df["frozen"] = df["frozen"].astype(bool)
+    for fd in fields:
+        if fd["type"] == "bool":
+            df[fd["name"]] = df[fd["name"]].astype(bool)
+    df.attrs["trial_fields"] = fields
     df["acc"] = 100 * df["test_accuracy"].astype(float)
     df["best_acc"] = 100 * df["best_test_accuracy"].astype(float)
     df["family"] = [graph_family(g) for g in df["graph"]]
     return meta, df
 
 
+def _fields_of(df):
+    return df.attrs.get("trial_fields", FIELDS)
+
+
 def default_keys(df):
-    """graph, dataset, variant, frozen plus each other configuration key except the seeds that varies
-    (the rule of `dcn report`, so that groups match its rows)."""
-    return PAPER_KEYS + [k for k in CONFIG_KEYS if k in df and df[k].nunique() > 1]
+    """graph, dataset, variant, frozen plus each other configuration key (not a seed) that varies (the
+    rule of `dcn report`, so that groups match its rows)."""
+    config = [f["name"] for f in _fields_of(df) if f["config"] and f["name"] not in PAPER_KEYS]
+    return PAPER_KEYS + [k for k in config if k in df and df[k].nunique() > 1]
 
 
 def parse_keys(text, df):
     if not text:
         return default_keys(df)
     keys = [k for k in text.split(",") if k]
-    bad = [k for k in keys if k not in ALL_KEYS]
+    names = [f["name"] for f in _fields_of(df)]
+    bad = [k for k in keys if k not in names]
     if bad:
-        raise ResultsError(f"unknown group key(s) {bad}; keys: {', '.join(ALL_KEYS)}")
+        raise ResultsError(f"unknown group key(s) {bad}; keys: {', '.join(names)}")
     return keys
 
 
@@ -252,9 +338,6 @@ SPEC_COLUMNS = {"graph_family": "family", "base_graph": "base", "graph_n": "n", 
 GRAPH_MEASURES = ["nodes", "edges", "clustering", "path_length", "modularity", "small_world_sigma",
                   "spectral_radius", "algebraic_connectivity"]
 DAG_MEASURES = ["dag_inputs", "dag_outputs", "dag_longest_path"]
-# configuration fields of /summary that define a stratum (everything but the graph and the seeds)
-STRATUM_FIELDS = ["dataset", "variant", "frozen", "order", "epochs", "batch", "lr", "channels", "train_limit",
-                  "test_limit", "freeze", "agg_init", "normalize"]
 GENERATORS = ("ws", "er", "ba", "gnm")
 REWIRE_PARAM_KEYS = ("n", "k", "p", "m")  # belong to a generated base graph, never to the rewiring
 

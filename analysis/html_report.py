@@ -47,8 +47,6 @@ STAT_COLS = [("trials", "trials"), ("done", "done"), ("failed", "failed"), ("run
              ("pending", "pending"), ("n", "n"), ("mean", "mean"), ("sd", "sd"), ("median", "median"),
              ("q1", "Q1"), ("q3", "Q3"), ("min", "min"), ("max", "max"), ("ci_low", "CI low"),
              ("ci_high", "CI high"), ("best_mean", "best epoch mean")]
-TRIAL_CONFIG = ["graph", "dataset", "variant", "frozen", "seed", "order", "order_seed", "epochs", "batch", "lr",
-                "channels", "train_limit", "test_limit", "freeze", "agg_init", "normalize"]
 
 CSS = """
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:1.5em auto;max-width:1250px;
@@ -106,13 +104,14 @@ def dcn_json(dcn, path, group_by):
 
 
 def group_mask(df, g, keys):
-    """The trials of one group of dcn's JSON: each key equal (numbers compared as numbers)."""
+    """The trials of one group of dcn's JSON: each key equal by its type in the field table (numbers
+    compared as numbers)."""
     m = np.ones(len(df), dtype=bool)
     for k in keys:
-        v, col = g.get(k), df[k]
-        if k == "frozen":
+        v, col, ty = g.get(k), df[k], R.field_type(k)
+        if ty == "bool":
             m &= col.astype(bool).to_numpy() == bool(v)
-        elif k in ("graph", "dataset", "variant", "order"):
+        elif ty == "string":
             m &= (col.astype(str) == str(v)).to_numpy()
         elif v is None:
             m &= ~np.isfinite(col.astype(float).to_numpy())
@@ -266,11 +265,12 @@ def per_group_section(rep, keys, df, curves):
            "<p>Box plots: final test accuracy of the done trials, every trial a point. Curves: test accuracy per "
            "epoch (<code>/metrics/test_accuracy</code> of the trial files), mean ± 1 sd over the done trials.</p>",
            overview_figures(groups, accs, frames, keys)]
+    # folded: a sweep of many graphs would otherwise push everything else down with near-identical figures
     for i, g in enumerate(groups):
         name = group_name(g, keys)
-        out.append(f'<h3 id="g{i + 1}">G{i + 1}: {esc(name)}</h3>')
-        if i < MAX_GROUP_FIGS:
-            out.append(group_figure(accs[i], frames[i], name))
+        fig = group_figure(accs[i], frames[i], name) if i < MAX_GROUP_FIGS else ""
+        out.append(f'<details id="g{i + 1}"><summary>G{i + 1}: {esc(name)} ({len(accs[i])} done trials)</summary>'
+                   f"{fig}</details>")
     if len(groups) > MAX_GROUP_FIGS:
         out.append(f'<p class="small">Figures for the first {MAX_GROUP_FIGS} groups only, to keep the page small; '
                    "the overview figures and tables cover every group.</p>")
@@ -344,17 +344,42 @@ def md_to_html(md):
     return "\n".join(out)
 
 
-def topology_section(path, compare):
+STUDY_HEADINGS = ("## The study", "## Comparisons", "## Where the variance comes from")
+STUDY_PNGS = ("topology_study.png", "topology_comparisons.png", "topology_variance.png")
+
+
+def split_md(md):
+    """topology.md cut at its '## ' headings into (the study's sections, the rest)."""
+    lead, rest = [], []
+    cur = rest
+    for line in md.splitlines():
+        if line.startswith("## "):
+            cur = lead if line.startswith(STUDY_HEADINGS) else rest
+        elif line.startswith("# "):
+            continue
+        cur.append(line)
+    return "\n".join(lead), "\n".join(rest)
+
+
+def topology_sections(path, compare):
+    """(the study: graph groups, verdicts, variance; the rest of the topology analysis), or an error
+    note and nothing. The study leads the page of a sweep over several graphs."""
     md, pngs, err = run_topology(path, compare)
-    out = ["<h2 id=\"topology\">Topology</h2>",
-           "<p>From <code>analysis/topology.py</code>: accuracy against family parameters and graph measures, "
-           "comparisons between graph groups, and the variance split into graph, ordering and weight seeds. "
-           "The methods are named with each table.</p>"]
     if err:
-        return "\n".join(out + [f'<p class="note">The topology analysis failed: {esc(err)}</p>'])
-    out.append("".join(img(uri, name) for name, uri in pngs.items()))
-    out.append(md_to_html(md))
-    return "\n".join(out)
+        return "", "\n".join(['<h2 id="topology">Topology</h2>',
+                               f'<p class="note">The topology analysis failed: {esc(err)}</p>'])
+    lead_md, rest_md = split_md(md)
+    if "Fewer than two groups with done trials" in lead_md:  # one graph: no study to lead with
+        lead_md, rest_md = "", lead_md + "\n" + rest_md
+    study = ['<h2 id="study">The study: graphs, verdicts, variance</h2>',
+             "<p>From <code>analysis/topology.py</code>: every graph's mean accuracy by group, the comparisons "
+             "with graphs as the unit (mixed model, or the null-model test for one graph against an "
+             "ensemble), and the variance split. The methods are named with each table.</p>",
+             "".join(img(pngs[n], n) for n in STUDY_PNGS if n in pngs), md_to_html(lead_md)]
+    rest = ['<h2 id="topology">Topology: trends and measures</h2>',
+            "<p>Accuracy against family parameters and graph measures (<code>analysis/topology.py</code>).</p>",
+            "".join(img(uri, n) for n, uri in pngs.items() if n not in STUDY_PNGS), md_to_html(rest_md)]
+    return ("\n".join(study) if lead_md else ""), "\n".join(rest)
 
 
 # ---------------------------------------------------------------- trials
@@ -363,14 +388,14 @@ def trial_columns(df):
     """Configuration columns worth a column: the usual ones always, the rest only when they vary (the
     constant ones are listed once above the table, which keeps 1,000 rows compact)."""
     always = ["graph", "dataset", "variant", "frozen", "seed", "order_seed"]
-    present = [k for k in TRIAL_CONFIG if k in df]
+    present = [k for k in R.ALL_KEYS if k in df]
     vary = [k for k in present if k not in always and df[k].nunique(dropna=False) > 1]
     const = [k for k in present if k not in always and k not in vary]
     return [k for k in always if k in df] + vary, const
 
 
 def cell(k, v):
-    if k == "frozen":
+    if R.field_type(k) == "bool":
         return f"<td>{'true' if bool(v) else 'false'}</td>"
     if isinstance(v, (float, np.floating)):
         return num_td(float(v), 4) if k == "lr" else f'<td class="n">{float(v):g}</td>'
@@ -407,10 +432,11 @@ def trials_section(df):
 def page(path, root, rep, df, curves, compare):
     keys = rep["group_by"]
     made = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    nav = ('<p class="small"><a href="#groups">groups</a> · <a href="#plots">plots</a> · '
-           '<a href="#topology">topology</a> · <a href="#trials">trials</a></p>')
-    body = [header_section(path, root, rep, made), nav, group_section(rep, keys),
-            per_group_section(rep, keys, df, curves), topology_section(path, compare), trials_section(df)]
+    study, rest = topology_sections(path, compare)
+    nav = ('<p class="small">' + ('<a href="#study">study</a> · ' if study else "") + '<a href="#groups">groups</a> · '
+           '<a href="#plots">plots</a> · <a href="#topology">topology</a> · <a href="#trials">trials</a></p>')
+    body = [header_section(path, root, rep, made), nav, study, group_section(rep, keys),
+            per_group_section(rep, keys, df, curves), rest, trials_section(df)]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>dcn report: {esc(os.path.basename(path))}</title><style>{CSS}</style></head>\n<body>\n"

@@ -140,6 +140,9 @@ def _optimise(design, k):
 
 
 def _minimise(f, k, zero, start):
+    """The free ratios from the grid's best point: bounded Brent for one (a decade either side of the
+    start, whose grid neighbours are half a decade away), bounded Powell for two. Both derivative-free:
+    scipy 1.10's L-BFGS-B prints "ascent direction" lines to stdout on this flat criterion."""
     free = [i for i in range(k) if i not in zero]
     if not free:
         return f(np.zeros(k)), np.zeros(k)
@@ -147,10 +150,17 @@ def _minimise(f, k, zero, start):
     def g(rf):
         return f(_put(np.zeros(k), free, rf))
 
-    x0 = np.maximum(np.asarray(start, dtype=float)[free], 1e-3)
-    r = optimize.minimize(g, x0, method="L-BFGS-B", bounds=[(0, None)] * len(free),
-                          options=dict(ftol=1e-15, gtol=1e-11, maxiter=500))
-    return float(r.fun), _put(np.zeros(k), free, r.x)
+    x0 = np.asarray(start, dtype=float)[free]
+    if len(free) == 1:
+        x = x0[0]
+        lo, hi = (x / 10, x * 10) if x > 0 else (0.0, 1e-2)
+        r = optimize.minimize_scalar(lambda v: g(np.array([v])), bounds=(lo, hi), method="bounded",
+                                     options=dict(xatol=1e-12, maxiter=500))
+        best = min((float(r.fun), float(r.x)), (g(np.zeros(1)), 0.0))
+        return best[0], _put(np.zeros(k), free, [best[1]])
+    r = optimize.minimize(g, np.maximum(x0, 1e-3), method="Powell", bounds=[(0, None)] * len(free),
+                          options=dict(xtol=1e-10, ftol=1e-15, maxiter=20000))
+    return float(r.fun), _put(np.zeros(k), free, np.maximum(r.x, 0))
 
 
 def _polish(design, t, f):
@@ -223,8 +233,10 @@ def _richardson(fun, x, i, j, h0, levels=3):
 
 def _steps(vp):
     # 5 % of each parameter, 3 Richardson levels: agrees with lmerTest's df to 1e-6 on the test data,
-    # where steps of 0.1 % already lose digits to rounding
-    return np.array([5e-2 * max(abs(v), 0.05) for v in vp])
+    # where steps of 0.1 % already lose digits to rounding. The floor of 0.05 is for the thetas (ratios,
+    # possibly 0); sigma is in accuracy units and can be 0.002 (seed sd of 0.2 points), where a floored
+    # step would pass through 0 and give df in the thousands: its step is 5 % of itself
+    return np.array([5e-2 * max(abs(v), 0.05) for v in vp[:-1]] + [5e-2 * abs(vp[-1])])
 
 
 def _vcov_beta(design, vp):

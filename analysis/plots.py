@@ -287,8 +287,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results", help="aggregate results file of dcn sweep (results.h5)")
     ap.add_argument("--out", required=True, help="folder for the figures and tables (created)")
-    ap.add_argument("--group-by", help="comma-separated keys (graph,dataset,variant,frozen,seed,order,order_seed,"
-                                       "epochs,batch,lr,channels,train_limit,test_limit)")
+    ap.add_argument("--group-by", help="comma-separated keys: any trial field of the file's field table "
+                                       "(as dcn report --group-by)")
     ap.add_argument("--dcn", help="dcn binary for `dcn graph stats` (default: $DCN_BIN, then dcn on PATH)")
     a = ap.parse_args()
     try:

@@ -21,6 +21,8 @@ enum field_type { FIELD_STR, FIELD_INT, FIELD_U64, FIELD_DOUBLE, FIELD_BOOL };
 /* flags */
 #define FIELD_ID 1u    /* always in the canonical string (the fields trial ids were first made of) */
 #define FIELD_MIN1 2u  /* a number that must be > 0 (else >= 0) */
+#define FIELD_SEED 4u  /* a seed: trials that differ only in seeds replicate one configuration, so a
+                        * report pools them; every other field is a configuration key */
 
 /* X(name, TYPE, sweep key, option, default, unit, flags, summary width, allowed values, help)
  * - sweep key: the sweep file's axis; option: `dcn train --option`;
@@ -28,6 +30,8 @@ enum field_type { FIELD_STR, FIELD_INT, FIELD_U64, FIELD_DOUBLE, FIELD_BOOL };
  *   to fields left at "": freeze, agg_init, normalize; the CLI also to epochs, batch and lr);
  * - summary width: bytes of the /summary string column (strings only);
  * - allowed values: "a|b|c" for a closed set, NULL for any.
+ * Readers outside C get the table from results.h5 (root attribute trial_fields, field_table_json), so
+ * a new line here reaches dcn report's JSON and analysis/ with no other edit.
  * The order is the canonical string's and the sweep product's (the last field varies fastest): do
  * not reorder. Fields after test_limit came later and enter the canonical string only when they are
  * not at their default, so the ids of earlier sweeps stay the same. */
@@ -43,8 +47,9 @@ enum field_type { FIELD_STR, FIELD_INT, FIELD_U64, FIELD_DOUBLE, FIELD_BOOL };
       "freeze the DAG module (the paper's frozen model)")                                                          \
     X(order, STR, "orders", "order", "random", "", FIELD_ID, 16, "random|identity|degree|bfs|coord",              \
       "vertex ordering: random, identity, degree, bfs or coord")                                                                                           \
-    X(order_seed, U64, "order_seeds", "order-seed", "0", "", FIELD_ID, 0, NULL, "seed of the random vertex ordering") \
-    X(seed, U64, "seeds", "seed", "0", "", FIELD_ID, 0, NULL, "seed of weights and data order")                     \
+    X(order_seed, U64, "order_seeds", "order-seed", "0", "", FIELD_ID | FIELD_SEED, 0, NULL,                      \
+      "seed of the random vertex ordering")                                                                        \
+    X(seed, U64, "seeds", "seed", "0", "", FIELD_ID | FIELD_SEED, 0, NULL, "seed of weights and data order")        \
     X(epochs, INT, "epochs", "epochs", "50", "epochs", FIELD_ID | FIELD_MIN1, 0, NULL, "epochs (authors: 20)")     \
     X(batch, INT, "batch", "batch", "32", "images", FIELD_ID | FIELD_MIN1, 0, NULL,                               \
       "batch size (authors: 128); with --data-parallel the global batch")                                          \
@@ -138,6 +143,19 @@ int field_is_default(const struct field_desc *f, const struct trial_config *c);
 /* The canonical configuration string "graph=...;dataset=...;...": the FIELD_ID fields always, later
  * fields when not at their default. Returns its length (which may exceed len - 1, like snprintf). */
 int trial_config_describe(const struct trial_config *c, char *buf, size_t len);
+
+/* Converts a field's value as field_row_format writes it into a JSON value by the field's type:
+ * strings quoted and escaped, numbers as they are (null when not finite), booleans true/false (null
+ * when neither). Returns the length like snprintf. */
+int field_json_value(const struct field_desc *f, const char *text, char *buf, size_t len);
+
+/* "string", "int", "uint64", "double" or "bool": the type's name in field_table_json. */
+const char *field_type_name(enum field_type t);
+
+/* The table as a JSON array, one object per field in table order: {"name", "type", "sweep_key",
+ * "unit", "default", "config"} (config: false for the FIELD_SEED fields). Returns the length like
+ * snprintf (call with len 0 to size a buffer). */
+int field_table_json(char *buf, size_t len);
 
 /* The field with this sweep key / option / name, or NULL. */
 const struct field_desc *field_by_sweep_key(const char *key);

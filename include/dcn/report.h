@@ -78,8 +78,8 @@ const char *report_key_name(int i);
 enum dcn_status report_parse_keys(struct dcn_ctx *ctx, const char *list, unsigned *keys);
 
 /* The default grouping: graph, dataset, variant, frozen (the paper's Table 2 cells), plus every other
- * configuration key except the two seeds that takes more than one value in r, so that trials of
- * different configurations (e.g. two learning rates) are never pooled into one mean. The seeds are
+ * configuration key (a field without FIELD_SEED) that takes more than one value in r, so that trials
+ * of different configurations (e.g. two learning rates) are never pooled into one mean. The seeds are
  * the replicates a group pools. */
 unsigned report_default_keys(const struct report_results *r);
 

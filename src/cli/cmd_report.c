@@ -1,7 +1,8 @@
 /* dcn report: summary statistics of a sweep's results file per group of trials (Markdown, JSON or
  * CSV), and, with --plots, the figures and tables of analysis/plots.py; with --topology (or --plots on
  * a sweep over several graphs), the statistics of analysis/topology.py; with --html, one self-contained
- * page of all of it (analysis/html_report.py). */
+ * page of all of it (analysis/html_report.py); with --plan, the graphs and seeds a comparison needs
+ * (analysis/plan.py). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,12 +39,12 @@ static void json_num(const char *key, double v)
         printf(", \"%s\": null", key);
 }
 
-/* Keys whose values are numbers or booleans in JSON (the rest are strings). */
-static int key_is_number(int k)
+/* A group's key value as JSON of the field's type (include/dcn/fields.h). */
+static void json_key(int k, const char *text)
 {
-    const char *n = report_key_name(k);
-    return strcmp(n, "graph") && strcmp(n, "dataset") && strcmp(n, "variant") && strcmp(n, "order") &&
-           strcmp(n, "frozen");
+    char buf[1600]; /* a 256-byte key escaped as \u00xx throughout */
+    field_json_value(&dcn_fields[k], text, buf, sizeof buf);
+    fputs(buf, stdout);
 }
 
 static void csv_field(const char *s)
@@ -76,11 +77,19 @@ static void md_num(double v)
         printf(" - |");
 }
 
+/* "graph=... dataset=... ...": the fields of the canonical string (those always in it, the later ones
+ * when not at their default) */
 static void trial_label(const struct report_trial *t, char *buf, size_t len)
 {
-    snprintf(buf, len, "graph=%s dataset=%s variant=%s frozen=%d seed=%llu order=%s order_seed=%llu lr=%g", t->graph,
-             t->dataset, t->variant, t->frozen, (unsigned long long)t->seed, t->order,
-             (unsigned long long)t->order_seed, t->lr);
+    size_t n = 0;
+    buf[0] = 0;
+    for (int k = 0; k < REPORT_N_KEYS && n < len; k++) {
+        char v[256];
+        report_key_value(t, k, v, sizeof v);
+        if (!(dcn_fields[k].flags & FIELD_ID) && !strcmp(v, dcn_fields[k].def))
+            continue;
+        n += (size_t)snprintf(buf + n, len - n, "%s%s=%s", n ? " " : "", report_key_name(k), v);
+    }
 }
 
 static void print_json(const struct report_results *r, unsigned keys, const struct report_group *g, int ng)
@@ -107,12 +116,7 @@ static void print_json(const struct report_results *r, unsigned keys, const stru
             if (!(keys & (1u << k)))
                 continue;
             printf("%s\"%s\": ", c++ ? ", " : "", report_key_name(k));
-            if (!strcmp(report_key_name(k), "frozen"))
-                printf("%s", g[j].key[k]);
-            else if (key_is_number(k))
-                printf("%s", isfinite(strtod(g[j].key[k], NULL)) ? g[j].key[k] : "null");
-            else
-                json_str(g[j].key[k]);
+            json_key(k, g[j].key[k]);
         }
         printf("%s\"trials\": %d, \"done\": %d, \"failed\": %d, \"running\": %d, \"pending\": %d, \"n\": %d",
                c ? ", " : "", g[j].total, g[j].counts[TRIAL_DONE], g[j].counts[TRIAL_FAILED],
@@ -218,7 +222,7 @@ static void print_markdown(const struct report_results *r, unsigned keys, const 
            "(no done trial, or one).\n", REPORT_CI_METHOD);
     if (r->counts[TRIAL_FAILED]) {
         printf("\nFailed trials:\n\n");
-        char label[700];
+        char label[2048];
         for (int i = 0; i < r->n_trials; i++) {
             const struct report_trial *t = &r->trials[i];
             if (t->state != TRIAL_FAILED)
@@ -339,6 +343,60 @@ static int run_html(const char *results, const char *file, const char *group_by,
     return run_script("html_report.py", args, file, "HTML report");
 }
 
+/* plan.py RESULTS --out DIR (--detect D | --half-width H) [--power P] [--compare GROUPS]; NaN: not given. */
+static int run_plan(const char *results, const char *dir, double detect, double half_width, double power,
+                    const char *compare)
+{
+    char d[40], h[40], p[40];
+    const char *args[12] = {results, "--out", dir};
+    int a = 3;
+    if (!isnan(detect)) {
+        snprintf(d, sizeof d, "%.17g", detect);
+        args[a++] = "--detect";
+        args[a++] = d;
+    }
+    if (!isnan(half_width)) {
+        snprintf(h, sizeof h, "%.17g", half_width);
+        args[a++] = "--half-width";
+        args[a++] = h;
+    }
+    if (!isnan(power)) {
+        snprintf(p, sizeof p, "%.17g", power);
+        args[a++] = "--power";
+        args[a++] = p;
+    }
+    if (compare) {
+        args[a++] = "--compare";
+        args[a++] = compare;
+    }
+    args[a] = NULL;
+    return run_script("plan.py", args, dir, "study plan files");
+}
+
+/* --plan's target: exactly one of --detect and --half-width, positive; --power in (0, 1) and only with
+ * --detect; none of them without --plan. Returns 0, or DCN_EXIT_USAGE with a message. */
+static int check_plan_opts(const char *plan, double detect, double half_width, double power)
+{
+    const char *msg = NULL;
+    if (!plan && (!isnan(detect) || !isnan(half_width) || !isnan(power)))
+        msg = "options --detect, --half-width and --power need --plan DIR";
+    else if (plan && isnan(detect) == isnan(half_width))
+        msg = "option --plan needs one target: --detect D (a difference in points of accuracy) or --half-width H "
+              "(points), not both";
+    else if (!isnan(detect) && !(detect > 0))
+        msg = "option --detect: the difference to detect must be a positive number of points";
+    else if (!isnan(half_width) && !(half_width > 0))
+        msg = "option --half-width: the CI half-width must be a positive number of points";
+    else if (!isnan(power) && isnan(detect))
+        msg = "option --power applies to --detect (a --half-width target has no power)";
+    else if (!isnan(power) && !(power > 0 && power < 1))
+        msg = "option --power: must lie strictly between 0 and 1 (0.8 = 80 %)";
+    if (!msg)
+        return 0;
+    fprintf(stderr, "dcn report: %s\n", msg);
+    return DCN_EXIT_USAGE;
+}
+
 /* Whether the trials use more than one graph (the graph-free baseline aside): then --plots also runs
  * the topology analysis. */
 static int varies_graph(const struct report_results *r)
@@ -356,10 +414,24 @@ static int varies_graph(const struct report_results *r)
     return 0;
 }
 
+/* --group-by's help: the keys are the trial fields of the table */
+static const char *group_help(char *buf, size_t len)
+{
+    size_t n = (size_t)snprintf(buf, len, "comma-separated keys:");
+    for (int k = 0; k < REPORT_N_KEYS && n < len; k++)
+        n += (size_t)snprintf(buf + n, len - n, "%s %s", k ? "," : "", report_key_name(k));
+    if (n < len)
+        snprintf(buf + n, len - n, " (default graph,dataset,variant,frozen plus every other key except the seeds "
+                                   "that varies in the file)");
+    return buf;
+}
+
 int cmd_report(int argc, char **argv)
 {
     int json = 0, csv = 0;
-    const char *plots = NULL, *group_by = NULL, *topology = NULL, *compare = NULL, *html = NULL;
+    char group_by_help[1024];
+    const char *plots = NULL, *group_by = NULL, *topology = NULL, *compare = NULL, *html = NULL, *plan = NULL;
+    double detect = NAN, half_width = NAN, power = NAN;
     const struct opt tab[] = {
         {"json", OPT_FLAG, &json, NULL, "print JSON instead of a Markdown table"},
         {"csv", OPT_FLAG, &csv, NULL, "print CSV (one row per group) instead of a Markdown table"},
@@ -368,21 +440,32 @@ int cmd_report(int argc, char **argv)
          "than one graph, also the topology analysis (as --topology) into the same DIR unless --topology "
          "names another"},
         {"topology", OPT_STR, &topology, "DIR",
-         "also write the topology analysis with analysis/topology.py: accuracy against family parameters and "
-         "graph measures, group comparisons (Welch, Mann-Whitney, Holm, Cohen's d, Cliff's delta) and the "
-         "variance split into graph, ordering and weight seeds (topology.md, .json, CSV, PNG)"},
+         "also write the topology analysis with analysis/topology.py: each group's mean over its graphs, "
+         "comparisons with graphs as the unit (a mixed model with Satterthwaite df when both groups hold several "
+         "graphs, the null-model test with k null graphs when one side is one graph; Holm over them), the "
+         "trial-level tests labelled as such, the variance split into graph, ordering and weight seeds, and "
+         "accuracy against family parameters and graph measures (topology.md, .json, CSV, PNG)"},
         {"html", OPT_STR, &html, "FILE",
          "also write one self-contained HTML page (analysis/html_report.py): header, this group table "
          "(sortable), accuracy box plots and mean learning curves per group, the topology analysis and every "
          "trial; plots are inline PNGs, so the page opens anywhere without a network"},
+        {"plan", OPT_STR, &plan, "DIR",
+         "also write a study plan from this pilot with analysis/plan.py: for each comparison (--compare, else "
+         "every pair of graph groups with at least 2 graphs), its variance components (mixed model), then for "
+         "1-10 seeds per graph the graphs per group that reach the target (--detect or --half-width), the "
+         "trials and core-hours (from the measured trial times), the cheapest marked, and what the pilot could "
+         "detect; one graph against its null graphs (mouse, rewire:mouse) gets the null graphs needed "
+         "(plan.md, plan.json, plan.csv)"},
+        {"detect", OPT_DOUBLE, &detect, "D",
+         "with --plan: the difference between two groups' mean accuracies to detect, in points (1 = 1 %)"},
+        {"half-width", OPT_DOUBLE, &half_width, "H",
+         "with --plan, instead of --detect: the target half-width of the contrast's 95% CI, in points"},
+        {"power", OPT_DOUBLE, &power, "P", "with --plan --detect: the power to reach, in (0, 1) (default 0.8)"},
         {"compare", OPT_STR, &compare, "GROUPS",
-         "with --topology, --plots or --html: compare these groups pairwise instead of every pair of graphs; "
+         "with --topology, --plots, --html or --plan: compare these groups pairwise instead of every pair of graphs; "
          "comma-separated graph specs (without seed= every graph seed), families (ws, gnm, celegans, none) or "
          "family:base (rewire:celegans)"},
-        {"group-by", OPT_STR, &group_by, "KEYS",
-         "comma-separated keys: graph, dataset, variant, frozen, seed, order, order_seed, epochs, batch, lr, "
-         "channels, train_limit, test_limit (default graph,dataset,variant,frozen plus every other key except "
-         "the seeds that varies in the file)"},
+        {"group-by", OPT_STR, &group_by, "KEYS", group_help(group_by_help, sizeof group_by_help)},
         {NULL, 0, NULL, NULL, NULL},
     };
     const char *pos[1];
@@ -399,10 +482,13 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "dcn report: options --json and --csv: choose one output format\n");
         return DCN_EXIT_USAGE;
     }
-    if (compare && !topology && !plots && !html) {
-        fprintf(stderr, "dcn report: option --compare needs --topology DIR (or --plots DIR, --html FILE)\n");
+    if (compare && !topology && !plots && !html && !plan) {
+        fprintf(stderr,
+                "dcn report: option --compare needs --topology DIR (or --plots DIR, --html FILE, --plan DIR)\n");
         return DCN_EXIT_USAGE;
     }
+    if (check_plan_opts(plan, detect, half_width, power))
+        return DCN_EXIT_USAGE;
     struct dcn_ctx ctx;
     dcn_ctx_init(&ctx);
     unsigned keys = 0;
@@ -446,5 +532,7 @@ int cmd_report(int argc, char **argv)
         rc = run_topology(pos[0], plots, compare);
     if (!rc && html)
         rc = run_html(pos[0], html, keylist, compare);
+    if (!rc && plan)
+        rc = run_plan(pos[0], plan, detect, half_width, power, compare);
     return rc;
 }

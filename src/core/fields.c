@@ -242,3 +242,118 @@ int field_row_format(const struct field_desc *f, const void *row, size_t off, ch
     }
     return 0;
 }
+
+/* ---------------------------------------------------------------- JSON */
+
+/* Text appended like snprintf: n counts every byte, buf keeps what fits and stays terminated. */
+struct jbuf {
+    char *buf;
+    size_t len, n;
+};
+
+static void jb_putc(struct jbuf *b, char c)
+{
+    if (b->n + 1 < b->len) {
+        b->buf[b->n] = c;
+        b->buf[b->n + 1] = 0;
+    }
+    b->n++;
+}
+
+static void jb_puts(struct jbuf *b, const char *s)
+{
+    for (; *s; s++)
+        jb_putc(b, *s);
+}
+
+static void jb_string(struct jbuf *b, const char *s)
+{
+    jb_putc(b, '"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            jb_putc(b, '\\');
+            jb_putc(b, (char)c);
+        } else if (c < 0x20) {
+            char u[8];
+            snprintf(u, sizeof u, "\\u%04x", c);
+            jb_puts(b, u);
+        } else {
+            jb_putc(b, (char)c);
+        }
+    }
+    jb_putc(b, '"');
+}
+
+static struct jbuf jb_start(char *buf, size_t len)
+{
+    if (len)
+        buf[0] = 0;
+    return (struct jbuf){buf, len, 0};
+}
+
+/* 1 when text is a whole finite number (what %d, PRIu64 and %.15g write; JSON takes them as they are) */
+static int is_finite_number(const char *text)
+{
+    char *end;
+    double v = strtod(text, &end);
+    return *text && !*end && isfinite(v);
+}
+
+int field_json_value(const struct field_desc *f, const char *text, char *buf, size_t len)
+{
+    struct jbuf b = jb_start(buf, len);
+    switch (f->type) {
+    case FIELD_STR:
+        jb_string(&b, text);
+        break;
+    case FIELD_BOOL:
+        jb_puts(&b, !strcmp(text, "true") || !strcmp(text, "false") ? text : "null");
+        break;
+    case FIELD_INT:
+    case FIELD_U64:
+    case FIELD_DOUBLE:
+        jb_puts(&b, is_finite_number(text) ? text : "null");
+        break;
+    }
+    return (int)b.n;
+}
+
+const char *field_type_name(enum field_type t)
+{
+    switch (t) {
+    case FIELD_STR:
+        return "string";
+    case FIELD_INT:
+        return "int";
+    case FIELD_U64:
+        return "uint64";
+    case FIELD_DOUBLE:
+        return "double";
+    case FIELD_BOOL:
+        return "bool";
+    }
+    return "?";
+}
+
+int field_table_json(char *buf, size_t len)
+{
+    struct jbuf b = jb_start(buf, len);
+    jb_putc(&b, '[');
+    for (int i = 0; i < DCN_N_FIELDS; i++) {
+        const struct field_desc *f = &dcn_fields[i];
+        jb_puts(&b, i ? ", {\"name\": " : "{\"name\": ");
+        jb_string(&b, f->name);
+        jb_puts(&b, ", \"type\": ");
+        jb_string(&b, field_type_name(f->type));
+        jb_puts(&b, ", \"sweep_key\": ");
+        jb_string(&b, f->sweep_key);
+        jb_puts(&b, ", \"unit\": ");
+        jb_string(&b, f->unit);
+        jb_puts(&b, ", \"default\": ");
+        jb_string(&b, f->def);
+        jb_puts(&b, f->flags & FIELD_SEED ? ", \"config\": false}" : ", \"config\": true}");
+    }
+    jb_putc(&b, ']');
+    return (int)b.n;
+}

@@ -484,7 +484,7 @@ unsigned report_default_keys(const struct report_results *r)
     unsigned keys = REPORT_KEYS_PAPER;
     for (int k = 0; k < REPORT_N_KEYS; k++) {
         unsigned bit = 1u << k;
-        if ((keys & bit) || bit == REPORT_KEY_SEED || bit == REPORT_KEY_ORDER_SEED)
+        if ((keys & bit) || (dcn_fields[k].flags & FIELD_SEED))
             continue;
         char first[256], v[256];
         for (int i = 0; i < r->n_trials; i++) {

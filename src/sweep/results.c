@@ -1,7 +1,8 @@
 /* The aggregate results file of a sweep (layout in README.md, "HDF5 layout"):
  *
  *   /                      attributes: format_version, layout, ids_hash, dcn_version, sweep_file,
- *                          sweep_yaml, trials, done, failed, running, pending, updated
+ *                          sweep_yaml, trials_dir, trial_fields (the field table as JSON), trials,
+ *                          done, failed, running, pending, updated
  *   /summary               one row per trial, a compound table (h5py: f["summary"][:], pandas:
  *                          pd.DataFrame(f["summary"][:])); strings are fixed-length bytes
  *   /graphs                one row per measured graph (topology.c)
@@ -288,6 +289,14 @@ static void put_header(hid_t out, const struct sweep_spec *s, const int counts[4
     set_attr_int(out, "sweep_yaml_truncated", cut != NULL);
     free(cut);
     set_attr_str(out, "trials_dir", s->trials_dir);
+    /* the field table itself, so that readers outside C (analysis/) take names and types from it */
+    size_t flen = (size_t)field_table_json(NULL, 0) + 1;
+    char *fields = malloc(flen);
+    if (fields) {
+        field_table_json(fields, flen);
+        set_attr_str(out, "trial_fields", fields);
+    }
+    free(fields);
     set_attr_int(out, "trials", s->n_trials);
     set_attr_int(out, "done", counts[TRIAL_DONE]);
     set_attr_int(out, "failed", counts[TRIAL_FAILED]);
@@ -321,10 +330,13 @@ enum dcn_status sweep_merge(struct dcn_ctx *ctx, const struct sweep_spec *s)
     struct graph_cache gc;
     hid_t old = H5Fopen(s->output, H5F_ACC_RDONLY, H5P_DEFAULT);
     graph_cache_load(&gc, old); /* measures of earlier merges are kept */
-    if (old >= 0)
-        H5Fclose(old);
     gc.n_stored = 0; /* this file is new: write every row */
     hid_t out = h5_mem_create();
+    /* an until: sweep's decisions (until.c) come from no trial file: they are carried over */
+    if (old >= 0 && out >= 0 && H5Lexists(old, "until", H5P_DEFAULT) > 0)
+        H5Ocopy(old, "until", out, "until", H5P_DEFAULT, H5P_DEFAULT);
+    if (old >= 0)
+        H5Fclose(old);
     if (out < 0) {
         graph_cache_free(&gc);
         return dcn_fail(ctx, DCN_ENOMEM, "%s: cannot start the results file in memory", s->output);

@@ -8,6 +8,9 @@ sweep's YAML holds markup in a comment, to check the escaping) is run in two ste
   dumps the DOM: every group and trial id is there, the group table's numbers equal `dcn report
   --json` (data-v exactly, the text to 2 decimals), the inline script ran; a --window-size=1280,2000
   screenshot is a 1280 x 2000 PNG with many colours (plots drawn, not a blank page).
+A sweep over groups of graphs (the 1,000-trial file below: 2 WS groups of 25 graphs) leads with the
+study (the figure of every graph's mean, the mixed-model verdict, trial-level tests labelled as such)
+before the group table, and folds the per-group figures in <details>.
 Static checks on the file itself: both tables present without JavaScript, every src/href/url() a
 data: URI or an #anchor, the YAML's markup escaped. Bad inputs exit 1 naming the file. Last, a
 1,000-trial synthetic results file (copies of the real rows, linked to the real trial files) must
@@ -95,7 +98,7 @@ def sweep(yml, *extra):
 
 
 def report_html(res, out):
-    r = run([DCN, "report", res, "--html", out], timeout=120)
+    r = run([DCN, "report", res, "--html", out], timeout=600)  # a bound against hangs, not a speed test: a loaded 2-core machine took 130 s
     check(r.returncode == 0 and os.path.exists(out), f"dcn report --html {os.path.basename(out)} exits 0"
           + ("" if r.returncode == 0 else f": {r.stderr[-1500:]}"))
     return open(out, encoding="utf-8").read() if os.path.exists(out) else ""
@@ -253,8 +256,11 @@ def fake_big(res, n=1000, graphs=50):
     for j in range(n):
         old = rows[j]["id"].decode()
         rows[j]["index"], rows[j]["id"] = j, f"t{j:016x}".encode()
-        rows[j]["graph"] = f"ws:n=8,k=4,p=0.75,seed={j % graphs}".encode()
+        p = 0.75 if j // len(src) % 2 == 0 else 0.25  # two groups of graphs in each stratum: a mixed model
+        rows[j]["graph"] = f"ws:n=8,k=4,p={p},seed={j % graphs}".encode()
         rows[j]["graph_seed"] = j % graphs
+        if "graph_p" in rows.dtype.names:
+            rows[j]["graph_p"] = p
         rows[j]["file"] = links[old].filename.encode() if old in links else b""
     with h5py.File(big, "w") as f:
         for k, v in attrs.items():
@@ -280,6 +286,15 @@ def check_big(res):
     check(0 < size < 5e6, f"a 1,000-trial page is under 5 MB ({size / 1e6:.2f} MB)")
     check(text.count('<tr class="failed">') == int(np.sum(h5py.File(big, "r")["summary"]["status"] == b"failed")),
           "every failed trial of the big file has its row")
+    # a sweep over groups of graphs leads with the study: the graphs figure, the graph-level verdicts
+    study, groups = text.find('id="study"'), text.find('id="groups"')
+    check(0 <= study < groups, f"the study comes before the group table (at {study} and {groups})")
+    lead = text[study:groups]
+    check('alt="topology_study.png"' in lead, "the study leads with the figure of every graph's mean")
+    check("mixed model" in lead and "Satterthwaite" in lead, "its verdict is the mixed model's (25 graphs a group)")
+    check("treated as independent" in lead, "trial-level tests are labelled as treating trials as independent")
+    n_groups = len(re.findall(r'<details id="g\d+">', text))
+    check(n_groups >= 2 and '<h3 id="g' not in text, f"per-group sections folded in <details> ({n_groups})")
 
 
 def main():
