@@ -4,9 +4,9 @@ over its graph families (ws, er, ba, gnm, rewire, celegans, mouse, files, the gr
 
   parameter trends   accuracy against each family parameter that varies (ws p, ba m, ...): mean with a
                      95% CI over the graph, ordering and weight seeds at each value, and Spearman's
-                     rho of the trend, one curve per stratum
-  measure trends     accuracy against each graph and DAG measure that varies: Spearman's rho with a
-                     bootstrap CI per stratum
+                     rho of the trend over the graphs (each graph's mean), one curve per stratum
+  measure trends     accuracy against each graph and DAG measure that varies: Spearman's rho over
+                     graphs (graph measures) or DAGs (DAG measures) with a bootstrap CI per stratum
   study              each group's mean with a 95% CI over its graphs, and a figure of every graph's mean
   comparisons        pairs of graph groups in each stratum with graphs as the unit: a linear mixed model
                      (REML, Satterthwaite df; analysis/mixed.py) when both hold several graphs, the
@@ -236,9 +236,15 @@ def fixed_label(others, key):
                      for c, v in zip(others, vals) if not (isinstance(v, float) and math.isnan(v)))
 
 
+def unit_means(g, cols, keys):
+    """Mean of each column over the trials of each unit (a graph, or a graph's DAG: graph x order seed):
+    the seeds of a unit are repeated measures of it, so a correlation across units counts each once."""
+    return g.groupby(keys, sort=False)[cols].mean()
+
+
 def trends(strata, d):
     """Per varied (family, parameter), stratum and setting of the family's other parameters: mean
-    accuracy with its CI at each value, and Spearman's rho over the trials."""
+    accuracy with its CI at each value, and Spearman's rho over the graphs (each graph's mean accuracy)."""
     rows, series = [], []
     for fam, p in varied_params(d):
         others = [param_col(q) for q in R.FAMILY_PARAMS[fam] if q != p] + (["base_graph"] if fam == "rewire" else [])
@@ -251,26 +257,32 @@ def trends(strata, d):
                 name = label + (f"; {fixed}" if fixed else "")
                 pts = trend_points(fam, p, label, name, s)
                 rows += pts
-                sp = S.spearman(s[param_col(p)], s["acc"], n_boot=N_BOOT, seed=0)
-                series.append(dict(family=fam, parameter=p, stratum=label, series=name, n=len(s), rho=sp["rho"],
-                                   p=sp["p"], low=sp["low"], high=sp["high"], ci_method=sp["method"], points=pts))
+                u = unit_means(s, [param_col(p), "acc"], ["graph"])
+                sp = S.spearman(u[param_col(p)], u["acc"], n_boot=N_BOOT, seed=0)
+                series.append(dict(family=fam, parameter=p, stratum=label, series=name, n=len(s), graphs=len(u),
+                                   unit="graphs", rho=sp["rho"], p=sp["p"], low=sp["low"], high=sp["high"],
+                                   ci_method=sp["method"].replace("pairs", "graphs"), points=pts))
     return rows, series
 
 
 def correlations(strata):
-    """Spearman's rho of accuracy with every measure that varies, per stratum (graph trials only)."""
+    """Spearman's rho of accuracy with every measure that varies, per stratum (graph trials only), over
+    units: graphs for a graph measure, DAGs (graph x order seed) for a DAG measure."""
     rows = []
     for label, g in strata:
         g = g[g["graph_family"] != "none"]
         for m in R.GRAPH_MEASURES + R.DAG_MEASURES:
+            keys = ["graph"] if m in R.GRAPH_MEASURES else ["graph", "order_seed"]
             x = g[m].astype(float)
             ok = x.notna() & g["acc"].notna()
-            if ok.sum() < 3 or x[ok].nunique() < 2:
+            u = unit_means(g[ok].assign(**{m: x[ok]}), [m, "acc"], keys)
+            if len(u) < 3 or u[m].nunique() < 2:
                 continue
-            sp = S.spearman(x[ok], g.loc[ok, "acc"], n_boot=N_BOOT, seed=0)
+            sp = S.spearman(u[m], u["acc"], n_boot=N_BOOT, seed=0)
             rows.append(dict(stratum=label, measure=m, n=int(ok.sum()), graphs=int(g.loc[ok, "graph"].nunique()),
-                             rho=sp["rho"], p=sp["p"], low=sp["low"], high=sp["high"], ci_method=sp["method"],
-                             boot_dropped=sp["boot_dropped"]))
+                             units=len(u), unit="graphs" if len(keys) == 1 else "DAGs (graph x order seed)",
+                             rho=sp["rho"], p=sp["p"], low=sp["low"], high=sp["high"],
+                             ci_method=sp["method"].replace("pairs", "units"), boot_dropped=sp["boot_dropped"]))
     return rows
 
 
@@ -527,7 +539,7 @@ def fig_measures(strata, cors, out, written):
     for k in range(len(measures), nrow * ncol):
         if measures:
             axes[k // ncol][k % ncol].set_visible(False)
-    fig.suptitle("Accuracy against graph and DAG measures (one point per trial; Spearman rho, "
+    fig.suptitle("Accuracy against graph and DAG measures (one point per trial; Spearman rho over graphs or DAGs, "
                  f"bootstrap percentile 95% CI, {N_BOOT} resamples)", fontsize=9)
     fig.tight_layout()
     save(fig, out, "topology_measures.png", written)
@@ -593,6 +605,10 @@ def group_estimate(s):
     return r["mean"], r["low"], r["high"]
 
 
+def plural(n, word):
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def fig_study(groups_by_stratum, out, written, max_panels=4):
     """One point per graph (its mean over seeds, bar: its seeds' range) by group, with the group's
     estimate and 95 % CI beside it: what a study's verdicts rest on."""
@@ -613,8 +629,8 @@ def fig_study(groups_by_stratum, out, written, max_panels=4):
                             capsize=4)
             else:
                 ax.scatter([i + 0.2], [m], marker="D", color="k", s=20)
-        ax.set_xticks(range(len(groups)), [f"{n}\n{s['graph'].nunique()} graphs, {len(s)} trials" for n, s in groups],
-                      fontsize=7)
+        ax.set_xticks(range(len(groups)), [f"{n}\n{plural(s['graph'].nunique(), 'graph')}, {plural(len(s), 'trial')}"
+                                           for n, s in groups], fontsize=7)
         ax.set(ylabel="final test accuracy (%)", title=label)
     fig.suptitle("Each graph's mean accuracy over its seeds (dot; bar: range of its seeds), and each group's mean "
                  "with its 95% CI (black; graphs as the unit)", fontsize=9)
@@ -666,8 +682,9 @@ def md_trends(series):
     out = ["## Accuracy against family parameters", "",
            "Mean final test accuracy (%) of the done trials at each parameter value, pooled over graph, ordering "
            "and weight seeds; 95% CI: Student t on the logit scale, back-transformed (stays inside 0-100 %). "
-           f"Trend: Spearman's rho over the trials, 95% CI by bootstrap percentile ({N_BOOT} resamples of trials, "
-           "seed 0). Figure: topology_trends.png.", ""]
+           f"Trend: Spearman's rho over the graphs (each graph's mean accuracy over its seeds: the graph is the "
+           f"unit), 95% CI by bootstrap percentile ({N_BOOT} resamples of graphs, seed 0). Figure: "
+           "topology_trends.png.", ""]
     if not series:
         return out + ["No family parameter (ws p, ba m, ...) takes more than one value among the done trials.", ""]
     out += ["| family | parameter | series | value | n | graph seeds | weight seeds | mean | 95% CI |",
@@ -676,23 +693,25 @@ def md_trends(series):
         for q in s["points"]:
             out.append(f"| {s['family']} | {s['parameter']} | {s['series']} | {q['value']:g} | {q['n']} | "
                        f"{q['graph_seeds']} | {q['weight_seeds']} | {f(q['mean'])} | {ci(q['low'], q['high'])} |")
-    out += ["", "| family | parameter | series | n | Spearman rho | 95% CI (bootstrap) | p |",
-            "| --- | --- | --- | ---: | ---: | --- | ---: |"]
-    out += [f"| {s['family']} | {s['parameter']} | {s['series']} | {s['n']} | {f(s['rho'], 3)} | "
+    out += ["", "| family | parameter | series | trials | graphs (the unit) | Spearman rho | 95% CI (bootstrap) | p |",
+            "| --- | --- | --- | ---: | ---: | ---: | --- | ---: |"]
+    out += [f"| {s['family']} | {s['parameter']} | {s['series']} | {s['n']} | {s['graphs']} | {f(s['rho'], 3)} | "
             f"{ci(s['low'], s['high'], 3)} | {fp(s['p'])} |" for s in series]
     return out + [""]
 
 
 def md_correlations(cors):
     out = ["## Accuracy against graph and DAG measures", "",
-           "Spearman's rho of final test accuracy with each measure that varies, per stratum (graph trials; "
-           "graph measures are constant within a graph, so 'graphs' says how many distinct values really "
-           f"enter); 95% CI: bootstrap percentile, {N_BOOT} resamples of trials, seed 0. p: Spearman's "
-           "t approximation. Figure: topology_measures.png.", ""]
+           "Spearman's rho of final test accuracy with each measure that varies, per stratum, over units: a "
+           "graph measure is constant within a graph, so the unit is the graph (its mean accuracy over its "
+           "seeds); a DAG measure, within a graph's DAG, so the unit is graph x order seed. 95% CI: bootstrap "
+           f"percentile, {N_BOOT} resamples of units, seed 0. p: Spearman's t approximation. Figure: "
+           "topology_measures.png (every trial a point).", ""]
     if not cors:
         return out + ["No measure varies among the done graph trials of any stratum (or fewer than 3 trials).", ""]
-    out += ["| stratum | measure | n | graphs | rho | 95% CI | p |", "| --- | --- | ---: | ---: | ---: | --- | ---: |"]
-    out += [f"| {c['stratum']} | {c['measure']} | {c['n']} | {c['graphs']} | {f(c['rho'], 3)} | "
+    out += ["| stratum | measure | trials | graphs | unit | units | rho | 95% CI | p |",
+            "| --- | --- | ---: | ---: | --- | ---: | ---: | --- | ---: |"]
+    out += [f"| {c['stratum']} | {c['measure']} | {c['n']} | {c['graphs']} | {c['unit']} | {c['units']} | {f(c['rho'], 3)} | "
             f"{ci(c['low'], c['high'], 3)} | {fp(c['p'])} |" for c in cors]
     return out + [""]
 

@@ -16,7 +16,8 @@ rising by 4 points from p = 0 to 1), C. elegans (95 %), its rewirings (93 %), G(
   --compare with specs that hold commas (with and without seed=);
 - without --compare every pair of graph groups of each stratum, the baseline included;
 - the WS p trend: increasing means, CIs inside 0-100 % naming their method, Spearman rho > 0 with a
-  bootstrap CI above 0; measures that vary are correlated, a constant one is not;
+  bootstrap CI above 0, computed over the 9 graphs' means (equal to scipy's rho on them); measures that
+  vary are correlated, a constant one is not;
 - the variance decomposition rows (balanced 3 x 2 x 3 design for each WS group);
 - PNGs are PNGs, topology.json parses, the CSVs load; an old results file (no topology columns)
   works and says what it derived; a non-HDF5 file, an HDF5 non-results file and a --compare group
@@ -305,7 +306,7 @@ def check_compare(j, rows):
     check(decided == 4, f"4 comparisons decided (C. elegans and G(n, m) above the rewirings), got {decided}")
 
 
-def check_trends(j):
+def check_trends(j, rows):
     ws = [s for s in j["parameter_trends"] if (s["family"], s["parameter"]) == ("ws", "p")]
     check(len(ws) == 2, f"one WS p curve per stratum, got {len(ws)}")
     check(not [s for s in j["parameter_trends"] if s["parameter"] != "p"], "no trend for constant parameters")
@@ -318,6 +319,17 @@ def check_trends(j):
         check("logit" in s["points"][0]["ci_method"], f"the CI names its method: {s['points'][0]['ci_method']}")
         check(s["rho"] > 0.7 and s["low"] > 0 and s["low"] <= s["rho"] <= s["high"] and "bootstrap" in s["ci_method"],
               f"{s['stratum']}: Spearman rho {s['rho']:.2f} [{s['low']:.2f}, {s['high']:.2f}]")
+        # the graph is the unit: rho over the 9 graphs' mean accuracies, as scipy computes it here
+        frozen = 1 if "frozen" in s["stratum"] else 0
+        per = {}
+        for r in rows:
+            if r["status"] == "done" and r["frozen"] == frozen and r["graph"].startswith("ws:"):
+                per.setdefault(r["graph"], []).append((r["graph_p"], 100 * r["test_accuracy"]))
+        px = [v[0][0] for v in per.values()]
+        ay = [np.mean([a for _, a in v]) for v in per.values()]
+        ref = sst.spearmanr(px, ay).correlation
+        check(s["graphs"] == 9 == len(per) and abs(s["rho"] - ref) < 1e-12,
+              f"{s['stratum']}: rho over {s['graphs']} graphs {s['rho']:.6f}, scipy on graph means {ref:.6f}")
     measures = {c["measure"] for c in j["measure_correlations"]}
     check({"clustering", "path_length", "dag_longest_path"} <= measures, f"varying measures correlated: {measures}")
     check("small_world_sigma" not in measures and "modularity" not in measures, "constant or missing measures skipped")
@@ -353,7 +365,7 @@ def test_synthetic(tmp, dtype, attrs):
     check(j["summary"]["done"] == len(rows) - 2, "failed trials are left out")
     check(not j["columns"]["from_graph_spec"], f"topology columns read from the file: {j['columns']}")
     check_compare(j, rows)
-    check_trends(j)
+    check_trends(j, rows)
     check_variance(j)
     # specs keep their commas inside --compare
     r = topology(path, "--out", os.path.join(tmp, "specs"), "--compare", "ws:n=16,k=4,p=0.1,ws:n=16,k=4,p=0.9,seed=1")
