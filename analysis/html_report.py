@@ -37,6 +37,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dcnresults as R  # noqa: E402
 import topology as T  # noqa: E402
 
+T.pyplot()  # the page's figures share the topology figures' style (dpi, font size, grid)
+
 # per-group figures beyond this many groups would make a large sweep's page heavy (each is ~15 kB);
 # the overview figures and the tables still cover every group
 MAX_GROUP_FIGS = 40

@@ -43,10 +43,6 @@ import math
 import os
 import sys
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -64,7 +60,16 @@ N_BOOT = 2000
 GRAPH_ONLY = {"variant", "frozen", "order", "freeze", "agg_init"}
 TEST_SET = {"mnist": 10000, "fashion": 10000, "kmnist": 10000}
 
-plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 110, "font.size": 9, "axes.grid": True, "grid.alpha": 0.3})
+
+
+def pyplot():
+    """matplotlib's pyplot, loaded on first use: the analyses import this module for its groups and
+    tests, and pyplot alone costs 0.35 s of an until: round's 1 s budget."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 110, "font.size": 9, "axes.grid": True, "grid.alpha": 0.3})
+    return plt
 
 
 class UsageError(R.ResultsError):
@@ -480,7 +485,7 @@ def var_rows(v):
 def save(fig, out, name, written):
     p = os.path.join(out, name)
     fig.savefig(p, bbox_inches="tight")
-    plt.close(fig)
+    pyplot().close(fig)
     written.append(p)
 
 
@@ -494,7 +499,7 @@ def fig_trends(series, out, written):
     panels = list(dict.fromkeys((s["family"], s["parameter"]) for s in series))
     ncol = min(3, max(1, len(panels)))
     nrow = max(1, math.ceil(len(panels) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(5 * ncol, 3.8 * nrow), squeeze=False)
+    fig, axes = pyplot().subplots(nrow, ncol, figsize=(5 * ncol, 3.8 * nrow), squeeze=False)
     if not panels:
         empty(axes[0][0], "no family parameter (ws p, ba m, ...) takes more than one value among the done trials")
     for i, (fam, p) in enumerate(panels):
@@ -522,7 +527,7 @@ def fig_measures(strata, cors, out, written):
     measures = list(dict.fromkeys(c["measure"] for c in cors))
     ncol = min(3, max(1, len(measures)))
     nrow = max(1, math.ceil(len(measures) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.6 * nrow), squeeze=False)
+    fig, axes = pyplot().subplots(nrow, ncol, figsize=(4.6 * ncol, 3.6 * nrow), squeeze=False)
     if not measures:
         empty(axes[0][0], "no graph or DAG measure varies among the done trials of any stratum")
     for i, m in enumerate(measures):
@@ -548,7 +553,7 @@ def fig_measures(strata, cors, out, written):
 def fig_comparisons(comps, out, written, limit=80):
     """Each comparison's graph-level estimate (A - B, pp) with its 95 % CI; red where Holm p < 0.05."""
     show = comps[:limit]
-    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.32 * len(show) + 1.2)))
+    fig, ax = pyplot().subplots(figsize=(8, max(2.5, 0.32 * len(show) + 1.2)))
     if not show:
         empty(ax, "no pair of groups to compare in any stratum")
     else:
@@ -613,7 +618,7 @@ def fig_study(groups_by_stratum, out, written, max_panels=4):
     """One point per graph (its mean over seeds, bar: its seeds' range) by group, with the group's
     estimate and 95 % CI beside it: what a study's verdicts rest on."""
     panels = groups_by_stratum[:max_panels]
-    fig, axes = plt.subplots(len(panels) or 1, 1, figsize=(9, 3.6 * max(1, len(panels))), squeeze=False)
+    fig, axes = pyplot().subplots(len(panels) or 1, 1, figsize=(9, 3.6 * max(1, len(panels))), squeeze=False)
     if not panels:
         empty(axes[0][0], "fewer than two groups with done trials in every stratum")
     for ax, (label, groups) in zip(axes[:, 0], panels):
@@ -639,7 +644,7 @@ def fig_study(groups_by_stratum, out, written, max_panels=4):
 
 
 def fig_variance(var, out, written):
-    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.4 * len(var) + 1.2)))
+    fig, ax = pyplot().subplots(figsize=(8, max(2.5, 0.4 * len(var) + 1.2)))
     if not var:
         empty(ax, "no stratum has more than one graph seed, ordering seed or weight seed")
     else:

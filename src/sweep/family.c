@@ -163,13 +163,41 @@ static int family_spec(const struct family *fam, const struct axis vals[FAMILY_K
     return o < len ? 0 : -1;
 }
 
+/* Continues the seed list (always a family's last key) to at least want values: after 0..4 come 5, 6, ...
+ * (each new seed one more than the largest so far), so a round's graphs include the last round's. */
+static enum dcn_status grow_seeds(struct dcn_ctx *ctx, const char *path, struct axis *seeds, int want)
+{
+    unsigned long long top = 0;
+    for (int i = 0; i < seeds->n; i++) {
+        unsigned long long v = strtoull(seeds->v[i], NULL, 10);
+        top = v > top ? v : top;
+    }
+    while (seeds->n < want) {
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, "%llu", ++top);
+        enum dcn_status st = axis_push(ctx, path, seeds->line, seeds, buf, (size_t)n);
+        if (st)
+            return st;
+    }
+    return DCN_OK;
+}
+
 static enum dcn_status expand_mapping(struct dcn_ctx *ctx, const char *path, yaml_document_t *doc, yaml_node_t *item,
-                                      struct axis *graphs, struct axis *checks)
+                                      struct axis *graphs, struct axis *checks, int grow_to, struct sweep_entry *e)
 {
     struct axis vals[FAMILY_KEYS];
     memset(vals, 0, sizeof vals);
     const struct family *fam = NULL;
     enum dcn_status st = family_values(ctx, path, doc, item, &fam, vals);
+    int si = fam ? key_index(fam, "seed") : -1;
+    if (!st && si >= 0 && vals[si].n) {
+        e->seeds_written = vals[si].n;
+        if (grow_to > vals[si].n)
+            st = grow_seeds(ctx, path, &vals[si], grow_to);
+        e->seeds = vals[si].n;
+    }
+    if (fam)
+        snprintf(e->family, sizeof e->family, "%s", fam->name);
     double total = 1;
     for (int i = 0; !st && i < FAMILY_KEYS; i++)
         total *= vals[i].n ? vals[i].n : 1;
@@ -197,12 +225,12 @@ static enum dcn_status expand_mapping(struct dcn_ctx *ctx, const char *path, yam
     return st;
 }
 
-enum dcn_status family_expand(struct dcn_ctx *ctx, const char *path, yaml_document_t *doc, yaml_node_t *item,
-                              struct axis *graphs, struct axis *checks)
+static enum dcn_status family_expand(struct dcn_ctx *ctx, const char *path, yaml_document_t *doc, yaml_node_t *item,
+                                     struct axis *graphs, struct axis *checks, int grow_to, struct sweep_entry *e)
 {
     int line = (int)item->start_mark.line + 1;
     if (item->type == YAML_MAPPING_NODE)
-        return expand_mapping(ctx, path, doc, item, graphs, checks);
+        return expand_mapping(ctx, path, doc, item, graphs, checks, grow_to, e);
     if (item->type != YAML_SCALAR_NODE)
         return dcn_fail(ctx, DCN_EINVAL, "%s:%d: graphs: an entry is a graph spec, a glob pattern or a family "
                         "mapping {family: ws, ...}", path, line);
@@ -223,6 +251,51 @@ enum dcn_status family_check(struct dcn_ctx *ctx, const char *path, const struct
             dcn_err_prefix(ctx, "%s:%d: graphs: family rewire", path, checks->lines[i]);
             return st;
         }
+    }
+    return DCN_OK;
+}
+
+/* Whether item i of the graphs list grows in design d, and to how many seeds (0: as written). */
+static int grow_target(const struct sweep_design *d, int i)
+{
+    if (!d || d->graph_seeds <= 0)
+        return 0;
+    for (int k = 0; k < d->n_grow; k++)
+        if (d->grow[k] == i)
+            return d->graph_seeds;
+    return 0;
+}
+
+enum dcn_status family_read_list(struct dcn_ctx *ctx, const char *path, yaml_document_t *doc, yaml_node_t *val,
+                                 int line, struct axis *graphs, struct axis *checks, const struct sweep_design *d,
+                                 struct sweep_entry **entries, int *n_entries)
+{
+    graphs->line = line;
+    if (graphs->n)
+        return dcn_fail(ctx, DCN_EINVAL, "%s:%d: key 'graphs' given twice", path, line);
+    int n = 1;
+    yaml_node_item_t *first = NULL;
+    if (val->type == YAML_SEQUENCE_NODE) {
+        first = val->data.sequence.items.start;
+        n = (int)(val->data.sequence.items.top - first);
+        if (!n)
+            return dcn_fail(ctx, DCN_EINVAL, "%s:%d: 'graphs' is an empty list", path, line);
+    } else if (val->type != YAML_SCALAR_NODE && val->type != YAML_MAPPING_NODE) {
+        return dcn_fail(ctx, DCN_EINVAL, "%s:%d: 'graphs' must be a value or a list of values", path, line);
+    }
+    struct sweep_entry *e = calloc((size_t)n, sizeof *e);
+    if (!e)
+        return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", path);
+    *entries = e;
+    *n_entries = n;
+    for (int i = 0; i < n; i++) {
+        yaml_node_t *item = first ? yaml_document_get_node(doc, first[i]) : val;
+        e[i].line = (int)item->start_mark.line + 1;
+        e[i].first = graphs->n;
+        enum dcn_status st = family_expand(ctx, path, doc, item, graphs, checks, grow_target(d, i), &e[i]);
+        if (st)
+            return st;
+        e[i].count = graphs->n - e[i].first;
     }
     return DCN_OK;
 }

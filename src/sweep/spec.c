@@ -86,31 +86,26 @@ enum dcn_status push_scalar(struct dcn_ctx *ctx, const char *path, int line, str
     return DCN_OK;
 }
 
-/* A key's value: a scalar or a list of scalars. The graphs list also takes family mappings and glob
- * patterns (checks collects what must be loaded to be validated); other lists take plain values. */
+/* A key's value: a scalar or a list of scalars (the graphs list, which also takes family mappings and
+ * glob patterns, is read by family_read_list). */
 static enum dcn_status read_axis(struct dcn_ctx *ctx, const char *path, yaml_document_t *doc, yaml_node_t *val,
-                                 int line, struct axis *a, int allow_range, const char *key, struct axis *checks)
+                                 int line, struct axis *a, int allow_range, const char *key)
 {
     a->line = line;
     if (a->n)
         return dcn_fail(ctx, DCN_EINVAL, "%s:%d: key '%s' given twice", path, line, key);
-    if (val->type == YAML_SCALAR_NODE && !checks)
+    if (val->type == YAML_SCALAR_NODE)
         return push_scalar(ctx, path, line, a, (const char *)val->data.scalar.value, val->data.scalar.length,
                            allow_range);
-    if (val->type == YAML_SCALAR_NODE || (checks && val->type == YAML_MAPPING_NODE))
-        return family_expand(ctx, path, doc, val, a, checks);
     if (val->type != YAML_SEQUENCE_NODE)
         return dcn_fail(ctx, DCN_EINVAL, "%s:%d: '%s' must be a value or a list of values", path, line, key);
     for (yaml_node_item_t *it = val->data.sequence.items.start; it < val->data.sequence.items.top; it++) {
         yaml_node_t *n = yaml_document_get_node(doc, *it);
         int l = (int)n->start_mark.line + 1;
-        enum dcn_status st;
-        if (checks)
-            st = family_expand(ctx, path, doc, n, a, checks);
-        else if (n->type != YAML_SCALAR_NODE)
+        if (n->type != YAML_SCALAR_NODE)
             return dcn_fail(ctx, DCN_EINVAL, "%s:%d: the list '%s' must hold plain values", path, l, key);
-        else
-            st = push_scalar(ctx, path, l, a, (const char *)n->data.scalar.value, n->data.scalar.length, allow_range);
+        enum dcn_status st =
+            push_scalar(ctx, path, l, a, (const char *)n->data.scalar.value, n->data.scalar.length, allow_range);
         if (st)
             return st;
     }
@@ -127,6 +122,9 @@ void sweep_free(struct sweep_spec *s)
         free(s->strings[i]);
     free(s->strings);
     free(s->trials);
+    free(s->until);
+    free(s->entries);
+    free(s->graph_names);
     free(s->text);
     free(s);
 }
@@ -147,6 +145,38 @@ static enum dcn_status adopt_strings(struct dcn_ctx *ctx, struct sweep_spec *s, 
         s->n_strings += a->n;
         a->borrowed = 1;
     }
+    return DCN_OK;
+}
+
+/* The graphs axis in the order of the graphs list, pointing into the spec's store (adopt_strings first). */
+static enum dcn_status keep_graph_names(struct dcn_ctx *ctx, struct sweep_spec *s, const struct axis *g)
+{
+    s->graph_names = malloc((size_t)(g->n ? g->n : 1) * sizeof *s->graph_names);
+    if (!s->graph_names)
+        return dcn_fail(ctx, DCN_ENOMEM, "%s: out of memory", s->path);
+    for (int i = 0; i < g->n; i++)
+        s->graph_names[i] = g->v[i];
+    s->n_graph_names = g->n;
+    return DCN_OK;
+}
+
+/* seeds: continued to the design's count the way family entries continue their graph seeds. */
+static enum dcn_status grow_weight_seeds(struct dcn_ctx *ctx, struct sweep_spec *s, struct axis *a, int want)
+{
+    s->weight_seeds_written = a->n;
+    unsigned long long top = 0;
+    for (int i = 0; i < a->n; i++) {
+        unsigned long long v = strtoull(a->v[i], NULL, 10); /* validated later, with its line */
+        top = v > top ? v : top;
+    }
+    while (a->n < want) {
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, "%llu", ++top);
+        enum dcn_status st = axis_push(ctx, s->path, a->line, a, buf, (size_t)n);
+        if (st)
+            return st;
+    }
+    s->weight_seeds = a->n;
     return DCN_OK;
 }
 
@@ -225,6 +255,8 @@ static enum dcn_status expand(struct dcn_ctx *ctx, struct sweep_spec *s, struct 
     enum dcn_status st = validate(ctx, path, r);
     if (!st)
         st = adopt_strings(ctx, s, r);
+    if (!st)
+        st = keep_graph_names(ctx, s, &r->ax[FIELD_graph]);
     if (st)
         return st;
     double total = 1;
@@ -268,6 +300,12 @@ static enum dcn_status expand(struct dcn_ctx *ctx, struct sweep_spec *s, struct 
 }
 
 enum dcn_status sweep_load(struct dcn_ctx *ctx, const char *path, struct sweep_spec **out)
+{
+    return sweep_load_design(ctx, path, NULL, out);
+}
+
+enum dcn_status sweep_load_design(struct dcn_ctx *ctx, const char *path, const struct sweep_design *design,
+                                  struct sweep_spec **out)
 {
     *out = NULL;
     FILE *f = fopen(path, "rb");
@@ -326,11 +364,17 @@ enum dcn_status sweep_load(struct dcn_ctx *ctx, const char *path, struct sweep_s
         const char *sval = v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value : NULL;
         const struct field_desc *fd = field_by_sweep_key(key);
         int found = fd != NULL;
-        if (fd) /* seeds take ranges like 0..9 */
-            st = read_axis(ctx, path, &doc, v, line, &r.ax[fd - dcn_fields], fd->type == FIELD_U64, key,
-                           fd == &dcn_fields[FIELD_graph] ? &r.rewire_checks : NULL);
+        if (fd == &dcn_fields[FIELD_graph])
+            st = family_read_list(ctx, path, &doc, v, line, &r.ax[FIELD_graph], &r.rewire_checks, design,
+                                  &s->entries, &s->n_entries);
+        else if (fd) /* seeds take ranges like 0..9 */
+            st = read_axis(ctx, path, &doc, v, line, &r.ax[fd - dcn_fields], fd->type == FIELD_U64, key);
         if (found)
             continue;
+        if (!strcmp(key, "until")) {
+            st = until_parse(ctx, path, &doc, v, line, &s->until);
+            continue;
+        }
         if (!strcmp(key, "output") || !strcmp(key, "trials_dir") || !strcmp(key, "data_dir")) {
             if (!sval || !*sval) {
                 st = dcn_fail(ctx, DCN_EINVAL, "%s:%d: '%s' must be a path", path, line, key);
@@ -351,8 +395,8 @@ enum dcn_status sweep_load(struct dcn_ctx *ctx, const char *path, struct sweep_s
             char known[1024] = "output, trials_dir, data_dir";
             for (int k2 = 0; k2 < DCN_N_FIELDS; k2++)
                 snprintf(known + strlen(known), sizeof known - strlen(known), ", %s", dcn_fields[k2].sweep_key);
-            st = dcn_fail(ctx, DCN_EINVAL, "%s:%d: unknown key '%s' (known: %s, checkpoint_every, update_every, ranks_per_trial)",
-                          path, line, key, known);
+            st = dcn_fail(ctx, DCN_EINVAL, "%s:%d: unknown key '%s' (known: %s, checkpoint_every, update_every, "
+                          "ranks_per_trial, until)", path, line, key, known);
         }
     }
     if (st)
@@ -371,10 +415,18 @@ enum dcn_status sweep_load(struct dcn_ctx *ctx, const char *path, struct sweep_s
     for (int k = 0; !st && k < DCN_N_FIELDS; k++)
         if (!r.ax[k].n)
             st = axis_push(ctx, path, 0, &r.ax[k], dcn_fields[k].def, strlen(dcn_fields[k].def));
+    if (design)
+        s->design = *design;
+    if (s->design.round < 1)
+        s->design.round = 1;
+    if (!st)
+        st = grow_weight_seeds(ctx, s, &r.ax[FIELD_seed], design ? design->weight_seeds : 0);
     if (!st)
         st = family_check(ctx, path, &r.rewire_checks, s->data_dir[0] ? s->data_dir : NULL);
     if (!st)
         st = expand(ctx, s, &r);
+    if (!st && s->until)
+        st = until_validate(ctx, s, r.ax);
 out:
     raw_free(&r);
     yaml_document_delete(&doc);
