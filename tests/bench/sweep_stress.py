@@ -8,8 +8,9 @@ training images), kills a random rank with SIGKILL after a random number of its 
 job), runs the same command again after each, and a last time to the end. Then:
 - every trial file is read with h5py: status done, and its /summary row agrees (status, accuracy,
   epochs, rank);
-- no trial was trained twice to completion: across all runs' logs, each trial id has at most one
-  "done" line (a run skips trials whose file is done, and rank 0 hands out each pending trial once);
+- every trial was trained to completion exactly once: across all runs' logs, each trial id of the
+  sweep has exactly one "done" line (a run skips trials whose file is done, and rank 0 hands out each
+  pending trial once), and no other id has one (a lost line would leave its trial unchecked);
 - the figures: wall time per run, rank 0's requests answered per second and the longest wait for
   an answer (its "dispatch" line), the results-file updates (rows, seconds; --verbose lines), and
   peak RSS of rank 0 (/proc, sampled).
@@ -145,6 +146,12 @@ def main():
         fails.append(f"{len(twice)} trials trained to completion twice: {twice[:5]}")
     listing = json.loads(subprocess.run([a.dcn, "sweep", yml, "--dry-run", "--json"], capture_output=True,
                                         text=True, env=env).stdout)["trials"]
+    ids = {t["id"] for t in listing}
+    no_line = sorted(ids - set(done_lines))
+    stray = sorted(set(done_lines) - ids)
+    if len(ids) != a.trials or no_line or stray:
+        fails.append(f"{len(ids)} trials listed (want {a.trials}); {len(no_line)} without a \"done\" line "
+                     f"{no_line[:5]}; {len(stray)} \"done\" lines for ids not in the sweep {stray[:5]}")
     t0 = time.time()
     with h5py.File(os.path.join(a.out, "results.h5"), "r") as f:
         rows = {r["id"].decode(): r for r in f["summary"][:]}
@@ -169,7 +176,8 @@ def main():
                    dispatch=disp, updates=len(upd), update_rows_max=max((u[0] for u in upd), default=0),
                    update_seconds_max=max((u[1] for u in upd), default=0.0),
                    update_seconds_mean=float(np.mean([u[1] for u in upd])) if upd else 0.0,
-                   done_lines=len(done_lines), trained_twice=len(twice), checked_files=len(listing),
+                   done_lines=len(done_lines), done_line_total=sum(done_lines.values()),
+                   trials_without_done_line=len(no_line), trained_twice=len(twice), checked_files=len(listing),
                    check_seconds=round(read_s, 1), failures=fails)
     print(json.dumps(summary, indent=1), flush=True)
     for m in fails:

@@ -3,8 +3,8 @@
 trial_cache, src/train/setup.c). Reuse must not change a result: a one-rank sweep whose trials share
 the data set and graph, with an `x - 0.5` trial between two mean/std ones (it changes the data set's
 normalisation in place), gives trial files equal bit for bit (every weight, buffer and metric) to the
-same trials run alone by `dcn train`, and the rank reports the reuse (--verbose). Needs MNIST
-(tests/run.sh)."""
+same trials run alone by `dcn train` (all 4, as `dcn sweep --dry-run` lists them: fewer fails), and
+the rank reports the reuse (--verbose). Needs MNIST (tests/run.sh)."""
 import os
 import re
 import subprocess
@@ -40,6 +40,11 @@ with tempfile.TemporaryDirectory(prefix="dcn-cache-", dir=".") as tmp:
           f"4 trials on one rank: data set and graph loaded once, reused 3 times ({m.group(0) if m else r.stderr[-300:]})")
     listing = subprocess.run([DCN, "sweep", yml, "--dry-run"], capture_output=True, text=True, env=ENV).stdout
     rows = [ln.split() for ln in listing.splitlines() if len(ln.split()) == 4 and ln.split()[0].isdigit()]
+    # the comparison below runs once per row: a listing this parser no longer reads must fail, not pass empty
+    confs = [dict(p.split("=", 1) for p in r[3].split(";")) for r in rows]
+    kinds = sorted((c.get("seed"), c.get("normalize", "")) for c in confs)
+    check(kinds == [("0", ""), ("0", "half"), ("1", ""), ("1", "half")] and len({r[1] for r in rows}) == 4,
+          f"dcn sweep --dry-run lists the 4 trials (seed, normalize): {kinds}; listing: {listing[-300:]!r}")
     for _, tid, _, conf in rows:
         kv = dict(p.split("=", 1) for p in conf.split(";"))
         alone = os.path.join(tmp, tid + ".h5")

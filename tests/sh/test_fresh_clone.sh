@@ -2,8 +2,9 @@
 # A new user with nothing but the clone: `git clone` of the current commit into a temporary folder with
 # no shared/ beside it, no data mirror, an empty HOME (so npm's cache is empty too) and none of dcn's
 # environment variables; there, the README's main command `bash jobs/quickstart.sh` must finish and
-# write results/quickstart/results.h5 with every trial done (checked with h5py), and `dcn graph stats`
-# must give Table 1's node and edge counts for the connectomes that ship with the project.
+# write results/quickstart/results.h5 with every trial done and above 0.8 test accuracy (checked with
+# h5py), and `dcn graph stats` must give Table 1's node and edge counts for the connectomes that ship
+# with the project.
 # Uncommitted changes are not in the clone: the test checks what a user would get from this commit.
 set -uo pipefail
 src=${DCN_SOURCE_DIR:?DCN_SOURCE_DIR is not set}
@@ -48,7 +49,10 @@ with h5py.File(path, "r") as f:
     assert len(status) == n_trials > 0, (len(status), n_trials)
     assert all(x == "done" for x in status), status
     assert len(f["trials"]) == n_trials
-    assert np.all(np.isfinite(acc)) and np.all(acc > 0.2), acc  # 6000 images, 1 epoch: far above chance
+    # 6000 images, 1 epoch: every trial (paper and baseline, trainable and frozen) has given 0.88-0.94.
+    # 0.8 leaves room for seeds and BLAS kernels, and fails a training that learns but wrongly (a
+    # gradient off in one layer kind, a learning rate off by 10x), which a chance bound (0.1) would pass.
+    assert np.all(np.isfinite(acc)) and np.all(acc > 0.8), acc
 PY
 
 for g in "celegans 297 2148" "mouse 195 214"; do

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of the SLURM job scripts (jobs/*.sbatch, jobs/submit) on a real one-node SLURM
 # cluster that it starts (tests/slurm/slurm-up.sh) and always stops (tests/slurm/slurm-down.sh):
-#   - time limit: a sweep job with --time=1 --signal=B:USR2@60 gets USR2 from SLURM, checkpoints,
+#   - time limit: a sweep job with --time=2 --signal=B:USR2@105 gets USR2 from SLURM, checkpoints,
 #     requeues itself, and the rerun resumes and finishes (runs in the background of the others);
 #   - `sbatch -n 2 jobs/sweep.sbatch`: one MPI job, both ranks train, every trial done once;
 #   - `jobs/submit`: a job array of shards plus the merge job (afterany); merged results complete;
@@ -166,17 +166,22 @@ ${3:-}
 EOF
 }
 
-# ---- 1. time limit (background): 40 trials of ~2 s, far more than the minute the job gets ----
-# SLURM checks time limits every 30 s, so USR2 (due at once with @60) comes 0-30 s after the start
-# (measured up to ~46 s). Once the job has requeued itself the sweep file is cut down to the trials
-# it has started (kick -> tl_shrink), so the rerun only has to finish the interrupted trial.
+# ---- 1. time limit (background): 40 trials of ~4 s, far more than the two minutes the job gets ----
+# SLURM checks time limits every 30 s, so USR2, due once 15 s have run (--time=2 --signal=B:USR2@105),
+# comes 15-45 s after the start (with @60 on a one-minute job it came up to 16 s late: ~61 s here, still
+# far from the limit at 120 s). By 15 s the sweep is training, so the signal interrupts a trial unless
+# it falls in the milliseconds between two: a trial must be running when the job requeues itself and
+# must resume in the rerun, or the test fails saying which. (Due at once, the signal could come before
+# the first trial had started, and the test used to drop the resume requirement then.) Once the job
+# has requeued itself the sweep file is cut down to the trials it has started (kick -> tl_shrink), so
+# the rerun only has to finish the interrupted trial.
 cat >tl.yaml <<'EOF'
 output: tl/results.h5
 graphs: ["ws:n=8,k=4,p=0.75,seed=1"]
 seeds: 0..39
 epochs: 4
 channels: 8
-train_limit: 3200
+train_limit: 6400
 test_limit: 200
 checkpoint_every: 0.3
 EOF
@@ -193,7 +198,7 @@ print(max(started) if started else 0, len(running))')
     sed -i "s/^seeds: .*/seeds: 0..$k/" tl.yaml
     note "time-limit job requeued: sweep cut to trials 0..$k ($tl_ckpt interrupted)"
 }
-tl_job=$(sbatch --parsable --time=1 --signal=B:USR2@60 -J dcn-timelimit "$src/jobs/sweep.sbatch" tl.yaml)
+tl_job=$(sbatch --parsable --time=2 --signal=B:USR2@105 -J dcn-timelimit "$src/jobs/sweep.sbatch" tl.yaml)
 note "time-limit job $tl_job submitted"
 
 # ---- 2. one MPI job: sbatch -n 2 jobs/sweep.sbatch ----
@@ -342,7 +347,9 @@ if wait_gone 150 "$tl_job"; then
     [ "$(field "$tl_job" Restarts)" -ge 1 ] && grep -q "restart 1" "$log" && pass "the requeued run started" ||
         fail "time-limit job: Restarts=$(field "$tl_job" Restarts)"
     [ "$tl_shrunk" = 1 ] || fail "the time-limit job was never seen waiting for its requeue"
-    check_results tl.yaml time-limit --min-resumed "$((tl_ckpt > 0 ? 1 : 0))"
+    [ "$tl_ckpt" -gt 0 ] && pass "a trial was running when the job requeued itself ($tl_ckpt interrupted)" ||
+        fail "no trial was running when the time-limit job requeued itself (USR2 between two trials?)"
+    check_results tl.yaml time-limit --min-resumed 1
 fi
 
 note "SLURM test finished: $fails failure(s)"
