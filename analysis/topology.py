@@ -618,7 +618,9 @@ def fig_study(groups_by_stratum, out, written, max_panels=4):
     """One point per graph (its mean over seeds, bar: its seeds' range) by group, with the group's
     estimate and 95 % CI beside it: what a study's verdicts rest on."""
     panels = groups_by_stratum[:max_panels]
-    fig, axes = pyplot().subplots(len(panels) or 1, 1, figsize=(9, 3.6 * max(1, len(panels))), squeeze=False)
+    widest = max([len(g) for _, g in panels] or [1])
+    fig, axes = pyplot().subplots(len(panels) or 1, 1, figsize=(max(9, 1.25 * widest), 3.8 * max(1, len(panels))),
+                                  squeeze=False)
     if not panels:
         empty(axes[0][0], "fewer than two groups with done trials in every stratum")
     for ax, (label, groups) in zip(axes[:, 0], panels):
@@ -634,8 +636,8 @@ def fig_study(groups_by_stratum, out, written, max_panels=4):
                             capsize=4)
             else:
                 ax.scatter([i + 0.2], [m], marker="D", color="k", s=20)
-        ax.set_xticks(range(len(groups)), [f"{n}\n{plural(s['graph'].nunique(), 'graph')}, {plural(len(s), 'trial')}"
-                                           for n, s in groups], fontsize=7)
+        ax.set_xticks(range(len(groups)), [f"{R.wrap_spec(n, 16)}\n{plural(s['graph'].nunique(), 'graph')}, "
+                                           f"{plural(len(s), 'trial')}" for n, s in groups], fontsize=7)
         ax.set(ylabel="final test accuracy (%)", title=label)
     fig.suptitle("Each graph's mean accuracy over its seeds (dot; bar: range of its seeds), and each group's mean "
                  "with its 95% CI (black; graphs as the unit)", fontsize=9)
