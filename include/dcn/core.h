@@ -102,5 +102,8 @@ uint64_t dcn_fnv1a(uint64_t h, const char *s);
 double dcn_now(void);
 /* Peak resident set size of this process in MiB (getrusage). */
 double dcn_peak_rss_mib(void);
+/* Writes s as a JSON string literal: quotes, backslashes and control characters escaped (paths and
+ * graph specs may hold any of them). */
+void dcn_json_string(FILE *f, const char *s);
 
 #endif

@@ -139,22 +139,6 @@ static void print_hist_json(const char *key, const int *h, int classes)
     printf("]");
 }
 
-/* Prints a string as a JSON string literal (paths may hold quotes or backslashes). */
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 static int data_info(int argc, char **argv)
 {
     const char *data_dir = NULL;
@@ -201,9 +185,9 @@ static int data_info(int argc, char **argv)
         hte[ds->test_y[i]]++;
     if (json) {
         printf("{\n  \"name\": ");
-        json_str(ds->name);
+        dcn_json_string(stdout, ds->name);
         printf(",\n  \"dir\": ");
-        json_str(ds->dir);
+        dcn_json_string(stdout, ds->dir);
         printf(",\n  \"n_train\": %d,\n  \"n_test\": %d,\n  \"rows\": %d,\n  \"cols\": %d,\n  \"classes\": %d,\n"
                "  \"mean\": %.9g,\n  \"std\": %.9g,\n",
                ds->n_train, ds->n_test, ds->rows, ds->cols, ds->classes, (double)ds->mean, (double)ds->std);

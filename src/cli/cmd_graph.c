@@ -33,16 +33,9 @@ static void json_num(FILE *f, const char *key, double v, int last)
 
 static void json_str(FILE *f, const char *key, const char *s)
 {
-    fprintf(f, "  \"%s\": \"", key);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', f);
-        if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", (unsigned char)*s);
-        else
-            fputc(*s, f);
-    }
-    fputs("\",\n", f);
+    fprintf(f, "  \"%s\": ", key);
+    dcn_json_string(f, s);
+    fputs(",\n", f);
 }
 
 static void human_num(const char *name, double v, const char *note)

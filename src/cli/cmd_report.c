@@ -16,20 +16,6 @@
 
 enum fmt { FMT_MD, FMT_JSON, FMT_CSV };
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            printf("\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            printf("\\u%04x", (unsigned char)*s);
-        else
-            putchar(*s);
-    }
-    putchar('"');
-}
-
 /* JSON has no NaN: statistics that do not exist (sd of one trial) are null. */
 static void json_num(const char *key, double v)
 {
@@ -95,11 +81,11 @@ static void trial_label(const struct report_trial *t, char *buf, size_t len)
 static void print_json(const struct report_results *r, unsigned keys, const struct report_group *g, int ng)
 {
     printf("{\"file\": ");
-    json_str(r->path);
+    dcn_json_string(stdout, r->path);
     printf(", \"format_version\": %d, \"dcn_version\": ", r->format_version);
-    json_str(r->dcn_version);
+    dcn_json_string(stdout, r->dcn_version);
     printf(", \"updated\": ");
-    json_str(r->updated);
+    dcn_json_string(stdout, r->updated);
     printf(", \"trials\": %d, \"done\": %d, \"failed\": %d, \"running\": %d, \"pending\": %d", r->n_trials,
            r->counts[TRIAL_DONE], r->counts[TRIAL_FAILED], r->counts[TRIAL_RUNNING], r->counts[TRIAL_PENDING]);
     printf(", \"group_by\": [");
@@ -142,11 +128,11 @@ static void print_json(const struct report_results *r, unsigned keys, const stru
         if (t->state != TRIAL_FAILED)
             continue;
         printf("%s{\"index\": %d, \"id\": ", c++ ? ", " : "", t->index);
-        json_str(t->id);
+        dcn_json_string(stdout, t->id);
         printf(", \"graph\": ");
-        json_str(t->graph);
+        dcn_json_string(stdout, t->graph);
         printf(", \"seed\": %llu, \"epochs_done\": %d, \"reason\": ", (unsigned long long)t->seed, t->epochs_done);
-        json_str(t->reason);
+        dcn_json_string(stdout, t->reason);
         printf("}");
     }
     printf("]}\n");

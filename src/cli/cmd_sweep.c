@@ -27,20 +27,6 @@ static void on_signal(int sig)
 /* Exit status when a signal stopped the sweep after checkpointing (sysexits' EX_TEMPFAIL: run again). */
 #define EXIT_INTERRUPTED 75
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            printf("\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            printf("\\u%04x", *s);
-        else
-            putchar(*s);
-    }
-    putchar('"');
-}
-
 /* analysis/until.py of the source tree (a build) or of the installed share/dcn, as dcn report finds its
  * scripts. */
 static const char *until_script_path(char *buf, size_t len)
@@ -136,19 +122,19 @@ static void json_until(const struct sweep_spec *s)
            u->max_trials, u->round_trials ? u->round_trials : s->n_trials);
     for (int g = 0; g < u->n_groups; g++) {
         printf("%s{\"group\": ", g ? ", " : "");
-        json_str(u->groups[g].token);
+        dcn_json_string(stdout, u->groups[g].token);
         for (int i = 0; i < u->groups[g].n_where; i++) {
             printf(", ");
-            json_str(dcn_fields[u->groups[g].where[i].field].name);
+            dcn_json_string(stdout, dcn_fields[u->groups[g].where[i].field].name);
             printf(": ");
-            json_str(u->groups[g].where[i].value);
+            dcn_json_string(stdout, u->groups[g].where[i].value);
         }
         printf("}");
     }
     char rule[4096];
     sweep_until_describe(s, rule, sizeof rule);
     printf("], \"rule\": ");
-    json_str(rule);
+    dcn_json_string(stdout, rule);
     printf("}");
 }
 
@@ -189,13 +175,13 @@ static int list_trials(const struct sweep_spec *s, const struct sweep_options *o
             sweep_trial_paths(s, t, file, NULL, sizeof file);
             printf("%s{\"index\": %d, \"id\": \"%s\", \"state\": \"%s\", \"file\": ", n ? ", " : "", t->index,
                    t->id, trial_state_name(st));
-            json_str(file);
+            dcn_json_string(stdout, file);
             for (int k = 0; k < DCN_N_FIELDS; k++) {
                 const struct field_desc *f = &dcn_fields[k];
                 const void *p = field_cptr(f, &t->cfg);
                 printf(", \"%s\": ", f->name);
                 if (f->type == FIELD_STR)
-                    json_str(*(const char *const *)p);
+                    dcn_json_string(stdout, *(const char *const *)p);
                 else if (f->type == FIELD_BOOL)
                     printf("%s", *(const int *)p ? "true" : "false");
                 else if (f->type == FIELD_DOUBLE)

@@ -15,29 +15,15 @@ static void on_signal(int sig)
     train_stop = 1;
 }
 
-static void print_json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 /* The trial's result on stdout: one JSON line, or a line of text when it finished. */
 static void print_result(const struct dcn_ctx *ctx, const struct train_config *c, const struct train_result *r,
                          enum dcn_status st, int json)
 {
     if (json) {
         printf("{\"status\": \"%s\", \"graph\": ", st ? "failed" : "done");
-        print_json_string(stdout, model_variant_has_dag(c->variant) ? c->graph : "none");
+        dcn_json_string(stdout, model_variant_has_dag(c->variant) ? c->graph : "none");
         printf(", \"dataset\": ");
-        print_json_string(stdout, c->dataset);
+        dcn_json_string(stdout, c->dataset);
         printf(", \"variant\": \"%s\", \"freeze\": %d, \"seed\": %llu, \"order\": \"%s\", \"order_seed\": %llu, "
                "\"epochs\": %d, \"epochs_done\": %d, \"batch\": %d, \"channels\": %d, \"test_accuracy\": %.6f, "
                "\"test_loss\": %.6f, \"best_test_accuracy\": %.6f, \"best_epoch\": %d, \"params_total\": %zu, "
@@ -51,7 +37,7 @@ static void print_result(const struct dcn_ctx *ctx, const struct train_config *c
                dcn_peak_rss_mib(), ctx->size, c->sync_bn ? "true" : "false", r->compute_seconds, r->comm_seconds);
         if (st) {
             printf(", \"error\": ");
-            print_json_string(stdout, ctx->err);
+            dcn_json_string(stdout, ctx->err);
         }
         printf("}\n");
     } else if (!st) {
@@ -227,9 +213,9 @@ int cmd_eval(int argc, char **argv)
     if (json)
     {
         printf("{\"trial\": ");
-        print_json_string(stdout, pos[0]);
+        dcn_json_string(stdout, pos[0]);
         printf(", \"dataset\": ");
-        print_json_string(stdout, dataset);
+        dcn_json_string(stdout, dataset);
         printf(", \"test_accuracy\": %.6f, \"test_loss\": %.6f}\n", acc, loss);
     }
     else

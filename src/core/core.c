@@ -198,3 +198,18 @@ int dcn_shipped_file(const char *rel, char *buf, size_t len)
              n > 2 ? cand[2] : "");
     return -1;
 }
+
+void dcn_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}

@@ -289,20 +289,6 @@ int sweep_until_describe(const struct sweep_spec *s, char *buf, size_t len)
                     s->path, u->line, groups, u->half_width, u->max_trials, round);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 /* A qualifier's value as JSON by its field's type (strings quoted, booleans true/false, numbers). */
 static void json_where_value(FILE *f, const struct sweep_until_where *w)
 {
@@ -312,7 +298,7 @@ static void json_where_value(FILE *f, const struct sweep_until_where *w)
     char why[8], text[160];
     field_parse(fd, w->value, &c, why, sizeof why);
     if (fd->type == FIELD_STR) {
-        json_str(f, w->value);
+        dcn_json_string(f, w->value);
     } else if (fd->type == FIELD_BOOL) {
         fputs(*(const int *)field_cptr(fd, &c) ? "true" : "false", f);
     } else {
@@ -328,11 +314,11 @@ static void json_rule(FILE *f, const struct sweep_spec *s, int round1_trials)
             u->line, u->half_width, u->max_trials, u->round_trials ? u->round_trials : round1_trials);
     for (int g = 0; g < u->n_groups; g++) {
         fprintf(f, "%s{\"token\": ", g ? ", " : "");
-        json_str(f, u->groups[g].token);
+        dcn_json_string(f, u->groups[g].token);
         fprintf(f, ", \"line\": %d, \"where\": {", u->groups[g].line);
         for (int i = 0; i < u->groups[g].n_where; i++) {
             fprintf(f, "%s", i ? ", " : "");
-            json_str(f, dcn_fields[u->groups[g].where[i].field].name);
+            dcn_json_string(f, dcn_fields[u->groups[g].where[i].field].name);
             fputs(": ", f);
             json_where_value(f, &u->groups[g].where[i]);
         }
@@ -359,9 +345,9 @@ static enum dcn_status write_input(struct dcn_ctx *ctx, const struct sweep_spec 
     if (!f)
         return dcn_fail(ctx, DCN_EIO, "%s: cannot write the input of the until: script: %s", file, strerror(errno));
     fprintf(f, "{\"mode\": \"%s\", \"sweep\": ", mode);
-    json_str(f, s->path);
+    dcn_json_string(f, s->path);
     fputs(", \"results\": ", f);
-    json_str(f, s->output);
+    dcn_json_string(f, s->output);
     fprintf(f, ", \"round\": %d, \"trials\": %d, \"round1_trials\": %d, \"weight_seeds_written\": %d, "
             "\"weight_seeds\": %d,\n \"rule\": ", s->design.round, s->n_trials, round1_trials, s->weight_seeds_written,
             s->weight_seeds);
@@ -378,7 +364,7 @@ static enum dcn_status write_input(struct dcn_ctx *ctx, const struct sweep_spec 
     fputs("],\n \"graphs\": [", f);
     for (int i = 0; i < s->n_graph_names; i++) {
         fputs(i ? ", " : "", f);
-        json_str(f, s->graph_names[i]);
+        dcn_json_string(f, s->graph_names[i]);
     }
     fputs("]}\n", f);
     int bad = ferror(f);
