@@ -2,8 +2,9 @@
 """The small version of tests/bench/sweep_stress.py that CI affords: 8 oversubscribed ranks over 300
 tiny trials with 2 SIGKILLs of random ranks (shared memory), and 4 ranks over 60 trials with one kill
 over TCP (`--mca btl tcp,self`). Each ends with every trial done exactly once: every trial file read
-with h5py agrees with its /summary row, and the runs' logs hold exactly one "done" line for each trial
-id of the sweep and none for another (as many "done" lines as trials). The
+with h5py agrees with its /summary row, and the runs' logs hold at most one "done" line for each trial
+id of the sweep and none for another; a trial may lack its line only when a SIGKILL landed between its
+file's rename and the line (at most one per rank and kill; seen once in about 20 kills). The
 kills must really have happened (the killed runs exit non-zero). mpirun takes about 2.5 s here to abort a job
 after a rank's death while the other ranks go on training, so each trial must last long enough that the
 sweep is not over inside that window (with 64 images, 2.5 ms a trial, a machine twice as fast as this one
@@ -39,7 +40,9 @@ with tempfile.TemporaryDirectory(prefix="dcn-stress-", dir=".") as tmp:
             s = {}
         killed = [x for x in s.get("runs", [])[:-1] if x["killed"] and x["rc"] != 0]
         ok = (r.returncode == 0 and s.get("trained_twice") == 0 and s.get("checked_files") == trials
-              and s.get("done_lines") == s.get("done_line_total") == trials and s.get("trials_without_done_line") == 0
+              and s.get("done_lines") == s.get("done_line_total")
+              and s.get("done_lines", 0) + s.get("trials_without_done_line", trials) == trials
+              and s.get("trials_without_done_line", trials) <= s.get("may_lose_done_lines", 0)
               and len(killed) == kills and s["runs"][-1]["rc"] == 0)
         print(("ok   - " if ok else "FAIL - ") + f"{ranks} ranks ({btl}), {trials} trials, {kills} SIGKILLs: "
               f"{len(killed)} runs killed, every trial done exactly once ({s.get('done_line_total')} \"done\" lines "
