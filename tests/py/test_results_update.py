@@ -38,6 +38,15 @@ def check(ok, what):
         failures.append(what)
 
 
+def merge(yml, res):
+    """dcn sweep --merge must succeed and install a new file: a merge that failed before replacing
+    results.h5 would leave the comparison after it comparing a file with itself."""
+    ino = os.stat(res).st_ino
+    r = subprocess.run([DCN, "sweep", yml, "--merge"], env=ENV, capture_output=True, text=True, timeout=300)
+    check(r.returncode == 0, f"dcn sweep --merge exits 0: {r.stderr[-300:]}")
+    check(os.stat(res).st_ino != ino, "--merge installed a new results.h5 (another inode)")
+
+
 def snapshot(path):
     """Everything a full rebuild must reproduce, as plain Python values."""
     with h5py.File(path, "r") as f:
@@ -106,7 +115,7 @@ with tempfile.TemporaryDirectory(prefix="dcn-update-", dir=".") as tmp:
     check(all(b >= a for a, b in zip(dones, dones[1:])), f"done counts never go back: {dones[:40]}")
     live = snapshot(res)
     check(int(np.sum(live[1]["status"] == b"done")) == 24, "all 24 done in the final update")
-    r = subprocess.run([DCN, "sweep", yml, "--merge"], env=ENV, capture_output=True, text=True)
+    merge(yml, res)
     same(live, snapshot(res), "the updates of a run")
 
     # kill everything mid-run: the rows written by no update must be brought up to date by the rerun
@@ -133,15 +142,17 @@ with tempfile.TemporaryDirectory(prefix="dcn-update-", dir=".") as tmp:
         except (OSError, ValueError, IndexError):
             pass
     p.wait()
+    check(p.returncode != 0, f"the SIGKILL stopped the sweep (mpirun exit {p.returncode})")
     with h5py.File(res2, "r") as f:
         before = int(np.sum(f["summary"]["status"] == b"done"))
+    check(before < 24, f"killed mid-run: {before} of 24 done recorded before the rerun")
     r = subprocess.run(MPIRUN + [DCN, "sweep", yml2], env=ENV, capture_output=True, text=True, timeout=600)
     check(r.returncode == 0, f"the rerun after SIGKILL ({before} done recorded) completes: {r.stderr[-600:]}")
     after = snapshot(res2)
     with h5py.File(res2, "r") as f:
         ends = [f["trials"][i].attrs["status"] for i in f["trials"]]
     check(len(ends) == 24 and all(e in (b"done", "done") for e in ends), f"24 trial files done ({len(ends)})")
-    subprocess.run([DCN, "sweep", yml2, "--merge"], env=ENV, capture_output=True, text=True)
+    merge(yml2, res2)
     same(after, snapshot(res2), "the rerun after SIGKILL")
 
     # a bad interval is refused with its file and line, before anything runs
