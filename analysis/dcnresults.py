@@ -2,7 +2,7 @@
 analysis scripts: the /summary table as a pandas DataFrame, per-epoch metrics and DAG measures of
 each trial, graph measures from `dcn graph stats`, and the paper's numbers to compare with.
 
-Layout (README.md, src/io/results.c): / attributes (format_version, ...), /summary (one row per
+Layout (README.md, src/sweep/results.c): / attributes (format_version, ...), /summary (one row per
 trial, fixed-length byte strings), /trials/<id>/ (trial attributes, metrics/, dag/).
 """
 import json

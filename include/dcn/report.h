@@ -1,4 +1,4 @@
-/* dcn report: reads the aggregate results file of a sweep (src/io/results.c writes it), groups its
+/* dcn report: reads the aggregate results file of a sweep (src/sweep/results.c writes it), groups its
  * trials and summarises the final test accuracy of each group; plus the small statistics routines
  * this needs (quantiles, Student t quantiles), public so that tests can check them on their own.
  *
@@ -110,9 +110,8 @@ enum dcn_status report_group(struct dcn_ctx *ctx, const struct report_results *r
 /* ---- statistics ---- */
 /* Quantile p in [0, 1] of sorted x[0..n) (numpy's default linear interpolation); NaN when n == 0. */
 double report_quantile_sorted(const double *x, size_t n, double p);
-/* Statistics of the finite values among x[0..n) (x is not modified). */
-/* Statistics of the finite values of x. When hi > lo, [lo, hi] is the metric's range and the CI is the
- * logit one above; otherwise the plain t-interval mean +- t sd / sqrt(n). */
+/* Statistics of the finite values among x[0..n) (x is not modified). When hi > lo, [lo, hi] is the
+ * metric's range and the CI is the logit one above; otherwise the plain t-interval mean +- t sd / sqrt(n). */
 enum dcn_status report_stats_compute(struct dcn_ctx *ctx, const double *x, size_t n, double lo, double hi,
                                      struct report_stats *s);
 /* log(p / (1 - p)) of p clamped to [REPORT_LOGIT_CLAMP, 1 - REPORT_LOGIT_CLAMP]. */

@@ -314,8 +314,6 @@ int cmd_sweep(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR2, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    if (ctx.rank != 0 && ctx.verbose == 1)
-        ctx.verbose = 1; /* workers report their own trials' starts and ends */
     int failed = 0;
     enum dcn_status st = s->until ? sweep_until_run(&ctx, s, &o, until_script, NULL, &failed)
                                   : sweep_run(&ctx, s, &o, &failed);

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "dcn/io.h"
-#include "dcn/io.h"
 
 struct trial_file {
     hid_t file;
@@ -200,7 +199,8 @@ enum dcn_status trial_write_dag(struct dcn_ctx *ctx, struct trial_file *f, const
                               /* what a rewire: graph really got (fewer swaps than asked when tries ran out) */
                               {"graph_rewire_swaps", TRIAL_INT, NULL, gr->rewire_swaps, 0},
                               {"graph_rewire_tries", TRIAL_INT, NULL, gr->rewire_tries, 0}};
-    int n_at = gr->rewire_tries > 0 ? 9 : 7;
+    enum { REWIRE_ATTRS = 2 }; /* the last entries of at, written only for a rewire: graph */
+    int n_at = (int)(sizeof at / sizeof at[0]) - (gr->rewire_tries > 0 ? 0 : REWIRE_ATTRS);
     for (int i = 0; !st && i < n_at; i++)
         st = write_attr(ctx, g, f->path, &at[i]);
     free(edges);

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include "dcn/graph.h"
 #include "spec_internal.h"
@@ -49,6 +51,57 @@ static int key_index(const struct family *fam, const char *key)
     return -1;
 }
 
+/* The extensions graph_load reads as graph files. A file named alone may have any other (it is read
+ * as an edge list), but a pattern takes only these, so that a pattern matching everything in /etc
+ * fails here, naming what it matched, instead of becoming trials of folders and unrelated files that
+ * fail only when they run. */
+static const char *const graph_exts[] = {".graphml", ".xml", ".gml", ".txt", ".el", ".edges", ".edgelist"};
+#define N_GRAPH_EXTS (int)(sizeof graph_exts / sizeof graph_exts[0])
+#define GLOB_NAMED_MAX 5 /* rejected matches named in the message; the rest are counted */
+
+/* NULL when path is a regular file with a graph extension, else why it is not a graph file. */
+static const char *glob_reject(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st))
+        return "cannot be read";
+    if (S_ISDIR(st.st_mode))
+        return "a folder";
+    if (!S_ISREG(st.st_mode))
+        return "not a regular file";
+    size_t lp = strlen(path);
+    for (int i = 0; i < N_GRAPH_EXTS; i++) {
+        size_t le = strlen(graph_exts[i]);
+        if (lp > le && !strcasecmp(path + lp - le, graph_exts[i]))
+            return NULL;
+    }
+    return "no graph extension";
+}
+
+/* Fails naming the matches of g that are not graph files, if there are any. */
+static enum dcn_status glob_check(struct dcn_ctx *ctx, const char *path, int line, const char *pattern,
+                                  const glob_t *g)
+{
+    char named[1024] = "", exts[128] = "";
+    size_t bad = 0;
+    for (size_t i = 0; i < g->gl_pathc; i++) {
+        const char *why = glob_reject(g->gl_pathv[i]);
+        if (why && bad++ < GLOB_NAMED_MAX)
+            snprintf(named + strlen(named), sizeof named - strlen(named), "%s%.150s (%s)", bad > 1 ? ", " : "",
+                     g->gl_pathv[i], why);
+    }
+    if (!bad)
+        return DCN_OK;
+    for (int i = 0; i < N_GRAPH_EXTS; i++)
+        snprintf(exts + strlen(exts), sizeof exts - strlen(exts), "%s%s", i ? " " : "", graph_exts[i]);
+    char more[48] = "";
+    if (bad > GLOB_NAMED_MAX)
+        snprintf(more, sizeof more, " and %zu more", bad - GLOB_NAMED_MAX);
+    return dcn_fail(ctx, DCN_EINVAL, "%s:%d: graphs: %zu of the %zu matches of the pattern '%s' are not graph "
+                    "files (a pattern takes only regular files ending in %s): %s%s", path, line, bad, g->gl_pathc,
+                    pattern, exts, named, more);
+}
+
 static enum dcn_status push_glob(struct dcn_ctx *ctx, const char *path, int line, const char *pattern,
                                  struct axis *graphs)
 {
@@ -58,7 +111,7 @@ static enum dcn_status push_glob(struct dcn_ctx *ctx, const char *path, int line
         return dcn_fail(ctx, DCN_EINVAL, "%s:%d: graphs: the pattern '%s' matches no file", path, line, pattern);
     if (rc)
         return dcn_fail(ctx, DCN_EIO, "%s:%d: graphs: cannot expand the pattern '%s'", path, line, pattern);
-    enum dcn_status st = DCN_OK;
+    enum dcn_status st = glob_check(ctx, path, line, pattern, &g);
     for (size_t i = 0; !st && i < g.gl_pathc; i++)
         st = axis_push(ctx, path, line, graphs, g.gl_pathv[i], strlen(g.gl_pathv[i]));
     globfree(&g);

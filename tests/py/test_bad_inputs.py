@@ -211,6 +211,22 @@ def sweeps(tmp):
     entry("sweep", "missing 'output'", [DCN, "sweep", p, "--dry-run"], 1, ["no_output.yaml", "'output'"])
     entry("sweep", "missing sweep file", [DCN, "sweep", os.path.join(tmp, "nothere.yaml"), "--dry-run"], 1,
           ["nothere.yaml", "cannot open"])
+    # a glob takes only regular files with a graph extension: a folder (even one named like a graph file)
+    # and a file of another extension are named, the graph file is not; each used to become a trial
+    d = os.path.join(tmp, "globbed")
+    os.makedirs(os.path.join(d, "dir.gml"))
+    write(os.path.join(d, "a.txt"), "0 1\n1 2\n")
+    write(os.path.join(d, "notes.md"), "not a graph\n")
+    p = write(os.path.join(tmp, "glob.yaml"), f'output: r/results.h5\ngraphs:\n  - celegans\n  - "{d}/*"\n')
+    r = entry("sweep", "glob matching a folder and a non-graph file", [DCN, "sweep", p, "--dry-run"], 1,
+              ["glob.yaml:4", f"'{d}/*'", "2 of the 3 matches", "dir.gml (a folder)", "notes.md (no graph extension)",
+               ".graphml .xml .gml .txt"])
+    check("a.txt" not in r.stderr, f"glob: the graph file a.txt is not named as bad: {r.stderr[-300:]}")
+    # swaps_per_edge is bounded like n and m: 10^6 on mouse used to take 28 s in --dry-run alone
+    p = write(os.path.join(tmp, "swaps.yaml"), "output: r/results.h5\ngraphs:\n"
+              "  - {family: rewire, graph: mouse, swaps_per_edge: 1000000, seed: 0}\n")
+    entry("sweep", "swaps_per_edge over its bound", [DCN, "sweep", p, "--dry-run"], 1,
+          ["swaps.yaml:3", "'swaps_per_edge' needs a number in 0..1000, got '1000000'"], max_seconds=5)
     p = write(os.path.join(tmp, "devnull.yaml"), SWEEP_OK.format(out="/dev/null/x"))
     entry("sweep", "output folder that cannot be created (/dev/null/x/results.h5)", [DCN, "sweep", p], 1,
           ["/dev/null/x", "cannot create the folder"])
