@@ -2,9 +2,9 @@
 """analysis/topology.py (and `dcn report --topology`) on a synthetic results.h5 with known answers.
 
 The file has the /summary layout of a real one: the compound type is copied from a one-trial sweep
-run here with DCN_BIN (a hard-coded copy of it when that cannot run), with the topology columns
-(graph_family, graph_n/m/k/p, graph_seed, base_graph, swaps_per_edge, rewire_swaps, the graph
-measures and dag_*) added when the real file does not have them yet. Two strata (trainable, frozen)
+run here with DCN_BIN (the test fails when that sweep cannot run), which must hold the topology
+columns (graph_family, graph_n/m/k/p, graph_seed, base_graph, swaps_per_edge, rewire_swaps, the graph
+measures and dag_*) itself. Two strata (trainable, frozen)
 hold WS graphs at p = 0.1, 0.5, 0.9 (3 graph seeds x 2 ordering seeds x 3 weight seeds, accuracy
 rising by 4 points from p = 0 to 1), C. elegans (95 %), its rewirings (93 %), G(n, m) graphs like it
 (95 %), the graph-free baseline and two failed trials. Checked:
@@ -48,14 +48,7 @@ COMPARE = ["celegans", "rewire:celegans", "gnm"]
 N_REWIRE = 150
 failures = []
 
-# /summary of dcn at the time of writing, used when no dcn can run a sweep here
-FALLBACK_DTYPE = [("index", "<i4"), ("id", "S24"), ("graph", "S256"), ("dataset", "S128"), ("variant", "S16"),
-                  ("frozen", "<i4"), ("order", "S16"), ("order_seed", "<u8"), ("seed", "<u8"), ("epochs", "<i4"),
-                  ("batch", "<i4"), ("lr", "<f8"), ("channels", "<i4"), ("train_limit", "<i4"),
-                  ("test_limit", "<i4"), ("freeze", "S32"), ("agg_init", "S8"), ("normalize", "S8"),
-                  ("status", "S16"), ("test_accuracy", "<f8"), ("test_loss", "<f8"), ("best_test_accuracy", "<f8"),
-                  ("best_epoch", "<i4"), ("epochs_done", "<i4"), ("wall_seconds", "<f8"), ("rank", "<i4"),
-                  ("host", "S64"), ("reason", "S256")]
+# the topology columns of /summary the README's HDF5 layout promises (names and types)
 TOPOLOGY_DTYPE = [("graph_family", "S16"), ("graph_n", "<i8"), ("graph_m", "<i8"), ("graph_k", "<i8"),
                   ("graph_p", "<f8"), ("graph_seed", "<i8"), ("base_graph", "S256"), ("swaps_per_edge", "<f8"),
                   ("rewire_swaps", "<i8"), ("nodes", "<f8"), ("edges", "<f8"), ("clustering", "<f8"),
@@ -86,27 +79,27 @@ def topology(*args):
 # ---------------------------------------------------------------- the synthetic file
 
 def real_layout(tmp):
-    """(dtype, root attributes) of a real results.h5 from a one-trial sweep, or the fallback."""
+    """(dtype, root attributes, path) of a real results.h5 from a one-trial sweep of DCN_BIN: the
+    synthetic file must have the layout of this dcn, so a dcn that cannot run the sweep fails the test
+    (it used to fall back on a hard-coded layout and pass)."""
     yml = os.path.join(tmp, "tiny.yaml")
     with open(yml, "w") as f:
         f.write(f"output: {tmp}/tiny/results.h5\ngraphs: [\"ws:n=6,k=2,p=0.5,seed=1\"]\nvariants: [paper]\n"
                 "seeds: [0]\nepochs: 1\nchannels: 2\ntrain_limit: 64\ntest_limit: 32\n")
-    if os.access(DCN, os.X_OK):
-        r = run([DCN, "sweep", yml, "--quiet"])
-        path = os.path.join(tmp, "tiny", "results.h5")
-        if r.returncode == 0 and os.path.exists(path):
-            with h5py.File(path, "r") as f:
-                return f["summary"].dtype, dict(f.attrs), path
-        print("# the tiny sweep failed; using the hard-coded /summary layout:", r.stderr[-500:])
-    return np.dtype(FALLBACK_DTYPE), {"format_version": 1, "dcn_version": "test"}, None
+    path = os.path.join(tmp, "tiny", "results.h5")
+    r = run([DCN, "sweep", yml, "--quiet"]) if os.access(DCN, os.X_OK) else None
+    if not check(r is not None and r.returncode == 0 and os.path.exists(path),
+                 f"a one-trial sweep of {DCN} writes results.h5: {r.stderr[-500:] if r else 'not executable'}"):
+        return None
+    with h5py.File(path, "r") as f:
+        return f["summary"].dtype, dict(f.attrs), path
 
 
 def with_topology(dtype):
-    names = set(dtype.names)
-    extra = [(n, t) for n, t in TOPOLOGY_DTYPE if n not in names]
-    print(f"# /summary of this dcn {'lacks' if extra else 'has'} the topology columns"
-          + (f"; added: {', '.join(n for n, _ in extra)}" if extra else ""))
-    return np.dtype([(n, dtype.fields[n][0]) for n in dtype.names] + extra)
+    """The real /summary layout, which must hold every topology column (the test no longer adds them)."""
+    missing = [n for n, _ in TOPOLOGY_DTYPE if n not in dtype.names]
+    check(not missing, f"/summary of this dcn has the topology columns (missing: {missing})")
+    return dtype
 
 
 def trial(rng, graph, frozen, seed, order_seed, acc, **topo):
@@ -419,16 +412,8 @@ def test_bad_inputs(tmp, path):
 
 
 def test_dcn_report(tmp, path, real, dtype, attrs):
-    if not os.access(DCN, os.X_OK):
-        print(f"# {DCN} not built: dcn report --topology not checked")
-        return
     h = run([DCN, "report", "--help"])
-    if "--topology" not in h.stdout:
-        print("# this dcn has no `report --topology` yet: not checked")
-        return
-    if not real:
-        print("# /summary layout not from this dcn: dcn report not checked on the synthetic file")
-        return
+    check("--topology" in h.stdout and "--compare" in h.stdout, "dcn report --help offers --topology and --compare")
     out = os.path.join(tmp, "report-topo")
     r = run([DCN, "report", path, "--json", "--topology", out, "--compare", ",".join(COMPARE)])
     if check(r.returncode == 0, f"dcn report --topology exits 0: {r.stderr[-1500:]}"):
@@ -456,7 +441,10 @@ def main():
     t0 = time.time()
     tmp = tempfile.mkdtemp(prefix="dcn-topology-test-")
     try:
-        dtype, attrs, real = real_layout(tmp)
+        layout = real_layout(tmp)
+        if layout is None:
+            sys.exit(1)
+        dtype, attrs, real = layout
         path, _ = test_synthetic(tmp, dtype, attrs)
         test_old_file(tmp)
         test_bad_inputs(tmp, path)
