@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cunit_main.h"
+#include "dcn/io.h"
 #include "dcn/report.h"
 
 #define CLOSE(a, b, rel) CU_ASSERT(fabs((double)(a) - (double)(b)) <= (rel) * fmax(1.0, fabs((double)(b))))
@@ -138,8 +139,51 @@ static void test_load_errors(void)
     remove(path);
 }
 
+/* The attribute helpers of src/io against attributes written here with the raw HDF5 calls: a scalar
+ * reads back, an array attribute (as a damaged file may hold) gives the default instead of writing
+ * past one scalar, a fixed-length string reads like a variable-length one, and a set replaces. */
+static void put_raw(hid_t loc, const char *name, hid_t type, hsize_t n, const void *v)
+{
+    hid_t sp = n ? H5Screate_simple(1, &n, NULL) : H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
+    CU_ASSERT_FATAL(a >= 0);
+    CU_ASSERT(H5Awrite(a, type, v) >= 0);
+    H5Aclose(a);
+    H5Sclose(sp);
+}
+
+static void test_h5_attrs(void)
+{
+    hid_t f = h5_mem_create();
+    CU_ASSERT_FATAL(f >= 0);
+    double one = 0.75, four[4] = {1, 2, 3, 4};
+    put_raw(f, "acc", H5T_NATIVE_DOUBLE, 0, &one);
+    put_raw(f, "array", H5T_NATIVE_DOUBLE, 4, four);
+    CU_ASSERT_DOUBLE_EQUAL(h5_attr_get_double(f, "acc", -1), 0.75, 0);
+    CU_ASSERT_EQUAL(h5_attr_get_i64(f, "acc", -1), 0); /* converted as HDF5 converts */
+    CU_ASSERT_DOUBLE_EQUAL(h5_attr_get_double(f, "array", -1), -1, 0);
+    CU_ASSERT_EQUAL(h5_attr_get_i64(f, "array", -7), -7);
+    CU_ASSERT_EQUAL(h5_attr_get_i64(f, "missing", 5), 5);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, 6);
+    put_raw(f, "fixed", t, 0, "abcdef");
+    H5Tclose(t);
+    char buf[16];
+    h5_attr_get_str(f, "fixed", buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "abcdef");
+    h5_attr_get_str(f, "acc", buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "");
+    CU_ASSERT_EQUAL(h5_attr_set_str(f, "s", "first"), 0);
+    CU_ASSERT_EQUAL(h5_attr_set_str(f, "s", "second, longer than buf"), 0);
+    h5_attr_get_str(f, "s", buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "second, longer ");
+    CU_ASSERT_EQUAL(h5_attr_set_i64(f, "n", 1LL << 40), 0);
+    CU_ASSERT_EQUAL(h5_attr_get_i64(f, "n", 0), 1LL << 40);
+    H5Fclose(f);
+}
+
 void dcn_register_tests(void)
 {
     DCN_SUITE("report", DCN_TEST(test_quantiles), DCN_TEST(test_betainc), DCN_TEST(test_t_distribution),
-              DCN_TEST(test_stats), DCN_TEST(test_keys), DCN_TEST(test_load_errors));
+              DCN_TEST(test_stats), DCN_TEST(test_keys), DCN_TEST(test_load_errors), DCN_TEST(test_h5_attrs));
 }

@@ -115,4 +115,16 @@ hid_t h5_str_type(size_t n);
  * H5Tclose when f->type is FIELD_STR), int32, uint64 or double. */
 hid_t h5_field_type(const struct field_desc *f);
 
+/* ---- attributes: one reader and writer for every file dcn reads and writes ---- */
+/* A scalar numeric attribute converted to double / int64, or dflt when it is missing, not numeric or
+ * not one element. */
+double h5_attr_get_double(hid_t loc, const char *name, double dflt);
+int64_t h5_attr_get_i64(hid_t loc, const char *name, int64_t dflt);
+/* A scalar string attribute (variable-length, as h5py and dcn write them, or fixed-length) into buf,
+ * cut at len - 1 bytes; "" when missing or of another kind. */
+void h5_attr_get_str(hid_t loc, const char *name, char *buf, size_t len);
+/* Writes (or replaces) a scalar attribute: a variable-length UTF-8 string, or an int64. 0, or -1. */
+int h5_attr_set_str(hid_t loc, const char *name, const char *v);
+int h5_attr_set_i64(hid_t loc, const char *name, int64_t v);
+
 #endif

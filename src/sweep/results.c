@@ -93,66 +93,6 @@ static hid_t summary_type(void)
     return t;
 }
 
-static void read_str(hid_t f, const char *name, char *buf, size_t len)
-{
-    buf[0] = 0;
-    if (H5Aexists(f, name) <= 0)
-        return;
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    hid_t ft = H5Aget_type(a);
-    if (H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0) {
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, H5T_VARIABLE);
-        H5Tset_cset(mt, H5Tget_cset(ft)); /* no conversion between character sets exists */
-        char *s = NULL;
-        if (H5Aread(a, mt, &s) >= 0 && s) {
-            snprintf(buf, len, "%s", s);
-            H5free_memory(s);
-        }
-        H5Tclose(mt);
-    }
-    H5Tclose(ft);
-    H5Aclose(a);
-}
-
-static double read_num(hid_t f, const char *name, double dflt)
-{
-    if (H5Aexists(f, name) <= 0)
-        return dflt;
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    double v = dflt;
-    if (H5Aread(a, H5T_NATIVE_DOUBLE, &v) < 0)
-        v = dflt;
-    H5Aclose(a);
-    return v;
-}
-
-static enum dcn_status put_attr_str(hid_t loc, const char *name, const char *v)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, t, &v);
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(t);
-    return rc < 0 ? DCN_EHDF5 : DCN_OK;
-}
-
-static enum dcn_status put_attr_int(hid_t loc, const char *name, int64_t v)
-{
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(loc, name, H5T_NATIVE_INT64, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_INT64, &v);
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(sp);
-    return rc < 0 ? DCN_EHDF5 : DCN_OK;
-}
-
 /* Elements of a dataset, -1 when it does not exist. */
 static int32_t dataset_length(hid_t loc, const char *name)
 {
@@ -172,9 +112,9 @@ static void read_dag(hid_t f, struct summary_row *r)
     if (H5Lexists(f, "dag", H5P_DEFAULT) <= 0)
         return;
     hid_t g = H5Gopen2(f, "dag", H5P_DEFAULT);
-    r->dag_longest_path = (int32_t)read_num(g, "longest_path", -1);
-    r->dag_inputs = H5Aexists(g, "n_inputs") > 0 ? (int32_t)read_num(g, "n_inputs", -1) : dataset_length(g, "inputs");
-    r->dag_outputs = H5Aexists(g, "n_outputs") > 0 ? (int32_t)read_num(g, "n_outputs", -1) : dataset_length(g, "outputs");
+    r->dag_longest_path = (int32_t)h5_attr_get_double(g, "longest_path", -1);
+    r->dag_inputs = H5Aexists(g, "n_inputs") > 0 ? (int32_t)h5_attr_get_double(g, "n_inputs", -1) : dataset_length(g, "inputs");
+    r->dag_outputs = H5Aexists(g, "n_outputs") > 0 ? (int32_t)h5_attr_get_double(g, "n_outputs", -1) : dataset_length(g, "outputs");
     H5Gclose(g);
 }
 
@@ -218,15 +158,15 @@ static enum trial_state row_build(struct dcn_ctx *ctx, const struct sweep_spec *
         snprintf(r->reason, sizeof r->reason, "trial file unreadable");
         return ts;
     }
-    r->test_accuracy = read_num(f, "test_accuracy", NAN);
-    r->test_loss = read_num(f, "test_loss", NAN);
-    r->best_test_accuracy = read_num(f, "best_test_accuracy", NAN);
-    r->best_epoch = (int32_t)read_num(f, "best_epoch", 0);
-    r->epochs_done = (int32_t)read_num(f, "epochs_done", 0);
-    r->wall_seconds = read_num(f, "wall_seconds", NAN);
-    r->rank = (int32_t)read_num(f, "rank", -1);
-    read_str(f, "host", r->host, sizeof r->host);
-    read_str(f, "reason", r->reason, sizeof r->reason);
+    r->test_accuracy = h5_attr_get_double(f, "test_accuracy", NAN);
+    r->test_loss = h5_attr_get_double(f, "test_loss", NAN);
+    r->best_test_accuracy = h5_attr_get_double(f, "best_test_accuracy", NAN);
+    r->best_epoch = (int32_t)h5_attr_get_double(f, "best_epoch", 0);
+    r->epochs_done = (int32_t)h5_attr_get_double(f, "epochs_done", 0);
+    r->wall_seconds = h5_attr_get_double(f, "wall_seconds", NAN);
+    r->rank = (int32_t)h5_attr_get_double(f, "rank", -1);
+    h5_attr_get_str(f, "host", r->host, sizeof r->host);
+    h5_attr_get_str(f, "reason", r->reason, sizeof r->reason);
     if (ts == TRIAL_FAILED && r->epochs_done == 0)
         r->test_accuracy = r->test_loss = r->best_test_accuracy = NAN;
     read_dag(f, r);
@@ -256,20 +196,6 @@ static int64_t ids_hash(const struct sweep_spec *s)
     return (int64_t)(h >> 1);
 }
 
-static void set_attr_int(hid_t loc, const char *name, int64_t v)
-{
-    if (H5Aexists(loc, name) > 0)
-        H5Adelete(loc, name);
-    put_attr_int(loc, name, v);
-}
-
-static void set_attr_str(hid_t loc, const char *name, const char *v)
-{
-    if (H5Aexists(loc, name) > 0)
-        H5Adelete(loc, name);
-    put_attr_str(loc, name, v);
-}
-
 static void put_header(hid_t out, const struct sweep_spec *s, const int counts[4])
 {
     char now[32];
@@ -277,32 +203,32 @@ static void put_header(hid_t out, const struct sweep_spec *s, const int counts[4
     struct tm tm;
     gmtime_r(&tt, &tm);
     strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    set_attr_int(out, "format_version", DCN_TRIAL_FORMAT_VERSION);
-    set_attr_int(out, "layout", RESULTS_LAYOUT);
-    set_attr_int(out, "ids_hash", ids_hash(s));
-    set_attr_str(out, "dcn_version", DCN_VERSION);
-    set_attr_str(out, "sweep_file", s->path);
+    h5_attr_set_i64(out, "format_version", DCN_TRIAL_FORMAT_VERSION);
+    h5_attr_set_i64(out, "layout", RESULTS_LAYOUT);
+    h5_attr_set_i64(out, "ids_hash", ids_hash(s));
+    h5_attr_set_str(out, "dcn_version", DCN_VERSION);
+    h5_attr_set_str(out, "sweep_file", s->path);
     /* an attribute of the portable (earliest) file format holds at most 64 KiB */
     const char *text = s->text ? s->text : "";
     char *cut = strlen(text) > 60000 ? strndup(text, 60000) : NULL;
-    set_attr_str(out, "sweep_yaml", cut ? cut : text);
-    set_attr_int(out, "sweep_yaml_truncated", cut != NULL);
+    h5_attr_set_str(out, "sweep_yaml", cut ? cut : text);
+    h5_attr_set_i64(out, "sweep_yaml_truncated", cut != NULL);
     free(cut);
-    set_attr_str(out, "trials_dir", s->trials_dir);
+    h5_attr_set_str(out, "trials_dir", s->trials_dir);
     /* the field table itself, so that readers outside C (analysis/) take names and types from it */
     size_t flen = (size_t)field_table_json(NULL, 0) + 1;
     char *fields = malloc(flen);
     if (fields) {
         field_table_json(fields, flen);
-        set_attr_str(out, "trial_fields", fields);
+        h5_attr_set_str(out, "trial_fields", fields);
     }
     free(fields);
-    set_attr_int(out, "trials", s->n_trials);
-    set_attr_int(out, "done", counts[TRIAL_DONE]);
-    set_attr_int(out, "failed", counts[TRIAL_FAILED]);
-    set_attr_int(out, "running", counts[TRIAL_RUNNING]);
-    set_attr_int(out, "pending", counts[TRIAL_PENDING]);
-    set_attr_str(out, "updated", now);
+    h5_attr_set_i64(out, "trials", s->n_trials);
+    h5_attr_set_i64(out, "done", counts[TRIAL_DONE]);
+    h5_attr_set_i64(out, "failed", counts[TRIAL_FAILED]);
+    h5_attr_set_i64(out, "running", counts[TRIAL_RUNNING]);
+    h5_attr_set_i64(out, "pending", counts[TRIAL_PENDING]);
+    h5_attr_set_str(out, "updated", now);
 }
 
 /* Renames tmp over the results file after it reached the disk. */
@@ -413,7 +339,7 @@ static int updatable(const char *path, const struct sweep_spec *s)
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
         return 0;
-    int ok = read_num(f, "layout", 0) == RESULTS_LAYOUT && read_num(f, "trials", -1) == s->n_trials &&
+    int ok = h5_attr_get_double(f, "layout", 0) == RESULTS_LAYOUT && h5_attr_get_double(f, "trials", -1) == s->n_trials &&
              H5Aexists(f, "ids_hash") > 0;
     if (ok) {
         int64_t h = 0;
@@ -433,8 +359,8 @@ static enum dcn_status update_rows(struct dcn_ctx *ctx, const struct sweep_spec 
     hid_t type = summary_type(), fs = ds >= 0 ? H5Dget_space(ds) : -1;
     hsize_t one = 1;
     hid_t ms = H5Screate_simple(1, &one, NULL);
-    int counts[4] = {(int)read_num(f, "pending", 0), (int)read_num(f, "running", 0), (int)read_num(f, "done", 0),
-                     (int)read_num(f, "failed", 0)};
+    int counts[4] = {(int)h5_attr_get_double(f, "pending", 0), (int)h5_attr_get_double(f, "running", 0), (int)h5_attr_get_double(f, "done", 0),
+                     (int)h5_attr_get_double(f, "failed", 0)};
     struct graph_cache gc;
     graph_cache_load(&gc, f);
     enum dcn_status st = ds < 0 || trials < 0 ? dcn_fail(ctx, DCN_EHDF5, "%s: no /summary or /trials", name) : DCN_OK;

@@ -398,58 +398,6 @@ static int64_t text_hash(const struct sweep_spec *s)
     return (int64_t)(dcn_fnv1a(DCN_FNV_INIT, s->text ? s->text : "") >> 1);
 }
 
-static int attr_int(hid_t loc, const char *name, int dflt)
-{
-    if (H5Aexists(loc, name) <= 0)
-        return dflt;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    long long v = dflt;
-    if (H5Aread(a, H5T_NATIVE_LLONG, &v) < 0)
-        v = dflt;
-    H5Aclose(a);
-    return (int)v;
-}
-
-static int64_t attr_i64(hid_t loc, const char *name)
-{
-    int64_t v = -1;
-    if (H5Aexists(loc, name) <= 0)
-        return v;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    if (H5Aread(a, H5T_NATIVE_INT64, &v) < 0)
-        v = -1;
-    H5Aclose(a);
-    return v;
-}
-
-/* A string attribute (variable-length, as h5py and dcn write them, or fixed-length). */
-static void attr_str(hid_t loc, const char *name, char *buf, size_t len)
-{
-    buf[0] = 0;
-    if (H5Aexists(loc, name) <= 0)
-        return;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), ft = H5Aget_type(a);
-    if (H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0) {
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, H5T_VARIABLE);
-        H5Tset_cset(mt, H5Tget_cset(ft));
-        char *s = NULL;
-        if (H5Aread(a, mt, &s) >= 0 && s) {
-            snprintf(buf, len, "%s", s);
-            H5free_memory(s);
-        }
-        H5Tclose(mt);
-    } else if (H5Tget_class(ft) == H5T_STRING) {
-        size_t n = H5Tget_size(ft);
-        char *s = calloc(n + 1, 1);
-        if (s && H5Aread(a, ft, s) >= 0)
-            snprintf(buf, len, "%s", s);
-        free(s);
-    }
-    H5Tclose(ft);
-    H5Aclose(a);
-}
-
 /* An integer array attribute into out[max]; returns its length (-1 when longer than max). */
 static int attr_ints(hid_t loc, const char *name, int *out, int max)
 {
@@ -463,34 +411,6 @@ static int attr_ints(hid_t loc, const char *name, int *out, int max)
     H5Sclose(sp);
     H5Aclose(a);
     return rc;
-}
-
-static void set_int(hid_t loc, const char *name, int64_t v)
-{
-    if (H5Aexists(loc, name) > 0)
-        H5Adelete(loc, name);
-    hid_t sp = H5Screate(H5S_SCALAR), a = H5Acreate2(loc, name, H5T_NATIVE_INT64, sp, H5P_DEFAULT, H5P_DEFAULT);
-    if (a >= 0) {
-        H5Awrite(a, H5T_NATIVE_INT64, &v);
-        H5Aclose(a);
-    }
-    H5Sclose(sp);
-}
-
-static void set_str(hid_t loc, const char *name, const char *v)
-{
-    if (H5Aexists(loc, name) > 0)
-        H5Adelete(loc, name);
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    hid_t sp = H5Screate(H5S_SCALAR), a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    if (a >= 0) {
-        H5Awrite(a, t, &v);
-        H5Aclose(a);
-    }
-    H5Sclose(sp);
-    H5Tclose(t);
 }
 
 /* What a round record says: the design that ran, the decision, the next design. */
@@ -508,16 +428,16 @@ static enum dcn_status read_round(struct dcn_ctx *ctx, const char *file, hid_t u
         return dcn_fail(ctx, DCN_EPARSE, "%s: /until records %d rounds but has no /until/%s", file, r, name);
     hid_t g = H5Gopen2(until, name, H5P_DEFAULT);
     memset(d, 0, sizeof *d);
-    attr_str(g, "decision", verdict, sizeof verdict);
-    attr_str(g, "reason", d->reason, sizeof d->reason);
+    h5_attr_get_str(g, "decision", verdict, sizeof verdict);
+    h5_attr_get_str(g, "reason", d->reason, sizeof d->reason);
     d->stop = !strcmp(verdict, "stop");
     d->ran.round = r;
-    d->ran.graph_seeds = attr_int(g, "graph_seeds", 0);
-    d->ran.weight_seeds = attr_int(g, "weight_seeds", 0);
+    d->ran.graph_seeds = (int)h5_attr_get_i64(g, "graph_seeds", 0);
+    d->ran.weight_seeds = (int)h5_attr_get_i64(g, "weight_seeds", 0);
     d->ran.n_grow = attr_ints(g, "grow_entries", d->ran.grow, SWEEP_MAX_GROW);
     d->next.round = r + 1;
-    d->next.graph_seeds = attr_int(g, "next_graph_seeds", 0);
-    d->next.weight_seeds = attr_int(g, "next_weight_seeds", 0);
+    d->next.graph_seeds = (int)h5_attr_get_i64(g, "next_graph_seeds", 0);
+    d->next.weight_seeds = (int)h5_attr_get_i64(g, "next_weight_seeds", 0);
     d->next.n_grow = attr_ints(g, "next_grow_entries", d->next.grow, SWEEP_MAX_GROW);
     H5Gclose(g);
     if (d->ran.n_grow < 0 || d->next.n_grow < 0 || (strcmp(verdict, "stop") && strcmp(verdict, "continue")))
@@ -542,8 +462,8 @@ enum dcn_status sweep_until_current(struct dcn_ctx *ctx, const struct sweep_spec
     enum dcn_status st = DCN_OK;
     if (H5Lexists(f, "until", H5P_DEFAULT) > 0) {
         hid_t u = H5Gopen2(f, "until", H5P_DEFAULT);
-        int rounds = attr_int(u, "rounds", 0);
-        if (attr_i64(u, "sweep_hash") != text_hash(s))
+        int rounds = (int)h5_attr_get_i64(u, "rounds", 0);
+        if (h5_attr_get_i64(u, "sweep_hash", -1) != text_hash(s))
             st = dcn_fail(ctx, DCN_EINVAL, "%s: its /until rounds were decided for another version of %s (the file "
                           "changed since); restore the file, or move %s aside to start again from round 1 (finished "
                           "trials are kept)", s->output, s->path, s->output);
@@ -601,12 +521,12 @@ static void put_until_attrs(hid_t u, const struct sweep_spec *s, int round1_tria
         json_rule(m, s, round1_trials);
         fclose(m);
     }
-    set_str(u, "rule", rule ? rule : "");
+    h5_attr_set_str(u, "rule", rule ? rule : "");
     free(rule);
-    set_int(u, "sweep_hash", text_hash(s));
-    set_int(u, "rounds", s->design.round);
-    set_int(u, "stopped", d->stop);
-    set_str(u, "reason", d->reason);
+    h5_attr_set_i64(u, "sweep_hash", text_hash(s));
+    h5_attr_set_i64(u, "rounds", s->design.round);
+    h5_attr_set_i64(u, "stopped", d->stop);
+    h5_attr_set_str(u, "reason", d->reason);
 }
 
 /* Puts the script's record of round r (group "round" of the file record) into results.h5 as
