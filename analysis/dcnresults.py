@@ -248,11 +248,30 @@ def curves(path, ids):
             g = f.get(f"trials/{i}/metrics")
             if g is None:
                 continue
-            d = {k: g[k][:] for k in g.keys()}
+            # /metrics/steps is the within-epoch table (step_curves)
+            d = {k: g[k][:] for k in g.keys() if k != "steps"}
             frame = pd.DataFrame(d)
             for k in ("test_accuracy", "train_accuracy"):
                 if k in frame:
                     frame[k] = 100 * frame[k]
+            out[i] = frame
+    return out
+
+
+def step_curves(path, ids):
+    """The learning curve within epochs (/metrics/steps) of the given trials: {id: DataFrame(step, images,
+    epoch, train_loss, train_accuracy %, lr, epochs)}, where epochs = images / images per epoch (a
+    fraction: 0.5 is half-way through the first epoch). Trials written before dcn kept it are left out."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        for i in ids:
+            ds = f.get(f"trials/{i}/metrics/steps")
+            if ds is None or not ds.dtype.names:
+                continue
+            frame = pd.DataFrame({k: ds[k] for k in ds.dtype.names})
+            per_epoch = float(ds.attrs.get("images_per_epoch", 0)) or float("nan")
+            frame["train_accuracy"] = 100 * frame["train_accuracy"]
+            frame["epochs"] = frame["images"] / per_epoch
             out[i] = frame
     return out
 

@@ -169,7 +169,25 @@ def mean_curve(ax, frames, label=None):
     line, = ax.plot(st.index, st["mean"], marker="o", ms=3, label=label)
     sd = st["std"].fillna(0)
     ax.fill_between(st.index, st["mean"] - sd, st["mean"] + sd, color=line.get_color(), alpha=0.2)
+    epoch_axis(ax, st.index.max())
+    return True
+
+
+def epoch_axis(ax, last):
+    """Integer epoch ticks from 0: a one-epoch run is a point at 1, not a dot on ticks 0.945-1.050."""
+    ax.set_xlim(0, max(1.0, float(last)) * 1.04)
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+
+
+def mean_step_curve(ax, frames, col, label=None):
+    """Mean of col over trials at each logged step of /metrics/steps, against epochs (images seen / images
+    per epoch); returns whether anything was drawn."""
+    frames = [f for f in frames if len(f) and col in f]
+    if not frames:
+        return False
+    st = pd.concat(frames).groupby("step").agg(epochs=("epochs", "mean"), mean=(col, "mean"))
+    ax.plot(st["epochs"], st["mean"], lw=1, label=label)
+    epoch_axis(ax, st["epochs"].max())
     return True
 
 
@@ -187,8 +205,9 @@ def group_figure(acc, frames, name):
     return img(png_uri(fig), f"accuracy of {name}")
 
 
-def overview_figures(groups, accs, curves_by_group, keys):
-    """All groups in two figures: box plots with points, and one mean curve per group."""
+def overview_figures(groups, accs, curves_by_group, keys, steps_by_group=None):
+    """All groups in three figures: box plots with points, one mean test-accuracy curve per group, and the
+    training loss within epochs (/metrics/steps) per group."""
     shown = list(range(min(len(groups), MAX_OVERVIEW_GROUPS)))
     labels = [f"G{i + 1}" for i in shown]  # the names are in the group table; long ones would crowd the axis
     fig, ax = plt.subplots(figsize=(8, 1.0 + 0.3 * len(shown)))
@@ -203,7 +222,19 @@ def overview_figures(groups, accs, curves_by_group, keys):
     note = "" if len(groups) <= MAX_OVERVIEW_GROUPS else (
         f'<p class="small">The figures show the first {MAX_OVERVIEW_GROUPS} of {len(groups)} groups; '
         "the group table has every group.</p>")
-    return box + img(png_uri(fig), "mean learning curve of every group") + note
+    curve = img(png_uri(fig), "mean learning curve of every group")
+    if steps_by_group and any(steps_by_group[i] for i in shown):
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.2))
+        for i in shown:
+            mean_step_curve(a1, steps_by_group[i], "train_loss", label=f"G{i + 1}")
+            mean_step_curve(a2, steps_by_group[i], "train_accuracy", label=f"G{i + 1}")
+        a1.set(xlabel="epochs of training (images seen / images per epoch)", ylabel="training loss",
+               title="training loss, mean over trials")
+        a2.set(xlabel="epochs of training", ylabel="training accuracy (%)", title="training accuracy, mean over trials")
+        if len(shown) <= 12:
+            a2.legend(fontsize=7, ncol=3)
+        curve += img(png_uri(fig), "training loss and accuracy within epochs of every group")
+    return box + curve + note
 
 
 # ---------------------------------------------------------------- HTML pieces
@@ -257,16 +288,20 @@ def group_section(rep, keys):
         table(head, rows, tid="group-table")])
 
 
-def per_group_section(rep, keys, df, curves):
+def per_group_section(rep, keys, df, curves, steps=None):
     groups = rep["groups"]
     masks = [group_mask(df, g, keys) for g in groups]
     done = ((df["status"] == "done") & np.isfinite(df["acc"])).to_numpy()
     accs = [df["acc"].to_numpy()[m & done] for m in masks]
     frames = [[curves[i] for i in df["id"].to_numpy()[m & done] if i in curves] for m in masks]
+    steps = steps or {}
+    step_frames = [[steps[i] for i in df["id"].to_numpy()[m & done] if i in steps] for m in masks]
     out = ["<h2 id=\"plots\">Accuracy per group</h2>",
            "<p>Box plots: final test accuracy of the done trials, every trial a point. Curves: test accuracy per "
-           "epoch (<code>/metrics/test_accuracy</code> of the trial files), mean ± 1 sd over the done trials.</p>",
-           overview_figures(groups, accs, frames, keys)]
+           "epoch (<code>/metrics/test_accuracy</code> of the trial files), mean ± 1 sd over the done trials; "
+           "training loss and accuracy within epochs (<code>/metrics/steps</code>: each point the mean over the "
+           "steps since the previous one), mean over the done trials.</p>",
+           overview_figures(groups, accs, frames, keys, step_frames)]
     # folded: a sweep of many graphs would otherwise push everything else down with near-identical figures
     for i, g in enumerate(groups):
         name = group_name(g, keys)
@@ -431,14 +466,14 @@ def trials_section(df):
 
 # ---------------------------------------------------------------- page
 
-def page(path, root, rep, df, curves, compare):
+def page(path, root, rep, df, curves, compare, steps=None):
     keys = rep["group_by"]
     made = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     study, rest = topology_sections(path, compare)
     nav = ('<p class="small">' + ('<a href="#study">study</a> · ' if study else "") + '<a href="#groups">groups</a> · '
            '<a href="#plots">plots</a> · <a href="#topology">topology</a> · <a href="#trials">trials</a></p>')
     body = [header_section(path, root, rep, made), nav, study, group_section(rep, keys),
-            per_group_section(rep, keys, df, curves), rest, trials_section(df)]
+            per_group_section(rep, keys, df, curves, steps), rest, trials_section(df)]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>dcn report: {esc(os.path.basename(path))}</title><style>{CSS}</style></head>\n<body>\n"
@@ -466,7 +501,8 @@ def main(argv=None):
         root = read_root(a.results)
         rep = dcn_json(R.find_dcn(a.dcn), a.results, a.group_by)
         done = df[(df["status"] == "done") & np.isfinite(df["acc"])]
-        text = page(a.results, root, rep, df, R.curves(a.results, list(done["id"])), a.compare)
+        ids = list(done["id"])
+        text = page(a.results, root, rep, df, R.curves(a.results, ids), a.compare, R.step_curves(a.results, ids))
     except (R.ResultsError, OSError, KeyError, ValueError) as e:
         msg = str(e)
         print(f"html_report.py: {msg}" if a.results in msg else f"html_report.py: {a.results}: {msg}",

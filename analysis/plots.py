@@ -77,6 +77,8 @@ def fig2(path, df, keys, out, written, notes):
            ylabel="test loss (cross-entropy, nats)")
     for ax in (a1, a2):
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        if n_lines:  # from 0, so that a one-epoch sweep is a point at 1 rather than alone on ticks 0.945-1.05
+            ax.set_xlim(0, max(1.0, ax.get_xlim()[1]))
     lo, hi = a2.get_ylim()
     if n_lines and hi > 0 and hi / max(lo, 1e-12) > 1e3:  # a diverged group would flatten all others
         a2.set_yscale("log")

@@ -8,6 +8,9 @@
  *                          best_test_accuracy, best_epoch, params_total, params_trainable, wall_seconds)
  *   /metrics/<name>        1-D extendible datasets, one entry per epoch: epoch, train_loss,
  *                          train_accuracy, test_loss, test_accuracy, lr, seconds
+ *   /metrics/steps         the learning curve within epochs: one compound row every few steps (at most
+ *                          DCN_STEP_ROWS_MAX + 1 rows): step, images, epoch, train_loss, train_accuracy, lr;
+ *                          attribute images_per_epoch
  *   /dag/edges             (m, 2) int32 DAG edges as node positions (source < target)
  *   /dag/vertex            (n) int32 graph vertex at each position;  /dag/inputs, /dag/outputs
  *   /weights/<tensor>      every parameter, float32, PyTorch-like shapes ("node.12.pw" is (C, C, 1, 1))
@@ -54,6 +57,18 @@ struct trial_epoch {
     double train_loss, train_accuracy, test_loss, test_accuracy, lr, seconds;
 };
 enum dcn_status trial_append_epoch(struct dcn_ctx *ctx, struct trial_file *f, const struct trial_epoch *e);
+/* One row of the learning curve: the mean training loss and accuracy of the steps since the previous
+ * row, logged when `step` steps (`images` training images) are done. */
+#define DCN_STEP_ROWS_MAX 200
+struct trial_step {
+    int64_t step, images;
+    int32_t epoch;
+    double train_loss, train_accuracy, lr;
+};
+/* Writes (or replaces) /metrics/steps with rows (n) and its attribute images_per_epoch (for an x axis in
+ * epochs). */
+enum dcn_status trial_write_steps(struct dcn_ctx *ctx, struct trial_file *f, const struct trial_step *rows, int n,
+                                  int64_t images_per_epoch);
 enum dcn_status trial_write_dag(struct dcn_ctx *ctx, struct trial_file *f, const struct dcn_graph *g,
                                 const struct dcn_dag *dag);
 /* Adds the weights and buffers (written by the next flush). */
@@ -91,9 +106,14 @@ struct train_state {
     int *perm;             /* (n_train) current epoch's data order; owned by the caller */
     int n_epochs_logged;   /* metrics rows below */
     struct trial_epoch *history; /* (n_epochs_logged) owned by the caller */
+    int n_steps_logged;    /* learning-curve rows below */
+    struct trial_step *steps; /* (n_steps_logged) owned by the caller */
+    double step_loss;      /* sums of the steps since the last row */
+    int64_t step_correct;
 };
 enum dcn_status ckpt_write(struct dcn_ctx *ctx, const char *path, const struct train_state *s, const struct model *m);
-/* Reads a checkpoint into s (allocating s->perm and s->history, which the caller frees) and m.
+/* Reads a checkpoint into s (allocating s->perm, s->history and s->steps, which the caller frees) and m.
+ * A checkpoint written before the learning curve was kept resumes with no rows.
  * Returns DCN_EIO when path does not exist, DCN_EPARSE when it is damaged or does not fit the model or
  * dataset, DCN_EINVAL when it belongs to another trial configuration (fingerprint mismatch). */
 enum dcn_status ckpt_read(struct dcn_ctx *ctx, const char *path, struct train_state *s, struct model *m);

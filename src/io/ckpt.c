@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "dcn/io.h"
-#include "dcn/io.h"
 
 static herr_t put(hid_t f, const char *name, hid_t type, hsize_t n, const void *data)
 {
@@ -35,6 +34,65 @@ static herr_t get(hid_t f, const char *name, hid_t type, hsize_t n, void *data)
     if ((hsize_t)have == (n ? n : 1))
         rc = n ? H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0;
     H5Dclose(ds);
+    return rc;
+}
+
+/* The learning curve so far and the sums of the steps since its last row: "steps" holds 6 doubles
+ * per row (step and images are exact in a double far beyond any trial's length). */
+static herr_t put_steps(hid_t f, const struct train_state *s)
+{
+    int n = s->n_steps_logged;
+    double *v = malloc((size_t)(n ? n : 1) * 6 * sizeof *v);
+    if (!v)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        const struct trial_step *r = &s->steps[i];
+        double row[6] = {(double)r->step, (double)r->images, r->epoch, r->train_loss, r->train_accuracy, r->lr};
+        memcpy(v + 6 * i, row, sizeof row);
+    }
+    double acc[2] = {s->step_loss, (double)s->step_correct};
+    herr_t rc = put(f, "steps", H5T_NATIVE_DOUBLE, (hsize_t)n * 6, v);
+    if (rc >= 0)
+        rc = put(f, "steps_sums", H5T_NATIVE_DOUBLE, 2, acc);
+    free(v);
+    return rc;
+}
+
+/* Reads what put_steps wrote; a checkpoint without it (written before dcn kept the curve) gives no rows. */
+static int get_steps(hid_t f, struct train_state *s)
+{
+    s->n_steps_logged = 0;
+    s->step_loss = 0;
+    s->step_correct = 0;
+    s->steps = calloc(DCN_STEP_ROWS_MAX + 1, sizeof *s->steps);
+    if (!s->steps)
+        return -1;
+    if (H5Lexists(f, "steps", H5P_DEFAULT) <= 0)
+        return 0;
+    hid_t ds = H5Dopen2(f, "steps", H5P_DEFAULT);
+    hid_t sp = ds < 0 ? -1 : H5Dget_space(ds);
+    hssize_t have = sp < 0 ? -1 : H5Sget_simple_extent_npoints(sp);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ds >= 0)
+        H5Dclose(ds);
+    /* an empty curve is stored as one placeholder value */
+    int n = have == 1 ? 0 : (int)(have / 6);
+    if (have < 1 || (have != 1 && have % 6) || n > DCN_STEP_ROWS_MAX + 1)
+        return -1;
+    double *v = malloc((size_t)(n ? n : 1) * 6 * sizeof *v), acc[2];
+    int rc = v && get(f, "steps", H5T_NATIVE_DOUBLE, (hsize_t)n * 6, v) >= 0 &&
+                     get(f, "steps_sums", H5T_NATIVE_DOUBLE, 2, acc) >= 0 ? 0 : -1;
+    for (int i = 0; !rc && i < n; i++) {
+        const double *r = v + 6 * i;
+        s->steps[i] = (struct trial_step){(int64_t)r[0], (int64_t)r[1], (int32_t)r[2], r[3], r[4], r[5]};
+    }
+    if (!rc) {
+        s->n_steps_logged = n;
+        s->step_loss = acc[0];
+        s->step_correct = (int64_t)acc[1];
+    }
+    free(v);
     return rc;
 }
 
@@ -83,6 +141,8 @@ enum dcn_status ckpt_write(struct dcn_ctx *ctx, const char *path, const struct t
         rc = put(f, "perm", H5T_NATIVE_INT, (hsize_t)s->n_train, s->perm);
     if (rc >= 0)
         rc = put(f, "history", H5T_NATIVE_DOUBLE, (hsize_t)nh * 7, hist);
+    if (rc >= 0)
+        rc = put_steps(f, s);
     if (rc >= 0)
         rc = put(f, "params", H5T_NATIVE_FLOAT, m->param_floats, m->param_mem);
     if (rc >= 0)
@@ -178,7 +238,7 @@ enum dcn_status ckpt_read(struct dcn_ctx *ctx, const char *path, struct train_st
                  get(f, "params", H5T_NATIVE_FLOAT, m->param_floats, m->param_mem) < 0 ||
                  get(f, "adam_m", H5T_NATIVE_FLOAT, m->param_floats, m->adam_m) < 0 ||
                  get(f, "adam_v", H5T_NATIVE_FLOAT, m->param_floats, m->adam_v) < 0 ||
-                 get(f, "buffers", H5T_NATIVE_FLOAT, m->buffer_floats, m->buffer_mem) < 0))
+                 get(f, "buffers", H5T_NATIVE_FLOAT, m->buffer_floats, m->buffer_mem) < 0 || get_steps(f, s) < 0))
         ret = dcn_fail(ctx, DCN_EPARSE, "%s: damaged checkpoint (arrays)", path);
     for (int i = 0; !ret && i < s->n_epochs_logged; i++) {
         const double *r = hist + 7 * i;

@@ -139,6 +139,31 @@ enum dcn_status trial_append_epoch(struct dcn_ctx *ctx, struct trial_file *f, co
     return trial_flush(ctx, f, 0);
 }
 
+enum dcn_status trial_write_steps(struct dcn_ctx *ctx, struct trial_file *f, const struct trial_step *rows, int n,
+                                  int64_t images_per_epoch)
+{
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(struct trial_step));
+    H5Tinsert(t, "step", HOFFSET(struct trial_step, step), H5T_NATIVE_INT64);
+    H5Tinsert(t, "images", HOFFSET(struct trial_step, images), H5T_NATIVE_INT64);
+    H5Tinsert(t, "epoch", HOFFSET(struct trial_step, epoch), H5T_NATIVE_INT32);
+    H5Tinsert(t, "train_loss", HOFFSET(struct trial_step, train_loss), H5T_NATIVE_DOUBLE);
+    H5Tinsert(t, "train_accuracy", HOFFSET(struct trial_step, train_accuracy), H5T_NATIVE_DOUBLE);
+    H5Tinsert(t, "lr", HOFFSET(struct trial_step, lr), H5T_NATIVE_DOUBLE);
+    if (H5Lexists(f->metrics, "steps", H5P_DEFAULT) > 0)
+        H5Ldelete(f->metrics, "steps", H5P_DEFAULT);
+    hsize_t dim = (hsize_t)n;
+    hid_t space = H5Screate_simple(1, &dim, NULL);
+    hid_t ds = H5Dcreate2(f->metrics, "steps", t, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = ds < 0 ? -1 : (n ? H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) : 0);
+    if (rc >= 0)
+        rc = h5_attr_set_i64(ds, "images_per_epoch", images_per_epoch);
+    if (ds >= 0)
+        H5Dclose(ds);
+    H5Sclose(space);
+    H5Tclose(t);
+    return rc < 0 ? dcn_fail(ctx, DCN_EHDF5, "%s: cannot write /metrics/steps", f->path) : DCN_OK;
+}
+
 static enum dcn_status write_array(struct dcn_ctx *ctx, hid_t loc, const char *path, const char *name, hid_t type,
                                    int ndim, const hsize_t *dims, const void *data)
 {

@@ -114,6 +114,11 @@ struct run {
     struct trial_file *tf;        /* the trial file being written (rank 0 with cfg->out) */
     char tmp_path[1100];
     struct trial_epoch *history;
+    struct trial_step *steps;     /* the learning curve: (DCN_STEP_ROWS_MAX + 1) rows */
+    int n_steps;
+    long steps_every;             /* steps per row */
+    double step_loss;             /* sums of the steps since the last row */
+    long step_correct;
     struct train_state ts;        /* what a checkpoint holds */
     struct dcn_rng order_rng;
     int steps_per_epoch, first_epoch, first_step, progress;
@@ -163,7 +168,8 @@ static enum dcn_status run_open(struct run *r)
     r->perm = malloc((size_t)r->ds->n_train * sizeof *r->perm);
     r->idx = malloc((size_t)r->B * sizeof *r->idx);
     r->history = calloc((size_t)cfg->epochs, sizeof *r->history);
-    if (!r->x || !r->y || !r->perm || !r->idx || !r->history)
+    r->steps = calloc(DCN_STEP_ROWS_MAX + 1, sizeof *r->steps);
+    if (!r->x || !r->y || !r->perm || !r->idx || !r->history || !r->steps)
         return dcn_fail(r->ctx, DCN_ENOMEM, "out of memory for batches");
     return DCN_OK;
 }
@@ -225,6 +231,12 @@ static enum dcn_status run_resume(struct run *r)
         memcpy(r->history, ts->history, (size_t)nh * sizeof *r->history);
         free(ts->history);
         ts->history = r->history;
+        r->n_steps = ts->n_steps_logged;
+        memcpy(r->steps, ts->steps, (size_t)r->n_steps * sizeof *r->steps);
+        r->step_loss = ts->step_loss;
+        r->step_correct = (long)ts->step_correct;
+        free(ts->steps);
+        ts->steps = NULL;
         res->resumed_epoch = ts->epoch;
         res->resumed_step = ts->step;
         res->best_test_accuracy = ts->best_acc;
@@ -253,6 +265,8 @@ static enum dcn_status run_resume(struct run *r)
             rename(cfg->checkpoint, bad);
         free(ts->history);
         ts->history = NULL;
+        free(ts->steps);
+        ts->steps = NULL;
         model_init(r->m, cfg->seed);
         for (int i = 0; i < r->ds->n_train; i++)
             r->perm[i] = i;
@@ -278,6 +292,10 @@ static enum dcn_status run_checkpoint(struct run *r, int epochs_done, int step, 
     ts->best_epoch = r->res->best_epoch;
     ts->elapsed = r->elapsed0 + (now - r->t0);
     ts->n_epochs_logged = epochs_done;
+    ts->steps = r->steps;
+    ts->n_steps_logged = r->n_steps;
+    ts->step_loss = r->step_loss;
+    ts->step_correct = r->step_correct;
     enum dcn_status st = r->is_root ? ckpt_write(r->ctx, r->cfg->checkpoint, ts, r->m) : DCN_OK;
     r->last_ckpt = dcn_now();
     return st;
@@ -331,6 +349,23 @@ static enum dcn_status run_step(struct run *r, int ep, int s, double lr, float *
     return DCN_OK;
 }
 
+/* Adds step g's (0-based) loss and correct count to the learning curve; every steps_every steps, and
+ * at the last step, the sums since the previous row become a row. */
+static void run_log_step(struct run *r, int ep, long g, double loss, int correct, double lr)
+{
+    r->step_loss += loss;
+    r->step_correct += correct;
+    long done = g + 1;
+    if (done % r->steps_every && done != r->total)
+        return;
+    long k = done % r->steps_every ? done % r->steps_every : r->steps_every;
+    if (r->n_steps <= DCN_STEP_ROWS_MAX)
+        r->steps[r->n_steps++] = (struct trial_step){done, (int64_t)done * r->G, ep, r->step_loss / (double)k,
+                                                     (double)r->step_correct / ((double)k * r->G), lr};
+    r->step_loss = 0;
+    r->step_correct = 0;
+}
+
 /* Half-period cosine decay to 0 over all steps (PyTorch LambdaLR: step g uses lambda(g)). */
 static double cosine_lr(double lr0, long g, long total)
 {
@@ -369,6 +404,7 @@ static enum dcn_status run_epoch_steps(struct run *r, int ep, double *loss_sum_o
         r->train_images += r->G;
         loss_sum += loss;
         correct += c;
+        run_log_step(r, ep, r->gstep, loss, c, lr);
         if (cfg->poll)
             cfg->poll(cfg->poll_arg);
         if (cfg->checkpoint && (stopping || now - r->last_ckpt > cfg->checkpoint_every) &&
@@ -468,6 +504,8 @@ static enum dcn_status run_finish_file(struct run *r, enum dcn_status st)
     if (r->m)
         st2 = trial_write_weights(&c2, r->tf, r->m);
     if (!st2)
+        st2 = trial_write_steps(&c2, r->tf, r->steps, r->n_steps, (int64_t)r->steps_per_epoch * r->G);
+    if (!st2)
         st2 = trial_set_attrs(&c2, r->tf, fin, (int)(sizeof fin / sizeof fin[0]));
     if (!st2)
         st2 = trial_flush(&c2, r->tf, 1); /* the finished file must survive a crash */
@@ -490,6 +528,7 @@ static enum dcn_status run_finish_file(struct run *r, enum dcn_status st)
 static void run_free(struct run *r)
 {
     free(r->history);
+    free(r->steps);
     free(r->bk.req);
     free(r->x);
     free(r->y);
@@ -531,6 +570,9 @@ enum dcn_status train_run(struct dcn_ctx *ctx, const struct train_config *cfg, s
     r.progress = cfg->progress && r.is_root;
     r.steps_per_epoch = r.ds->n_train / r.G; /* the last partial batch is dropped, as the peer does */
     r.total = (long)r.steps_per_epoch * cfg->epochs;
+    r.steps_every = (r.total + DCN_STEP_ROWS_MAX - 1) / DCN_STEP_ROWS_MAX;
+    if (r.steps_every < 1)
+        r.steps_every = 1;
     dcn_rng_seed2(&r.order_rng, cfg->seed, 1); /* stream 1: data order (stream 0 made the weights) */
     for (int i = 0; i < r.ds->n_train; i++)
         r.perm[i] = i;

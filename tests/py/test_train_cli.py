@@ -13,7 +13,8 @@ an independent PyTorch forward pass:
 - `--checkpoint FILE` stopped by SIGTERM after a checkpoint exists and before the last epoch: exit 75,
   the checkpoint kept and no finished file; the same command resumes from it and ends with exactly the
   weights, BN buffers, per-epoch metrics (all but wall-clock seconds) and results of the same trial run
-  uninterrupted (the README promises a bit-identical resume).
+  uninterrupted (the README promises a bit-identical resume), the learning curve /metrics/steps included;
+- /metrics/steps: its rows add up to the per-epoch metrics and carry PyTorch LambdaLR's cosine lr.
 Needs MNIST in the data folder and PyTorch (tests/run.sh provides both): without them the test fails
 and says so."""
 import json
@@ -273,6 +274,50 @@ def test_resume_at_epoch_end(tmp):
               + "; ".join(diffs[:8]))
 
 
+def test_step_curve(tmp):
+    """/metrics/steps against the per-epoch metrics, which are summed by other code: 101 steps per epoch
+    (3232 images, batch 32) x 3 epochs = 303 steps, one row every 2 steps, so one row spans the epoch
+    boundary and the last one holds a single step. The rows' losses and correct counts, weighted by the
+    steps each covers, must add up to the epochs' (/metrics/train_loss is the mean over each epoch's
+    batches); lr is PyTorch LambdaLR's cosine at the row's last step."""
+    spe, epochs, batch = 101, 3, 32
+    out = os.path.join(tmp, "steps.h5")
+    r = subprocess.run([DCN, "train", "--graph", GRAPH, "--channels", "4", "--epochs", str(epochs), "--train-limit",
+                        str(spe * batch), "--test-limit", "100", "--quiet", "--out", out], env=ENV,
+                       capture_output=True, text=True, timeout=600)
+    check(r.returncode == 0, f"step curve run: exit {r.returncode}: {r.stderr[-800:]}")
+    if r.returncode != 0:
+        return
+    with h5py.File(out, "r") as f:
+        rows, m = f["metrics/steps"][()], {k: f["metrics"][k][()] for k in ("train_loss", "train_accuracy")}
+        per_epoch = int(f["metrics/steps"].attrs["images_per_epoch"])
+    total = spe * epochs
+    step = rows["step"].astype(np.int64)
+    covered = np.diff(np.concatenate([[0], step]))
+    check(per_epoch == spe * batch, f"images_per_epoch {per_epoch}, expected {spe * batch}")
+    check(len(rows) == 152 and step[-1] == total and covered[-1] == 1 and np.all(covered[:-1] == 2),
+          f"one row per 2 steps and a last row of 1 step: {len(rows)} rows, last step {step[-1]}")
+    check(np.array_equal(rows["images"], step * batch), "images = steps x batch")
+    check(np.array_equal(rows["epoch"], (step + spe - 1) // spe), "a row's epoch is that of its last step")
+    loss_rows = float(np.sum(rows["train_loss"] * covered))
+    loss_epochs = float(np.sum(m["train_loss"] * spe))
+    check(abs(loss_rows - loss_epochs) < 1e-9 * loss_epochs,
+          f"step rows' losses sum to the epochs': {loss_rows!r} vs {loss_epochs!r}")
+    corr_rows = np.sum(rows["train_accuracy"] * covered * batch)
+    corr_epochs = np.sum(m["train_accuracy"] * spe * batch)
+    check(abs(corr_rows - corr_epochs) < 1e-6, f"correct counts agree: {corr_rows} vs {corr_epochs}")
+    import torch
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1e-3)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda g: 0.5 * (1 + np.cos(np.pi * g / total)))
+    lrs = []
+    for _ in range(total):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    want = np.array(lrs)[step - 1]
+    check(np.allclose(rows["lr"], want, rtol=1e-12, atol=1e-15), f"lr at the rows' steps: {rows['lr'][:3]} vs {want[:3]}")
+
+
 def need_mnist_and_torch():
     """MNIST and PyTorch are what the test command provides: their absence is a failure, not a skip."""
     global MNIST_DIR
@@ -297,6 +342,7 @@ def main():
         test_overrides(tmp)
         test_checkpoint_resume(tmp)
         test_resume_at_epoch_end(tmp)
+        test_step_curve(tmp)
     if failures:
         print(f"{len(failures)} check(s) failed")
         sys.exit(1)

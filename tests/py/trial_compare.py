@@ -24,6 +24,13 @@ def trial_differences(path, ref_path):
                 if group == "metrics" and k == "seconds":
                     continue  # wall-clock time of each epoch
                 x, y = f[group][k][()], g[group][k][()]
+                if x.dtype.names and x.dtype == y.dtype and x.shape == y.shape:
+                    # a table (/metrics/steps): each column on its own
+                    for name in x.dtype.names:
+                        if not np.array_equal(x[name], y[name]):
+                            n = int(np.count_nonzero(x[name] != y[name]))
+                            diffs.append(f"{group}/{k}.{name}: {n} of {x.size} values differ")
+                    continue
                 if x.dtype != y.dtype or x.shape != y.shape:
                     diffs.append(f"{group}/{k}: {x.dtype}{x.shape} vs {y.dtype}{y.shape}")
                 elif not np.array_equal(x, y):
