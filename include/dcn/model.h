@@ -154,4 +154,14 @@ struct model_tensor *model_find(struct model *m, const char *name, float **data,
 /* Analytic training FLOPs per image (forward + backward), for GFLOP/s figures. */
 double model_flops_per_image(const struct model *m);
 
+/* The least a training step of `batch` images must compute and move (README "dcn bench"), counted
+ * from the DAG: the pointwise sgemms' GFLOP, and the GB the fused front and the node batch norms read
+ * and write. The roofline is FLOPs at the machine's sgemm rate plus bytes at its streaming bandwidth. */
+struct model_roofline {
+    double sgemm_gflop, front_gb, bn_gb;
+};
+/* Fills r and returns 1 for the paper variant with a DAG, whose engine the count describes; returns 0
+ * (r zeroed) for any other model. */
+int model_roofline(const struct model *m, int batch, struct model_roofline *r);
+
 #endif

@@ -48,44 +48,6 @@ static void print_result(const struct dcn_ctx *ctx, const struct train_config *c
     }
 }
 
-/* The trial fields as options (include/dcn/fields.h): booleans are flags, everything else is read as
- * text into text[i] and parsed by the table; help shows each field's default. */
-static int field_options(struct opt *tab, const char **text, int *flag, char (*help)[320])
-{
-    for (int i = 0; i < DCN_N_FIELDS; i++) {
-        const struct field_desc *f = &dcn_fields[i];
-        snprintf(help[i], sizeof help[i], "%s%s%s%s", f->help, f->def[0] && f->type != FIELD_BOOL ? " (default " : "",
-                 f->type != FIELD_BOOL ? f->def : "", f->def[0] && f->type != FIELD_BOOL ? ")" : "");
-        tab[i] = (struct opt){f->option, f->type == FIELD_BOOL ? OPT_FLAG : OPT_STR,
-                              f->type == FIELD_BOOL ? (void *)&flag[i] : (void *)&text[i],
-                              f->type == FIELD_BOOL ? NULL : f->type == FIELD_STR ? "TEXT" : "N", help[i]};
-    }
-    return DCN_N_FIELDS;
-}
-
-/* Parses the given field options over the defaults; the authors variant's own epochs, batch and lr
- * apply when those are not given. Returns 0, or prints the bad option and returns DCN_EXIT_USAGE. */
-static int fields_from_options(struct trial_config *fc, const char **text, const int *flag)
-{
-    trial_config_init(fc);
-    if (text[FIELD_variant] && !strcmp(text[FIELD_variant], "authors")) {
-        fc->epochs = 20;
-        fc->batch = 128;
-        fc->lr = 0.01;
-    }
-    for (int i = 0; i < DCN_N_FIELDS; i++) {
-        const struct field_desc *f = &dcn_fields[i];
-        char why[160];
-        if (f->type == FIELD_BOOL)
-            *(int *)field_ptr(f, fc) = flag[i];
-        else if (text[i] && field_parse(f, text[i], fc, why, sizeof why)) {
-            fprintf(stderr, "dcn train: option --%s: '%s' %s\n", f->option, text[i], why);
-            return DCN_EXIT_USAGE;
-        }
-    }
-    return 0;
-}
-
 int cmd_train(int argc, char **argv)
 {
     struct train_config c;
@@ -95,7 +57,7 @@ int cmd_train(int argc, char **argv)
     static char help[DCN_N_FIELDS][320];
     int json = 0, quiet = 0, data_parallel = 0, sync_bn = 0;
     struct opt tab[DCN_N_FIELDS + 16];
-    int n = field_options(tab, text, flag, help);
+    int n = field_options(tab, NULL, 0, text, flag, help);
     const struct opt run_opts[] = {
         {"global-batch", OPT_STR, &text[FIELD_batch], "B", "the same as --batch: the global batch split over data-parallel ranks"},
         {"data-dir", OPT_STR, &c.data_dir, "DIR", "data folder (default $DCN_DATA_DIR or data/cache)"},
@@ -122,7 +84,7 @@ int cmd_train(int argc, char **argv)
     struct dcn_ctx ctx;
     dcn_ctx_init(&ctx);
     struct trial_config fc;
-    if ((rc = fields_from_options(&fc, text, flag)))
+    if ((rc = fields_from_options("train", &fc, text, flag)))
         return rc;
     if (train_config_from_fields(&ctx, &fc, &c)) {
         fprintf(stderr, "dcn train: %s\n", ctx.err);

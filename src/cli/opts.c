@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dcn/fields.h"
+
 void opts_help(FILE *f, const char *cmd, const char *usage, const struct opt *tab)
 {
     fprintf(f, "usage: dcn %s %s\n\noptions:\n", cmd, usage);
@@ -120,6 +122,47 @@ int opts_parse(const char *cmd, const char *usage, const struct opt *tab, int ar
         int rc = set_value(cmd, o, v);
         if (rc)
             return rc;
+    }
+    return 0;
+}
+
+/* The trial fields as options (include/dcn/fields.h): booleans are flags, everything else is read as
+ * text into text[i] and parsed by the table; help shows each field's default. */
+int field_options(struct opt *tab, const int *which, int n, const char **text, int *flag, char (*help)[320])
+{
+    if (!which)
+        n = DCN_N_FIELDS;
+    for (int j = 0; j < n; j++) {
+        const int i = which ? which[j] : j;
+        const struct field_desc *f = &dcn_fields[i];
+        snprintf(help[i], sizeof help[i], "%s%s%s%s", f->help, f->def[0] && f->type != FIELD_BOOL ? " (default " : "",
+                 f->type != FIELD_BOOL ? f->def : "", f->def[0] && f->type != FIELD_BOOL ? ")" : "");
+        tab[j] = (struct opt){f->option, f->type == FIELD_BOOL ? OPT_FLAG : OPT_STR,
+                              f->type == FIELD_BOOL ? (void *)&flag[i] : (void *)&text[i],
+                              f->type == FIELD_BOOL ? NULL : f->type == FIELD_STR ? "TEXT" : "N", help[i]};
+    }
+    return n;
+}
+
+/* Parses the given field options over the defaults; the authors variant's own epochs, batch and lr
+ * apply when those are not given. Returns 0, or prints the bad option and returns DCN_EXIT_USAGE. */
+int fields_from_options(const char *cmd, struct trial_config *fc, const char **text, const int *flag)
+{
+    trial_config_init(fc);
+    if (text[FIELD_variant] && !strcmp(text[FIELD_variant], "authors")) {
+        fc->epochs = 20;
+        fc->batch = 128;
+        fc->lr = 0.01;
+    }
+    for (int i = 0; i < DCN_N_FIELDS; i++) {
+        const struct field_desc *f = &dcn_fields[i];
+        char why[160];
+        if (f->type == FIELD_BOOL)
+            *(int *)field_ptr(f, fc) = flag[i];
+        else if (text[i] && field_parse(f, text[i], fc, why, sizeof why)) {
+            fprintf(stderr, "dcn %s: option --%s: '%s' %s\n", cmd, f->option, text[i], why);
+            return DCN_EXIT_USAGE;
+        }
     }
     return 0;
 }

@@ -23,6 +23,18 @@ int opts_parse(const char *cmd, const char *usage, const struct opt *tab, int ar
                int first, const char **pos, int max_pos, int *npos);
 void opts_help(FILE *f, const char *cmd, const char *usage, const struct opt *tab);
 
+/* ---- the trial fields as options (include/dcn/fields.h), shared by dcn train and dcn bench ---- */
+struct trial_config;
+/* Writes into tab the options of the fields which[0..n) (every field in table order when which is
+ * NULL; n is then ignored): booleans are flags into flag[field], everything else is read as text into
+ * text[field] for fields_from_options to parse; help[field] shows the field's default. text, flag and
+ * help have DCN_N_FIELDS entries and must outlive the parse. Returns the count written. */
+int field_options(struct opt *tab, const int *which, int n, const char **text, int *flag, char (*help)[320]);
+/* Parses the given field options over the defaults; the authors variant's own epochs, batch and lr
+ * apply when those are not given. Returns 0, or prints "dcn <cmd>: option --X: ..." and returns
+ * DCN_EXIT_USAGE. */
+int fields_from_options(const char *cmd, struct trial_config *fc, const char **text, const int *flag);
+
 /* Exit codes: 0 success, 1 runtime failure, 2 usage error (like most Unix tools). */
 #define DCN_EXIT_USAGE 2
 #endif
