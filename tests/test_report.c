@@ -7,6 +7,7 @@
 
 #include "cunit_main.h"
 #include "dcn/io.h"
+#include "io/h5util.h"
 #include "dcn/report.h"
 
 #define CLOSE(a, b, rel) CU_ASSERT(fabs((double)(a) - (double)(b)) <= (rel) * fmax(1.0, fabs((double)(b))))

@@ -24,8 +24,6 @@
 
 #include <stdint.h>
 
-#include <hdf5.h>
-
 #include "dcn/core.h"
 #include "dcn/fields.h"
 #include "dcn/graph.h"
@@ -82,6 +80,15 @@ enum dcn_status trial_flush(struct dcn_ctx *ctx, struct trial_file *f, int durab
 /* Closes the file without writing it (trial_flush writes; ctx may be NULL). */
 enum dcn_status trial_close(struct dcn_ctx *ctx, struct trial_file *f);
 
+/* What the aggregate results file keeps of a finished (done or failed) trial file. */
+struct trial_outcome {
+    double test_accuracy, test_loss, best_test_accuracy, wall_seconds; /* NaN when missing */
+    int32_t best_epoch, epochs_done, rank;                             /* 0, 0, -1 when missing */
+    char host[64], reason[256];                                         /* cut to fit */
+    int32_t dag_inputs, dag_outputs, dag_longest_path;                  /* -1 without a DAG */
+};
+/* Reads path's outcome; DCN_EIO when it cannot be opened as HDF5. */
+enum dcn_status trial_read_outcome(struct dcn_ctx *ctx, const char *path, struct trial_outcome *o);
 /* Reads one string/int/double attribute of a trial file's root group. */
 enum dcn_status trial_read_attr_str(struct dcn_ctx *ctx, const char *path, const char *name, char *buf, size_t len);
 /* Loads every /weights and /buffers tensor of path into m (names and sizes must match). */
@@ -117,34 +124,5 @@ enum dcn_status ckpt_write(struct dcn_ctx *ctx, const char *path, const struct t
  * Returns DCN_EIO when path does not exist, DCN_EPARSE when it is damaged or does not fit the model or
  * dataset, DCN_EINVAL when it belongs to another trial configuration (fingerprint mismatch). */
 enum dcn_status ckpt_read(struct dcn_ctx *ctx, const char *path, struct train_state *s, struct model *m);
-
-/* ---- in-memory HDF5 files ---- */
-/* dcn's HDF5 files (trial files, the aggregate results file, checkpoints) are built in memory (HDF5's core
- * driver without a backing store) and saved with plain write(2) calls: a full disk then gives a
- * clean error from write instead of an HDF5 failure half-way through its own bookkeeping (HDF5 1.10
- * crashes in H5Ocopy when a write fails). */
-hid_t h5_mem_create(void);
-/* Writes the in-memory file's current image to path (write, and fsync when durable) and returns 0;
- * -1 with errno set on failure, in which case path is removed. The file stays open. */
-int h5_mem_write(hid_t file, const char *path, int durable);
-/* h5_mem_write (durable), then closes the file (also on failure). */
-int h5_mem_save(hid_t file, const char *path);
-/* A fixed-length, NUL-terminated string type of n bytes (the caller closes it). */
-hid_t h5_str_type(size_t n);
-/* The table column type of a trial field (/summary): strings of the field's width (close with
- * H5Tclose when f->type is FIELD_STR), int32, uint64 or double. */
-hid_t h5_field_type(const struct field_desc *f);
-
-/* ---- attributes: one reader and writer for every file dcn reads and writes ---- */
-/* A scalar numeric attribute converted to double / int64, or dflt when it is missing, not numeric or
- * not one element. */
-double h5_attr_get_double(hid_t loc, const char *name, double dflt);
-int64_t h5_attr_get_i64(hid_t loc, const char *name, int64_t dflt);
-/* A scalar string attribute (variable-length, as h5py and dcn write them, or fixed-length) into buf,
- * cut at len - 1 bytes; "" when missing or of another kind. */
-void h5_attr_get_str(hid_t loc, const char *name, char *buf, size_t len);
-/* Writes (or replaces) a scalar attribute: a variable-length UTF-8 string, or an int64. 0, or -1. */
-int h5_attr_set_str(hid_t loc, const char *name, const char *v);
-int h5_attr_set_i64(hid_t loc, const char *name, int64_t v);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dcn/io.h"
+#include "io/h5util.h"
 
 static herr_t put(hid_t f, const char *name, hid_t type, hsize_t n, const void *data)
 {

@@ -1,4 +1,4 @@
-#include "dcn/io.h"
+#include "io/h5util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -189,4 +189,49 @@ int h5_attr_set_str(hid_t loc, const char *name, const char *v)
 int h5_attr_set_i64(hid_t loc, const char *name, int64_t v)
 {
     return attr_put(loc, name, H5T_NATIVE_INT64, &v);
+}
+
+enum h5_attr_err h5_attr_text(hid_t loc, const char *name, char *buf, size_t len)
+{
+    buf[0] = 0;
+    if (H5Aexists(loc, name) <= 0)
+        return H5_ATTR_MISSING;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    if (a < 0)
+        return H5_ATTR_UNREADABLE;
+    enum h5_attr_err e = H5_ATTR_OK;
+    hid_t ft = H5Aget_type(a);
+    H5T_class_t cls = H5Tget_class(ft);
+    if (!attr_scalar(a)) {
+        e = H5_ATTR_NOT_ONE;
+    } else if (cls == H5T_STRING) {
+        h5_attr_get_str(loc, name, buf, len);
+    } else if (cls == H5T_INTEGER) {
+        long long v = 0;
+        if (H5Aread(a, H5T_NATIVE_LLONG, &v) < 0)
+            e = H5_ATTR_UNREADABLE;
+        snprintf(buf, len, "%lld", v);
+    } else if (cls == H5T_FLOAT) {
+        double v = 0;
+        if (H5Aread(a, H5T_NATIVE_DOUBLE, &v) < 0)
+            e = H5_ATTR_UNREADABLE;
+        snprintf(buf, len, "%.17g", v);
+    } else {
+        e = H5_ATTR_BAD_TYPE;
+    }
+    H5Tclose(ft);
+    H5Aclose(a);
+    return e;
+}
+
+long long h5_attr_count(hid_t loc, const char *name)
+{
+    hid_t a = H5Aexists(loc, name) > 0 ? H5Aopen(loc, name, H5P_DEFAULT) : -1;
+    hid_t sp = a < 0 ? -1 : H5Aget_space(a);
+    long long n = sp < 0 ? -1 : (long long)H5Sget_simple_extent_npoints(sp);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (a >= 0)
+        H5Aclose(a);
+    return n;
 }

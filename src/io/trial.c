@@ -1,9 +1,12 @@
 #include <errno.h>
 #include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dcn/io.h"
+#include "io/h5util.h"
 
 struct trial_file {
     hid_t file;
@@ -284,68 +287,76 @@ enum dcn_status trial_read_attr_str(struct dcn_ctx *ctx, const char *path, const
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0)
         return dcn_fail(ctx, DCN_EIO, "%s: cannot open as an HDF5 trial file", path);
-    enum dcn_status st = DCN_OK;
-    hid_t at = H5Aexists(file, name) > 0 ? H5Aopen(file, name, H5P_DEFAULT) : -1;
-    /* H5Aread writes every element of the attribute's dataspace: a list (or an empty/null space)
-     * where one value is expected would overflow the single value read below (found by fuzzing) */
-    hssize_t npts = -1;
-    if (at >= 0) {
-        hid_t sp = H5Aget_space(at);
-        npts = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
-        if (sp >= 0)
-            H5Sclose(sp);
-    }
-    if (at < 0) {
-        st = dcn_fail(ctx, DCN_EPARSE, "%s: attribute '%s' is missing", path, name);
-    } else if (npts != 1) {
-        st = dcn_fail(ctx, DCN_EPARSE, "%s: attribute '%s' holds %lld values, expected a single value", path, name,
-                      (long long)npts);
-        H5Aclose(at);
-    } else {
-        hid_t ft = H5Aget_type(at);
-        H5T_class_t cls = H5Tget_class(ft);
-        if (cls == H5T_STRING) {
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            /* HDF5 converts no strings between character sets: read in the file's own */
-            H5Tset_cset(mt, H5Tget_cset(ft));
-            if (H5Tis_variable_str(ft) > 0) {
-                H5Tset_size(mt, H5T_VARIABLE);
-                char *s = NULL;
-                if (H5Aread(at, mt, &s) < 0 || !s)
-                    st = dcn_fail(ctx, DCN_EHDF5, "%s: cannot read attribute '%s'", path, name);
-                else {
-                    snprintf(buf, len, "%s", s);
-                    H5free_memory(s);
-                }
-            } else {
-                size_t sz = H5Tget_size(ft);
-                char *s = calloc(sz + 1, 1);
-                H5Tset_size(mt, sz + 1);
-                if (!s || H5Aread(at, mt, s) < 0)
-                    st = dcn_fail(ctx, DCN_EHDF5, "%s: cannot read attribute '%s'", path, name);
-                else
-                    snprintf(buf, len, "%s", s);
-                free(s);
-            }
-            H5Tclose(mt);
-        } else if (cls == H5T_INTEGER) {
-            long long v = 0;
-            if (H5Aread(at, H5T_NATIVE_LLONG, &v) < 0)
-                st = dcn_fail(ctx, DCN_EHDF5, "%s: cannot read attribute '%s'", path, name);
-            snprintf(buf, len, "%lld", v);
-        } else if (cls == H5T_FLOAT) {
-            double v = 0;
-            if (H5Aread(at, H5T_NATIVE_DOUBLE, &v) < 0)
-                st = dcn_fail(ctx, DCN_EHDF5, "%s: cannot read attribute '%s'", path, name);
-            snprintf(buf, len, "%.17g", v);
-        } else {
-            st = dcn_fail(ctx, DCN_EPARSE, "%s: attribute '%s' has an unexpected type", path, name);
-        }
-        H5Tclose(ft);
-        H5Aclose(at);
-    }
+    enum h5_attr_err e = h5_attr_text(file, name, buf, len);
+    long long count = e == H5_ATTR_NOT_ONE ? h5_attr_count(file, name) : 1;
     H5Fclose(file);
-    return st;
+    switch (e) {
+    case H5_ATTR_OK:
+        return DCN_OK;
+    case H5_ATTR_MISSING:
+        return dcn_fail(ctx, DCN_EPARSE, "%s: attribute '%s' is missing", path, name);
+    case H5_ATTR_NOT_ONE: /* a list where one value is expected (found by fuzzing) */
+        return dcn_fail(ctx, DCN_EPARSE, "%s: attribute '%s' holds %lld values, expected a single value", path, name,
+                        count);
+    case H5_ATTR_BAD_TYPE:
+        return dcn_fail(ctx, DCN_EPARSE, "%s: attribute '%s' has an unexpected type", path, name);
+    default:
+        return dcn_fail(ctx, DCN_EHDF5, "%s: cannot read attribute '%s'", path, name);
+    }
+}
+
+/* Elements of a dataset, -1 when it does not exist. */
+static int32_t dataset_length(hid_t loc, const char *name)
+{
+    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0)
+        return -1;
+    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT), sp = ds < 0 ? -1 : H5Dget_space(ds);
+    hssize_t n = sp < 0 ? -1 : H5Sget_simple_extent_npoints(sp);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ds >= 0)
+        H5Dclose(ds);
+    return (int32_t)n;
+}
+
+/* The DAG's inputs, outputs and longest path from /dag (files before format 1's n_inputs/n_outputs
+ * attributes: the lengths of the inputs and outputs arrays). */
+static void read_dag_counts(hid_t f, struct trial_outcome *o)
+{
+    if (H5Lexists(f, "dag", H5P_DEFAULT) <= 0)
+        return;
+    hid_t g = H5Gopen2(f, "dag", H5P_DEFAULT);
+    if (g < 0)
+        return;
+    o->dag_longest_path = (int32_t)h5_attr_get_double(g, "longest_path", -1);
+    o->dag_inputs = H5Aexists(g, "n_inputs") > 0 ? (int32_t)h5_attr_get_double(g, "n_inputs", -1)
+                                                 : dataset_length(g, "inputs");
+    o->dag_outputs = H5Aexists(g, "n_outputs") > 0 ? (int32_t)h5_attr_get_double(g, "n_outputs", -1)
+                                                   : dataset_length(g, "outputs");
+    H5Gclose(g);
+}
+
+enum dcn_status trial_read_outcome(struct dcn_ctx *ctx, const char *path, struct trial_outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    o->test_accuracy = o->test_loss = o->best_test_accuracy = o->wall_seconds = NAN;
+    o->rank = o->dag_inputs = o->dag_outputs = o->dag_longest_path = -1;
+    quiet_hdf5();
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        return dcn_fail(ctx, DCN_EIO, "%s: cannot open as an HDF5 trial file", path);
+    o->test_accuracy = h5_attr_get_double(f, "test_accuracy", NAN);
+    o->test_loss = h5_attr_get_double(f, "test_loss", NAN);
+    o->best_test_accuracy = h5_attr_get_double(f, "best_test_accuracy", NAN);
+    o->best_epoch = (int32_t)h5_attr_get_double(f, "best_epoch", 0);
+    o->epochs_done = (int32_t)h5_attr_get_double(f, "epochs_done", 0);
+    o->wall_seconds = h5_attr_get_double(f, "wall_seconds", NAN);
+    o->rank = (int32_t)h5_attr_get_double(f, "rank", -1);
+    h5_attr_get_str(f, "host", o->host, sizeof o->host);
+    h5_attr_get_str(f, "reason", o->reason, sizeof o->reason);
+    read_dag_counts(f, o);
+    H5Fclose(f);
+    return DCN_OK;
 }
 
 static enum dcn_status read_tensors(struct dcn_ctx *ctx, hid_t file, const char *path, const char *group,

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "dcn/io.h"
+#include "io/h5util.h"
 #include "dcn/report.h"
 
 /* where each trial field sits in a report row */

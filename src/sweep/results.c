@@ -29,6 +29,7 @@
 
 #include "dcn/fields.h"
 #include "dcn/io.h"
+#include "io/h5util.h"
 #include "dcn/sweep.h"
 #include "topology.h"
 
@@ -93,31 +94,6 @@ static hid_t summary_type(void)
     return t;
 }
 
-/* Elements of a dataset, -1 when it does not exist. */
-static int32_t dataset_length(hid_t loc, const char *name)
-{
-    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0)
-        return -1;
-    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT), sp = H5Dget_space(ds);
-    hssize_t n = H5Sget_simple_extent_npoints(sp);
-    H5Sclose(sp);
-    H5Dclose(ds);
-    return (int32_t)n;
-}
-
-/* The DAG's inputs, outputs and longest path from the trial file's /dag (files before format 1's
- * n_inputs/n_outputs attributes: the lengths of the inputs and outputs arrays). */
-static void read_dag(hid_t f, struct summary_row *r)
-{
-    if (H5Lexists(f, "dag", H5P_DEFAULT) <= 0)
-        return;
-    hid_t g = H5Gopen2(f, "dag", H5P_DEFAULT);
-    r->dag_longest_path = (int32_t)h5_attr_get_double(g, "longest_path", -1);
-    r->dag_inputs = H5Aexists(g, "n_inputs") > 0 ? (int32_t)h5_attr_get_double(g, "n_inputs", -1) : dataset_length(g, "inputs");
-    r->dag_outputs = H5Aexists(g, "n_outputs") > 0 ? (int32_t)h5_attr_get_double(g, "n_outputs", -1) : dataset_length(g, "outputs");
-    H5Gclose(g);
-}
-
 /* Relative path from the aggregate file's folder to the trial file, so the pair can be moved together. */
 static const char *relative_to(const char *base_file, const char *target, char *buf, size_t len)
 {
@@ -153,24 +129,27 @@ static enum trial_state row_build(struct dcn_ctx *ctx, const struct sweep_spec *
     snprintf(r->file, sizeof r->file, "%.*s", (int)sizeof r->file - 1, rel);
     if (ts != TRIAL_DONE && ts != TRIAL_FAILED)
         return ts;
-    hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) {
+    struct trial_outcome o;
+    struct dcn_ctx quiet = *ctx; /* an unreadable trial file is a row's reason, not the sweep's error */
+    if (trial_read_outcome(&quiet, file, &o)) {
         snprintf(r->reason, sizeof r->reason, "trial file unreadable");
         return ts;
     }
-    r->test_accuracy = h5_attr_get_double(f, "test_accuracy", NAN);
-    r->test_loss = h5_attr_get_double(f, "test_loss", NAN);
-    r->best_test_accuracy = h5_attr_get_double(f, "best_test_accuracy", NAN);
-    r->best_epoch = (int32_t)h5_attr_get_double(f, "best_epoch", 0);
-    r->epochs_done = (int32_t)h5_attr_get_double(f, "epochs_done", 0);
-    r->wall_seconds = h5_attr_get_double(f, "wall_seconds", NAN);
-    r->rank = (int32_t)h5_attr_get_double(f, "rank", -1);
-    h5_attr_get_str(f, "host", r->host, sizeof r->host);
-    h5_attr_get_str(f, "reason", r->reason, sizeof r->reason);
+    r->test_accuracy = o.test_accuracy;
+    r->test_loss = o.test_loss;
+    r->best_test_accuracy = o.best_test_accuracy;
+    r->best_epoch = o.best_epoch;
+    r->epochs_done = o.epochs_done;
+    r->wall_seconds = o.wall_seconds;
+    r->rank = o.rank;
+    _Static_assert(sizeof r->host == sizeof o.host && sizeof r->reason == sizeof o.reason, "same widths");
+    memcpy(r->host, o.host, sizeof r->host);
+    memcpy(r->reason, o.reason, sizeof r->reason);
     if (ts == TRIAL_FAILED && r->epochs_done == 0)
         r->test_accuracy = r->test_loss = r->best_test_accuracy = NAN;
-    read_dag(f, r);
-    H5Fclose(f);
+    r->dag_inputs = o.dag_inputs;
+    r->dag_outputs = o.dag_outputs;
+    r->dag_longest_path = o.dag_longest_path;
     /* a graph is measured once, when its first trial is done, and kept in /graphs */
     if (ts == TRIAL_DONE && r->dag_longest_path >= 0 && graph_cache_measures(ctx, gc, t->cfg.graph,
                                                                              s->data_dir[0] ? s->data_dir : NULL, &r->topo))

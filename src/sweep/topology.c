@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dcn/io.h"
+#include "io/h5util.h"
 #include "topology.h"
 
 static uint64_t spec_hash(const char *s) { return dcn_fnv1a(DCN_FNV_INIT, s); }

@@ -24,6 +24,7 @@
 
 #include "dcn/fields.h"
 #include "dcn/io.h"
+#include "io/h5util.h"
 #include "dcn/sweep.h"
 #include "spec_internal.h"
 
