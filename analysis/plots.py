@@ -3,6 +3,8 @@
 
   fig2_curves              paper Figure 2: test ("validation") accuracy and loss per epoch, mean over the
                            done trials of each group with a +-1 sd band
+  fig2_steps               training loss and accuracy within epochs (/metrics/steps) against epochs of
+                           images seen, per graph family (a family's graph seeds pooled)
   fig3_final_accuracy      paper Figure 3: final test accuracy per dataset and graph, box plot with every
                            trial as a point
   table2_mnist (+ .md)     paper Table 2: MNIST accuracy per graph and frozen/trainable DAG beside the
@@ -24,6 +26,7 @@ varies in the sweep (the rows of `dcn report`).
 import argparse
 import math
 import os
+import re
 import sys
 
 import matplotlib
@@ -91,6 +94,49 @@ def fig2(path, df, keys, out, written, notes):
         a1.legend(loc="upper center", bbox_to_anchor=(1.1, -0.14), ncol=2, fontsize=8, frameon=False)
     fig.suptitle("Figure 2: learning curves of each group (cf. Roberts et al. 2019, Fig. 2)")
     save(fig, out, "fig2_curves", written)
+
+
+def family_label(graph):
+    """A graph spec without its seed: the family a learning curve is pooled over (61 graphs of 4
+    families would be 61 lines)."""
+    return re.sub(r"(^|,)seed=\d+", "", str(graph)).strip(",") or str(graph)
+
+
+def fig2_steps(path, df, keys, out, written, notes):
+    """Training loss and accuracy within epochs (/metrics/steps) against epochs of images seen, mean over
+    the done trials of each group with a +-1 sd band; groups pool a family's graph seeds."""
+    d = R.done(df).copy()
+    cur = R.step_curves(path, list(d["id"]))
+    d["family"] = d["graph"].map(family_label)
+    gkeys = ["family"] + [k for k in keys if k != "graph"]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.4))
+    n_lines, last = 0, 1.0
+    for _, g in d.groupby(gkeys, sort=False, dropna=False):
+        frames = [cur[i] for i in g["id"] if i in cur and len(cur[i])]
+        if not frames:
+            continue
+        allf = pd.concat(frames)
+        label = R.group_label(g.iloc[0], [k for k in keys if k != "graph"]) if len(keys) > 1 else ""
+        label = f"{g.iloc[0]['family']} {label}".strip() + f" (n={len(frames)})"
+        for ax, col in ((a1, "train_loss"), (a2, "train_accuracy")):
+            st = allf.groupby("step").agg(x=("epochs", "mean"), mean=(col, "mean"), sd=(col, "std"))
+            line, = ax.plot(st["x"], st["mean"], lw=1, label=label)
+            sd = st["sd"].fillna(0)
+            ax.fill_between(st["x"], st["mean"] - sd, st["mean"] + sd, color=line.get_color(), alpha=0.12)
+            last = max(last, float(st["x"].max()))
+        n_lines += 1
+    for ax, name in ((a1, "training loss (cross-entropy)"), (a2, "training accuracy (%)")):
+        ax.set(xlabel="epochs of training (images seen / images per epoch)", ylabel=name)
+        ax.set_xlim(0, last * 1.02)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    if not n_lines:
+        empty(a1, "no done trial with /metrics/steps (trials written before dcn kept it lack it)")
+        notes.append("fig2_steps: no done trials with /metrics/steps")
+    else:
+        a2.legend(fontsize=7, loc="lower right")
+    a1.set_title("training loss (mean over a group's trials, ±1 sd)")
+    a2.set_title("training accuracy (each point: the steps since the previous one)")
+    save(fig, out, "fig2_steps", written)
 
 
 def fig3(df, keys, out, written, notes):
@@ -303,6 +349,7 @@ def main():
     stats = R.graph_stats(R.find_dcn(a.dcn), list(dict.fromkeys(df["graph"])))
     written, notes = [], []
     fig2(a.results, df, keys, a.out, written, notes)
+    fig2_steps(a.results, df, keys, a.out, written, notes)
     fig3(df, keys, a.out, written, notes)
     fig_table2(df, keys, a.out, written, notes)
     written += tables.write_tables(a.results, a.out, df=df, stats=stats, quiet=True, keys=keys).values()

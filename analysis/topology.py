@@ -645,6 +645,56 @@ def fig_study(groups_by_stratum, out, written, max_panels=4):
     save(fig, out, "topology_study.png", written)
 
 
+def null_pairs(strata, tokens):
+    """[(stratum, single graph group, its trials, ensemble group, its trials)]: the null-model tests."""
+    out = []
+    for label, g in strata:
+        for a, sa, b, sb in pairs_in(g, tokens):
+            ga, gb = sa["graph"].nunique(), sb["graph"].nunique()
+            if ga == 1 and gb > 1:
+                out.append((label, a, sa, b, sb))
+            elif gb == 1 and ga > 1:
+                out.append((label, b, sb, a, sa))
+    return out
+
+
+def fig_null(pairs, out, written, max_panels=9):
+    """Each null-model test as its picture: the k null graphs' means (one dot each, stacked as a dot
+    histogram), the 95 % prediction interval of one more null graph (shaded), the null mean (dashed) and
+    the real graph's mean with its 95 % CI over its trials (red)."""
+    pairs = pairs[:max_panels]
+    if not pairs:
+        return
+    cols = min(3, len(pairs))
+    rows = math.ceil(len(pairs) / cols)
+    fig, axes = pyplot().subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
+    for ax in axes.flat[len(pairs):]:
+        ax.set_visible(False)
+    for ax, (label, real, sr, null, sn) in zip(axes.flat, pairs):
+        r = S.null_model_test(sr["acc"].to_numpy(), sn["acc"].to_numpy(), sn["graph"].astype(str).to_numpy(),
+                              alpha=ALPHA)
+        means = np.sort(sn.groupby("graph")["acc"].mean().to_numpy())
+        width = max(float(means.max() - means.min()) / 12, 1e-3)
+        bins = np.floor((means - means.min()) / width)
+        level = np.array([np.sum(bins[:i] == bins[i]) for i in range(len(means))])
+        ax.scatter(means.min() + (bins + 0.5) * width, level + 1, s=22, color="C0", zorder=3,
+                   label=f"{plural(len(means), 'null graph')} (mean over its seeds)")
+        if np.isfinite(r["pi_low"]):
+            ax.axvspan(r["pi_low"], r["pi_high"], color="C0", alpha=0.12, label="95% prediction interval")
+        ax.axvline(r["null_mean"], color="C0", ls="--", lw=1)
+        m = mean_ci(sr["acc"], n_test(sr.iloc[0]))
+        ax.axvline(m["mean"], color="C3", lw=2, label=f"{real} ({plural(len(sr), 'trial')}; band: 95% CI)")
+        if np.isfinite(m["low"]):
+            ax.axvspan(m["low"], m["high"], color="C3", alpha=0.15)
+        ax.set_ylim(0, max(level.max() + 2, 3))
+        ax.set_yticks([])
+        ax.set(xlabel="final test accuracy (%)",
+               title=f"{real} vs {null} ({label})\nz = {r['z']:.2f}, empirical p = {r['p']:.3g} (k = {r['k']})")
+        ax.legend(fontsize=6, loc="upper left")
+    fig.tight_layout()
+    save(fig, out, "topology_null.png", written)
+
+
 def fig_variance(var, out, written):
     fig, ax = pyplot().subplots(figsize=(8, max(2.5, 0.4 * len(var) + 1.2)))
     if not var:
@@ -739,7 +789,8 @@ def md_comparisons(comps, tokens):
            f"side: Welch's t over their trials. Holm-Bonferroni over the {len(comps)} comparisons; verdict at "
            "alpha 0.05. 'detectable': the difference this design detects with 80% power, (t_0.975 + t_0.8) SE. "
            "The same mixed model on the logit scale (logit of the accuracy fraction) is given beside it. "
-           "Figure: topology_comparisons.png; the graphs themselves: topology_study.png.", ""]
+           "Figure: topology_comparisons.png; the graphs themselves: topology_study.png; each null-model test drawn "
+           "(the null graphs' means, the prediction interval, the real graph): topology_null.png.", ""]
     if not comps:
         return out + ["No stratum has two groups with done trials.", ""]
     out += ["| stratum | A | B | method | graphs A / B | trials A / B | A - B (pp) [95% CI] | df | p | Holm p | "
@@ -935,6 +986,7 @@ def main(argv=None):
     fig_measures(strata, res["measure_correlations"], a.out, written)
     fig_study(study_groups(strata, tokens), a.out, written)
     fig_comparisons(res["comparisons"], a.out, written)
+    fig_null(null_pairs(strata, tokens), a.out, written)
     fig_variance(res["variance_components"], a.out, written)
     write_csvs(a.out, res, written)
     res["files"] = [os.path.basename(p) for p in written] + ["topology.md", "topology.json"]

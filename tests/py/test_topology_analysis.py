@@ -354,6 +354,10 @@ def test_synthetic(tmp, dtype, attrs):
     if not check(r.returncode == 0, f"topology.py --compare exits 0: {r.stderr[-2000:]}"):
         return path, rows
     j, md = check_outputs(out, "--compare")
+    null_png = os.path.join(out, "topology_null.png")
+    # celegans against the rewire:celegans and gnm ensembles: two null-model tests, drawn
+    check(os.path.exists(null_png) and os.path.getsize(null_png) > 2000 and "topology_null.png" in j["files"]
+          and "topology_null.png" in md, "--compare: the null-model tests drawn in topology_null.png and named")
     check(json.loads(r.stdout) == j, "--json prints topology.json")
     check(j["summary"]["done"] == len(rows) - 2, "failed trials are left out")
     check(not j["columns"]["from_graph_spec"], f"topology columns read from the file: {j['columns']}")
